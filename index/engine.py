@@ -1,0 +1,380 @@
+"""The engine API that the CLI, the Discord bot and the eval script all use.
+
+    engine = Engine.open(Settings.load())
+    engine.add([Draft(text=..., title=...)], namespace="default")
+    answer = engine.ask("What did Zelenskyy say about the minerals deal?")
+
+One `Engine` per process. In embedded mode it holds a lock on the data directory
+for its lifetime: Chroma's embedded store is not process-safe.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from filelock import FileLock, Timeout
+
+from . import answer as answering
+from .chunking import chunk_text
+from .embedding import Embedder, EmbeddingCache, build_embedding
+from .errors import IndexBusyError, InputError, NewsbotError, StoreUnavailableError
+from .fetch import fetch_url, is_url
+from .language import detect_language
+from .lexical import LexicalIndex
+from .loaders import Draft, finish, iter_directory, iter_jsonl, read_file, draft_from_bytes
+from .records import AddResult, Answer, Article, Chunk
+from .retrieval import RetrievalConfig, retrieve
+from .settings import Settings
+from .store import Filters, NamespaceStore, check_namespace, open_client
+from .text import content_hash
+
+GROUP = 16  # articles embedded together, for throughput
+
+
+@dataclass(frozen=True)
+class AddError:
+    """A source that could not be added, and why."""
+
+    origin: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"status": "error", "origin": self.origin, "error": self.message}
+
+
+def article_id_for(draft: Draft, digest: str) -> str:
+    """Stable id: the one given, else from the URL, else from the content hash."""
+    if draft.id:
+        return draft.id
+    import hashlib
+
+    if draft.url:
+        return "u" + hashlib.sha256(draft.url.strip().encode("utf-8")).hexdigest()[:12]
+    return "h" + digest[:12]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock: FileLock | None = None
+        self._write_lock = threading.RLock()
+        data_dir = Path(settings.data_dir)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            if not settings.server_mode:
+                self._acquire_lock(data_dir)
+            self.embedder = Embedder(build_embedding(settings), EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
+            self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
+            lex_name = (
+                f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode else "lexical.sqlite"
+            )
+            self.lexical = LexicalIndex(data_dir / lex_name)
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise NewsbotError(f"cannot open the data directory {data_dir}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+        self._stores: dict[str, NamespaceStore] = {}
+        self._synced: set[str] = set()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> "Engine":
+        return cls(settings or Settings.load())
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for part in ("lexical",):
+            obj = getattr(self, part, None)
+            if obj is not None:
+                obj.close()
+        embedder = getattr(self, "embedder", None)
+        if embedder is not None and embedder.cache is not None:
+            embedder.cache.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _acquire_lock(self, data_dir: Path) -> None:
+        lock = FileLock(str(data_dir / "newsbot.lock"), timeout=0)
+        owner = data_dir / "newsbot.lock.owner"
+        try:
+            lock.acquire()
+        except Timeout:
+            who = owner.read_text(encoding="utf-8").strip() if owner.exists() else "unknown"
+            raise IndexBusyError(
+                f"the index in {data_dir} is in use by another newsbot process ({who}). "
+                "The embedded store allows one process at a time: stop that process, or run a Chroma "
+                "server (`chroma run`) and set CHROMA_HOST/CHROMA_PORT so that several processes share one index."
+            ) from None
+        owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:3])}", encoding="utf-8")
+        self._lock = lock
+
+    # ------------------------------------------------------------ namespaces
+
+    def store(self, namespace: str | None = None, create: bool = True) -> NamespaceStore:
+        ns = check_namespace(namespace or self.settings.namespace)
+        st = self._stores.get(ns)
+        if st is None or (create and not st.exists):
+            st = NamespaceStore(self.client, ns, self.embedder.model_id, create=create)
+            if not st.exists:
+                return st
+            self._stores[ns] = st
+        self._sync(st)
+        return st
+
+    def _sync(self, st: NamespaceStore) -> None:
+        """Bring the derived lexical index in line with Chroma (at first use; always in server mode)."""
+        if st.namespace in self._synced and not self.settings.server_mode:
+            return
+        with self._write_lock:
+            if not self.settings.server_mode:
+                st.sweep_orphans()
+            if self.lexical.count(st.namespace) != st.count_chunks():
+                self.lexical.rebuild(st.namespace, st.iter_chunks())
+            self._synced.add(st.namespace)
+
+    # ------------------------------------------------------------ adding
+
+    def drafts_from_sources(self, sources: list[str], overrides: dict | None = None) -> Iterator[Draft | AddError]:
+        """Drafts from URLs, files, directories and '-' (stdin), in order; errors are yielded, not raised."""
+        overrides = {k: v for k, v in (overrides or {}).items() if v}
+        for source in sources:
+            path = Path(source)
+            if source != "-" and not is_url(source) and path.is_dir():
+                for file in iter_directory(path):
+                    yield self._load_one(str(file), overrides)
+            else:
+                yield self._load_one(source, overrides)
+
+    def _load_one(self, source: str, overrides: dict) -> Draft | AddError:
+        try:
+            if source == "-":
+                data = sys.stdin.buffer.read(self.settings.max_file_bytes + 1)
+                if len(data) > self.settings.max_file_bytes:
+                    raise InputError(f"stdin: more than {self.settings.max_file_bytes:,} bytes")
+                draft = draft_from_bytes(data, "stdin")
+            elif is_url(source):
+                draft = fetch_url(source, timeout_s=self.settings.fetch_timeout_s, max_bytes=self.settings.fetch_max_bytes)
+            elif Path(source).is_file():
+                draft = read_file(Path(source), self.settings.max_file_bytes)
+            else:
+                raise InputError(f"{source}: no such file or directory, and not an http(s) URL")
+            return replace(draft, **overrides)
+        except NewsbotError as exc:
+            return AddError(source, str(exc))
+
+    def drafts_from_jsonl(self, path: str) -> Iterator[Draft | AddError]:
+        try:
+            yield from iter_jsonl(Path(path))
+        except InputError as exc:
+            yield AddError(path, str(exc))
+
+    def add(
+        self,
+        drafts: Iterable[Draft | AddError],
+        namespace: str | None = None,
+        on_result: Callable[[AddResult | AddError], None] | None = None,
+    ) -> list[AddResult | AddError]:
+        """Index drafts: duplicates are reported, not re-embedded; a changed URL replaces its article.
+
+        Each article is written atomically (its chunks, then its record). Errors in
+        one draft are reported and do not stop the others.
+        """
+        st = self.store(namespace)
+        results: list[AddResult | AddError] = []
+        group: list[Draft | AddError] = []
+
+        def flush() -> None:
+            for r in self._add_group(st, group):
+                results.append(r)
+                if on_result:
+                    on_result(r)
+            group.clear()
+
+        for draft in drafts:
+            group.append(draft)
+            if len(group) >= GROUP:
+                flush()
+        flush()
+        return results
+
+    def _prepare(self, st: NamespaceStore, draft: Draft, seen: dict[str, str]) -> tuple[Article, list[Chunk]] | AddResult:
+        draft = finish(draft, self.settings.max_article_chars)
+        digest = content_hash(draft.text)
+        article = Article(
+            id=article_id_for(draft, digest),
+            title=draft.title,
+            text=draft.text,
+            url=draft.url,
+            source=draft.source,
+            published_at=draft.published_at,
+            lang=draft.lang or detect_language(draft.text),
+            added_at=_now(),
+            content_hash=digest,
+        )
+        existing = seen.get(digest) or st.find_by_hash(digest)
+        if existing:
+            old = st.get_articles([existing]).get(existing, replace(article, id=existing))
+            return AddResult("duplicate", old, old.chunks)
+        chunks = chunk_text(
+            article.id,
+            article.text,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap,
+            self.embedder.tokenizer(),
+            id_prefix=f"{article.id}@{digest[:12]}",
+        )
+        seen[digest] = article.id
+        return article, chunks
+
+    def _add_group(self, st: NamespaceStore, group: list[Draft | AddError]) -> list[AddResult | AddError]:
+        out: list[AddResult | AddError | tuple[Article, list[Chunk]]] = []
+        seen: dict[str, str] = {}
+        with self._write_lock:
+            for item in group:
+                if isinstance(item, AddError):
+                    out.append(item)
+                    continue
+                try:
+                    out.append(self._prepare(st, item, seen))
+                except NewsbotError as exc:
+                    out.append(AddError(item.origin or item.url or item.title, str(exc)))
+            pending = [o for o in out if isinstance(o, tuple)]
+            texts = [c.text for _, chunks in pending for c in chunks]
+            vectors = self.embedder.embed_passages(texts) if texts else None
+            offset = 0
+            final: list[AddResult | AddError] = []
+            for o in out:
+                if not isinstance(o, tuple):
+                    final.append(o)
+                    continue
+                article, chunks = o
+                vecs = vectors[offset : offset + len(chunks)]
+                offset += len(chunks)
+                existed = bool(st.get_articles([article.id]))
+                st.write_article(article, chunks, vecs)
+                self.lexical.remove_article(st.namespace, article.id)
+                self.lexical.add(
+                    st.namespace,
+                    [(c.id, c.text, {"article_id": article.id, "lang": article.lang,
+                                     "source_key": article.source.strip().lower(),
+                                     "published_day": int(article.published_at.replace("-", "") or 0)})
+                     for c in chunks],
+                )
+                final.append(AddResult("replaced" if existed else "added", replace(article, chunks=len(chunks)), len(chunks)))
+            return final
+
+    # ------------------------------------------------------------ asking
+
+    def ask(
+        self,
+        question: str,
+        namespace: str | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> Answer:
+        t0 = time.perf_counter()
+        question = " ".join((question or "").split())
+        if not question:
+            raise InputError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        k = k or self.settings.top_k
+        timings: dict[str, float] = {}
+        st = self.store(namespace, create=False)
+        if not st.exists or st.count_chunks() == 0:
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings)
+        t = time.perf_counter()
+        qvec = self.embedder.embed_query(question)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        config = RetrievalConfig(mode=mode or self.settings.retrieval_mode, candidates=max(self.settings.candidates, k))
+        try:
+            passages = retrieve(st, self.lexical, qvec, question, k, config, filters, timings)
+        except NewsbotError:
+            raise
+        except Exception as exc:
+            if self.settings.server_mode:
+                raise StoreUnavailableError(f"the Chroma server is unavailable ({exc})") from None
+            raise
+        t = time.perf_counter()
+        articles = st.get_articles([p.article_id for p in passages], with_text=True)
+        # Drop chunks of an article version that is not (or no longer) committed.
+        passages = [
+            p for p in passages
+            if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
+        ]
+        text, citations, abstained = answering.compose(
+            question, passages, articles, self.settings.abstain_threshold, self.settings.answer_sentences
+        )
+        verified = answering.verify_citations(citations, articles)
+        if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
+            text = " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
+            abstained = not verified
+        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return Answer(question, text, abstained, verified, passages, timings)
+
+    # ------------------------------------------------------------ managing
+
+    def sources(self, namespace: str | None = None) -> list[Article]:
+        st = self.store(namespace, create=False)
+        return sorted(st.list_articles(), key=lambda a: (a.published_at or "", a.added_at), reverse=True)
+
+    def article(self, article_id: str, namespace: str | None = None) -> Article:
+        st = self.store(namespace, create=False)
+        if not st.exists:
+            self._missing(article_id, namespace)
+        return st.get_article(article_id)
+
+    def remove(self, article_id: str, namespace: str | None = None) -> Article:
+        st = self.store(namespace, create=False)
+        if not st.exists:
+            self._missing(article_id, namespace)
+        with self._write_lock:
+            article = st.delete_article(article_id)
+            self.lexical.remove_article(st.namespace, article_id)
+        return article
+
+    def _missing(self, article_id: str, namespace: str | None):
+        from .errors import NotFoundError
+
+        raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")
+
+    def stats(self, namespace: str | None = None) -> dict:
+        st = self.store(namespace, create=False)
+        articles = st.list_articles() if st.exists else []
+        langs: dict[str, int] = {}
+        for a in articles:
+            langs[a.lang or "?"] = langs.get(a.lang or "?", 0) + 1
+        return {
+            "namespace": st.namespace,
+            "articles": len(articles),
+            "chunks": st.count_chunks(),
+            "languages": langs,
+            "embedding_model": self.embedder.model_id,
+            "store": f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
+            if self.settings.server_mode
+            else f"embedded ({Path(self.settings.data_dir) / 'chroma'})",
+            "data_dir": str(self.settings.data_dir),
+            "embedding_cache_entries": self.embedder.cache.count() if self.embedder.cache else 0,
+            "retrieval_mode": self.settings.retrieval_mode,
+        }

@@ -1,0 +1,33 @@
+"""Errors the engine raises on purpose. Each carries a message fit for a user."""
+
+
+class NewsbotError(Exception):
+    """Base class: the CLI and the bot show `str(error)` and keep going."""
+
+
+class InputError(NewsbotError):
+    """The input cannot become an article (empty, binary, unsupported, too large)."""
+
+
+class FetchError(NewsbotError):
+    """A URL could not be fetched or did not hold an article."""
+
+
+class NotFoundError(NewsbotError):
+    """An id that names nothing in this namespace."""
+
+
+class IndexBusyError(NewsbotError):
+    """Another process holds the embedded index."""
+
+
+class ModelMismatchError(NewsbotError):
+    """The index was built with another embedding model."""
+
+
+class StoreUnavailableError(NewsbotError):
+    """The vector store (a Chroma server) cannot be reached."""
+
+
+class ConfigError(NewsbotError):
+    """A setting is invalid."""

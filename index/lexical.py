@@ -1,0 +1,143 @@
+"""A BM25 lexical index in SQLite FTS5, derived from what Chroma holds.
+
+It indexes language-neutral stems (see `text.lexical_terms`), not raw words.
+
+FTS5 updates incrementally (one row per chunk) and opens instantly, so nothing is
+rebuilt on every add. Chroma stays the system of record: when the row count of a
+namespace differs from Chroma's chunk count, that namespace is rebuilt from Chroma.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from .store import Filters, day_number
+from .text import lexical_terms
+
+
+def _table(namespace: str) -> str:
+    return "fts_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
+
+
+def match_query(question: str, limit_terms: int = 32) -> str:
+    """An FTS5 OR-query of the question's terms, each quoted (no FTS syntax leaks in)."""
+    terms = list(dict.fromkeys(lexical_terms(question)))[:limit_terms]
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+class LexicalIndex:
+    """BM25 over chunk text, one FTS5 table per namespace."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+        self._known: set[str] = set()
+
+    def _ensure(self, namespace: str) -> str:
+        table = _table(namespace)
+        if table not in self._known:
+            with self._lock, self._db:
+                self._db.execute(
+                    f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
+                    "text, chunk_id UNINDEXED, article_id UNINDEXED, lang UNINDEXED, source_key UNINDEXED,"
+                    " day UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+                )
+                self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_vocab USING fts5vocab({table}, 'row')")
+            self._known.add(table)
+        return table
+
+    def document_frequencies(self, namespace: str, terms: list[str]) -> tuple[dict[str, int], int]:
+        """({term: number of chunks containing it}, number of chunks), for IDF weights."""
+        table = self._ensure(namespace)
+        terms = list(dict.fromkeys(terms))
+        with self._lock:
+            total = self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            if not terms:
+                return {}, total
+            marks = ",".join("?" * len(terms))
+            rows = self._db.execute(f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})", terms).fetchall()
+        return dict(rows), total
+
+    def add(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> None:
+        """Insert (chunk id, text, chunk metadata) rows."""
+        table = self._ensure(namespace)
+        with self._lock, self._db:
+            self._db.executemany(
+                f"INSERT INTO {table} (text, chunk_id, article_id, lang, source_key, day) VALUES (?,?,?,?,?,?)",
+                [
+                    (" ".join(lexical_terms(text)), cid, m.get("article_id", ""), m.get("lang", ""), m.get("source_key", ""),
+                     int(m.get("published_day", 0)))
+                    for cid, text, m in rows
+                ],
+            )
+
+    def remove_article(self, namespace: str, article_id: str, keep_prefix: str = "") -> None:
+        """Drop an article's rows (all, or all but the chunk ids starting with `keep_prefix`)."""
+        table = self._ensure(namespace)
+        with self._lock, self._db:
+            if keep_prefix:
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE article_id = ? AND substr(chunk_id, 1, ?) != ?",
+                    (article_id, len(keep_prefix), keep_prefix),
+                )
+            else:
+                self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+
+    def count(self, namespace: str) -> int:
+        table = self._ensure(namespace)
+        with self._lock:
+            return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def rebuild(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> int:
+        table = self._ensure(namespace)
+        with self._lock:
+            with self._db:
+                self._db.execute(f"DELETE FROM {table}")
+            n = 0
+            batch: list[tuple[str, str, dict]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= 1000:
+                    self.add(namespace, batch)
+                    n += len(batch)
+                    batch = []
+            self.add(namespace, batch)
+            return n + len(batch)
+
+    def search(
+        self, namespace: str, question: str, n: int, filters: Filters | None = None, lang: str = ""
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score; higher is better), best first."""
+        query = match_query(question)
+        if not query:
+            return []
+        table = self._ensure(namespace)
+        sql = f"SELECT chunk_id, bm25({table}) AS s FROM {table} WHERE {table} MATCH ?"
+        args: list = [query]
+        if lang:
+            sql += " AND lang = ?"
+            args.append(lang)
+        if filters and filters.source:
+            sql += " AND source_key = ?"
+            args.append(filters.source.strip().lower())
+        if filters and filters.date_from:
+            sql += " AND day >= ?"
+            args.append(day_number(filters.date_from))
+        if filters and filters.date_to:
+            sql += " AND day <= ? AND day > 0"
+            args.append(day_number(filters.date_to))
+        sql += " ORDER BY s LIMIT ?"
+        args.append(n)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [(cid, -float(score)) for cid, score in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,213 @@
+"""Turn sources (files, directories, stdin, JSONL, fetched pages) into article drafts.
+
+A draft is what the user gave us, cleaned; the engine gives it an id, a hash and
+a language. Types are judged by content (magic bytes, markup), not by file name.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from .errors import InputError
+from .text import clean_text, derive_title
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+_MIN_LETTERS = 20
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An article before it is indexed. `origin` names where it came from, for messages."""
+
+    text: str
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    published_at: str = ""
+    lang: str = ""
+    id: str = ""
+    origin: str = ""
+
+
+def normalize_date(value: str | None) -> str:
+    """ISO date (YYYY-MM-DD) from an ISO date or timestamp; "" for nothing."""
+    if not value:
+        return ""
+    value = str(value).strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        raise InputError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+
+
+def finish(draft: Draft, max_chars: int) -> Draft:
+    """Clean the text, check it is real prose, and fill a missing title."""
+    text = clean_text(draft.text)
+    letters = sum(ch.isalpha() for ch in text[:5000])
+    where = f"{draft.origin}: " if draft.origin else ""
+    if not text:
+        raise InputError(f"{where}no text to index (the input is empty)")
+    if letters < _MIN_LETTERS:
+        raise InputError(f"{where}no text to index (only {letters} letters after removing markup and spaces)")
+    if len(text) > max_chars:
+        raise InputError(f"{where}article too long ({len(text):,} characters; the limit is {max_chars:,})")
+    title = clean_text(draft.title).replace("\n", " ") or derive_title(text)
+    return replace(draft, text=text, title=title, published_at=normalize_date(draft.published_at))
+
+
+# ---------------------------------------------------------------- bytes -> text
+
+def looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return bool(head) and controls / len(head) > 0.05
+
+
+def decode_bytes(data: bytes, origin: str, declared: str | None = None) -> str:
+    """Decode text bytes: a declared charset, UTF-8, or a detected charset."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for enc in filter(None, (declared, "utf-8")):
+        try:
+            return data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise InputError(f"{origin}: cannot decode the text (unknown character set)")
+    return str(best)
+
+
+_MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|article|p|div)\b", re.I)
+
+
+def sniff(data: bytes, name: str = "") -> str:
+    """'pdf', 'html' or 'text', judged by content; binary input is an error."""
+    if data.lstrip()[:5] == b"%PDF-":
+        return "pdf"
+    if looks_binary(data):
+        raise InputError(f"{name or 'input'}: binary file, not text (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    if _MARKUP.search(data[:4096]):
+        return "html"
+    return "text"
+
+
+def draft_from_bytes(data: bytes, origin: str, url: str = "", charset: str | None = None) -> Draft:
+    if not data.strip():
+        raise InputError(f"{origin}: no text to index (the input is empty)")
+    kind = sniff(data, origin)
+    if kind == "pdf":
+        return _draft_from_pdf(data, origin)
+    text = decode_bytes(data, origin, charset)
+    if kind == "html":
+        return draft_from_html(text, origin, url)
+    return Draft(text=text, url=url, origin=origin)
+
+
+def draft_from_html(html: str, origin: str, url: str = "") -> Draft:
+    """Main text, title, date and outlet of a news page, by trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, url=url or None, with_metadata=True, include_comments=False, include_tables=False
+    )
+    if doc is None or not (getattr(doc, "text", "") or "").strip():
+        raise InputError(f"{origin}: no text to index (the page holds only markup or boilerplate)")
+    return Draft(
+        text=doc.text,
+        title=doc.title or "",
+        url=url,
+        source=doc.sitename or doc.hostname or "",
+        published_at=_safe_date(doc.date),
+        origin=origin,
+    )
+
+
+def _safe_date(value) -> str:
+    try:
+        return normalize_date(value)
+    except InputError:
+        return ""
+
+
+def _draft_from_pdf(data: bytes, origin: str) -> Draft:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata or {}
+        title = str(meta.get("/Title") or "")
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise InputError(f"{origin}: unreadable PDF ({exc})") from None
+    # PDF lines are layout, not paragraphs: join hyphenated and wrapped lines.
+    text = "\n\n".join(pages)
+    text = re.sub(r"-\n(?=[a-z])", "", text)
+    text = re.sub(r"(?<![.!?:\n])\n(?!\n)", " ", text)
+    return Draft(text=text, title=title, origin=origin)
+
+
+# ---------------------------------------------------------------- sources
+
+def read_file(path: Path, max_bytes: int) -> Draft:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path}: file too large ({size:,} bytes; the limit is {max_bytes:,})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return draft_from_bytes(data, str(path))
+
+
+def iter_directory(path: Path) -> Iterator[Path]:
+    """Supported files below `path`, recursively, in a stable order; hidden ones skipped."""
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not any(
+            part.startswith(".") for part in p.relative_to(path).parts
+        ):
+            yield p
+
+
+def iter_jsonl(path: Path) -> Iterator[Draft]:
+    """Drafts from the evaluation articles format (see ../shared/data/README.md)."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            origin = f"{path}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{origin}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise InputError(f"{origin}: each line must be an object with a \"text\" string")
+            yield Draft(
+                text=row["text"],
+                title=row.get("title") or "",
+                url=row.get("url") or "",
+                source=row.get("source") or "",
+                published_at=_safe_date(row.get("published_at")),
+                lang=row.get("lang") or "",
+                id=str(row.get("id") or ""),
+                origin=origin,
+            )

@@ -1,0 +1,123 @@
+"""The typed records that flow through the engine: article, chunk, passage, answer.
+
+They are plain dataclasses so that the CLI, the bot and the eval script share one
+shape, and `to_dict` gives the stable JSON documented in the README.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One indexed news article. `text` is what citations' offsets point into."""
+
+    id: str
+    title: str
+    text: str
+    url: str = ""
+    source: str = ""  # the outlet, e.g. "CBS News"
+    published_at: str = ""  # ISO date (YYYY-MM-DD) or ""
+    lang: str = ""
+    added_at: str = ""  # ISO timestamp, UTC
+    content_hash: str = ""
+    chunks: int = 0  # how many chunks the index holds for it
+
+    def to_dict(self, with_text: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not with_text:
+            d.pop("text")
+        return d
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aware slice of an article: `article.text[start:end] == text`."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its article's metadata and its ranking scores."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    score: float  # fused score used for the ranking
+    dense: float | None = None  # cosine similarity to the question
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    title: str = ""
+    source: str = ""
+    published_at: str = ""
+    url: str = ""
+    lang: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote of an article, numbered as it is cited in the answer."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str
+    published_at: str
+    url: str
+    quote: str
+    start: int
+    end: int
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What `ask` returns, to the CLI, the bot and the eval alike."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The outcome of adding one article: added, replaced or duplicate."""
+
+    status: str  # "added" | "replaced" | "duplicate"
+    article: Article
+    chunks: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "chunks": self.chunks, **self.article.to_dict()}

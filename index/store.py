@@ -1,0 +1,297 @@
+"""The Chroma store: the system of record for articles and chunks, one pair of
+collections per namespace.
+
+We always pass our own embeddings (Chroma's default embedding function would
+download a model), write in batches no larger than Chroma's maximum, and write an
+article's record only after all its chunks: the record is the commit mark, so a
+crash mid-add leaves orphan chunks that `sweep_orphans` removes, never a listed
+article with missing chunks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import ConfigError, ModelMismatchError, NotFoundError, StoreUnavailableError
+from .records import Article, Chunk
+
+SCHEMA = 1
+_NS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_PAGE = 1000
+
+
+def check_namespace(namespace: str) -> str:
+    if not _NS_RE.match(namespace or ""):
+        raise ConfigError(
+            f"invalid namespace {namespace!r}: use 1-63 letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return namespace
+
+
+def day_number(iso_date: str) -> int:
+    """2025-02-22 -> 20250222 (0 for no date), for range filters in Chroma."""
+    return int(iso_date.replace("-", "")) if iso_date else 0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters on retrieval: outlet (case-insensitive) and a date range (inclusive)."""
+
+    source: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    def chroma_where(self) -> dict | None:
+        clauses: list[dict] = []
+        if self.source:
+            clauses.append({"source_key": self.source.strip().lower()})
+        if self.date_from:
+            clauses.append({"published_day": {"$gte": day_number(self.date_from)}})
+        if self.date_to:
+            clauses.append({"published_day": {"$lte": day_number(self.date_to)}})
+        if self.date_to and not self.date_from:
+            clauses.append({"published_day": {"$gt": 0}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def __bool__(self) -> bool:
+        return bool(self.source or self.date_from or self.date_to)
+
+
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(f"the vector store is unavailable ({exc.__class__.__name__}: {exc})")
+
+
+def open_client(data_dir: Path, host: str = "", port: int = 8000):
+    """A Chroma client: embedded under `data_dir/chroma`, or a server's HTTP client."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        try:
+            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several kinds for a down server
+            raise StoreUnavailableError(f"cannot reach the Chroma server at {host}:{port} ({exc})") from None
+        return client
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
+
+
+class NamespaceStore:
+    """The chunks and articles of one namespace, in two Chroma collections."""
+
+    def __init__(self, client, namespace: str, model_id: str, create: bool = True) -> None:
+        self.namespace = check_namespace(namespace)
+        self.model_id = model_id
+        self._client = client
+        self.max_batch = _max_batch(client)
+        self.chunks = self._collection(f"nb-{namespace}-chunks", create)
+        self.articles = self._collection(f"nb-{namespace}-articles", create)
+
+    def _collection(self, name: str, create: bool):
+        try:
+            try:
+                col = self._client.get_collection(name)
+            except Exception as exc:
+                if "does not exist" not in str(exc) and "not found" not in str(exc).lower():
+                    raise
+                if not create:
+                    return None
+                col = self._client.create_collection(
+                    name,
+                    embedding_function=None,
+                    metadata={"embed_model": self.model_id, "schema": SCHEMA},
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+        except (ConnectionError, OSError) as exc:
+            raise _unavailable(exc) from None
+        built_with = (col.metadata or {}).get("embed_model")
+        if built_with and built_with != self.model_id:
+            raise ModelMismatchError(
+                f"namespace {self.namespace!r} was indexed with the embedding model {built_with!r}, "
+                f"but the current setting is {self.model_id!r}. Set NEWSBOT_EMBED_PROVIDER/NEWSBOT_EMBED_MODEL "
+                f"back, or use a new NEWSBOT_DATA_DIR (or namespace) and add the articles again."
+            )
+        return col
+
+    @property
+    def exists(self) -> bool:
+        return self.chunks is not None
+
+    # ------------------------------------------------------------ writes
+
+    def write_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Chunks first, then the article record (the commit), then the previous version's chunks go."""
+        base = {
+            "article_id": article.id,
+            "content_hash": article.content_hash,
+            "title": article.title,
+            "url": article.url,
+            "source": article.source,
+            "source_key": article.source.strip().lower(),
+            "published_at": article.published_at,
+            "published_day": day_number(article.published_at),
+            "lang": article.lang,
+        }
+        metas = [{**base, "idx": c.index, "start": c.start, "end": c.end} for c in chunks]
+        for i in range(0, len(chunks), self.max_batch):
+            self.chunks.upsert(
+                ids=[c.id for c in chunks[i : i + self.max_batch]],
+                embeddings=vectors[i : i + self.max_batch],
+                documents=[c.text for c in chunks[i : i + self.max_batch]],
+                metadatas=metas[i : i + self.max_batch],
+            )
+        mean = vectors.mean(axis=0)
+        mean = mean / (np.linalg.norm(mean) or 1.0)
+        self.articles.upsert(
+            ids=[article.id],
+            embeddings=[mean.astype(np.float32)],
+            documents=[article.text],
+            metadatas=[{**_article_meta(article), "chunks": len(chunks)}],
+        )
+        self.chunks.delete(
+            where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]}
+        )
+
+    def delete_article(self, article_id: str) -> Article:
+        article = self.get_article(article_id)
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        return article
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose article record is missing or has another hash (an interrupted add)."""
+        live = {a.id: a.content_hash for a in self.list_articles()}
+        orphans = [
+            cid
+            for cid, meta in self._iter_chunk_meta()
+            if live.get(meta.get("article_id")) != meta.get("content_hash")
+        ]
+        for i in range(0, len(orphans), self.max_batch):
+            self.chunks.delete(ids=orphans[i : i + self.max_batch])
+        return len(orphans)
+
+    # ------------------------------------------------------------ reads
+
+    def list_articles(self) -> list[Article]:
+        if not self.exists:
+            return []
+        out: list[Article] = []
+        offset = 0
+        while True:
+            got = self.articles.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            out.extend(_article_from(i, m, "") for i, m in zip(got["ids"], got["metadatas"]))
+            if len(got["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
+
+    def get_article(self, article_id: str) -> Article:
+        got = self.get_articles([article_id], with_text=True)
+        if article_id not in got:
+            raise NotFoundError(f"no article with id {article_id!r} in namespace {self.namespace!r}")
+        return got[article_id]
+
+    def get_articles(self, ids: list[str], with_text: bool = False) -> dict[str, Article]:
+        if not self.exists or not ids:
+            return {}
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self.articles.get(ids=list(dict.fromkeys(ids)), include=include)
+        docs = got.get("documents") or [""] * len(got["ids"])
+        return {i: _article_from(i, m, d or "") for i, m, d in zip(got["ids"], got["metadatas"], docs)}
+
+    def find_by_hash(self, content_hash: str) -> str | None:
+        if not self.exists:
+            return None
+        got = self.articles.get(where={"content_hash": content_hash}, include=[], limit=1)
+        return got["ids"][0] if got["ids"] else None
+
+    def count_chunks(self) -> int:
+        return self.chunks.count() if self.exists else 0
+
+    def count_articles(self) -> int:
+        return self.articles.count() if self.exists else 0
+
+    def query_dense(self, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        if not self.exists:
+            return []
+        count = self.chunks.count()
+        if count == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[vector], n_results=min(n, count), where=where, include=["distances"]
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+
+    def get_chunks(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """id -> {"text", "meta", "embedding"} for the given chunk ids."""
+        if not ids or not self.exists:
+            return {}
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        return {
+            cid: {"text": doc, "meta": meta, "embedding": np.asarray(emb, dtype=np.float32)}
+            for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+        }
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, dict]]:
+        """All (id, text, metadata), page by page: what derived indexes are rebuilt from."""
+        if not self.exists:
+            return
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            yield from zip(got["ids"], got["documents"], got["metadatas"])
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def _iter_chunk_meta(self) -> Iterator[tuple[str, dict]]:
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            yield from zip(got["ids"], got["metadatas"])
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+
+def _max_batch(client) -> int:
+    try:
+        return max(1, int(client.get_max_batch_size()))
+    except Exception:
+        return 1000
+
+
+def _article_meta(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "url": article.url,
+        "source": article.source,
+        "source_key": article.source.strip().lower(),
+        "published_at": article.published_at,
+        "published_day": day_number(article.published_at),
+        "lang": article.lang,
+        "added_at": article.added_at,
+        "content_hash": article.content_hash,
+    }
+
+
+def _article_from(article_id: str, meta: dict, text: str) -> Article:
+    return Article(
+        id=article_id,
+        title=meta.get("title", ""),
+        text=text,
+        url=meta.get("url", ""),
+        source=meta.get("source", ""),
+        published_at=meta.get("published_at", ""),
+        lang=meta.get("lang", ""),
+        added_at=meta.get("added_at", ""),
+        content_hash=meta.get("content_hash", ""),
+        chunks=int(meta.get("chunks", 0)),
+    )

@@ -1,0 +1,141 @@
+"""Pure text helpers: cleaning, hashing, sentence spans, terms for lexical matching.
+
+Offsets matter here: every function that finds pieces of a text returns spans
+into that same text, so a citation can always slice its quote back out.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'", "`": "'"})
+
+
+def clean_text(text: str) -> str:
+    """Normalise an article body once, before it is stored.
+
+    NFC, no zero-width or control characters, unified line ends, no trailing
+    spaces, at most one blank line in a row. Stored text is never altered again,
+    so offsets computed on it stay valid.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def content_hash(text: str) -> str:
+    """Hash of the whitespace-folded text: the same article re-pasted hashes the same."""
+    folded = " ".join(text.split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+def normalize_for_match(text: str) -> str:
+    """Case, quote and whitespace folded form, for comparing answers and quotes."""
+    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).translate(_QUOTES)
+    return " ".join(text.lower().split())
+
+
+def derive_title(text: str, limit: int = 90) -> str:
+    """A title for an article that has none: its first line, cut at a word."""
+    first = next((line.strip().lstrip("#>*- ").strip() for line in text.splitlines() if line.strip().lstrip("#>*- ")), "")
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-–—") + "…"
+
+
+# A candidate sentence end: . ! ? … (with closing quotes/brackets) then whitespace, or a line break.
+_SENT_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s)|\n+""")
+_ABBREV = frozenset("dr mr mrs ms st jr sr prof gen sen rep gov lt col sgt capt no vs etc inc corp ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split())
+
+
+def _is_sentence_end(text: str, m: re.Match, end: int) -> bool:
+    if text[m.start()] == "\n":
+        return True
+    i = m.end()
+    while i < end and text[i].isspace():
+        i += 1
+    while i < end and not text[i].isalnum():
+        i += 1
+    if i < end and text[i].islower():
+        return False  # '“...,” katanya' or 'e.g. this' continues the sentence
+    word = text[max(0, m.start() - 6):m.start()].split()
+    word = word[-1].lower() if word else ""
+    if text[m.start()] == "." and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
+        return False
+    return True
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets into `text` within [start, end), trimmed of spaces."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _SENT_END.finditer(text, start, end):
+        if not _is_sentence_end(text, m, end):
+            continue
+        cut = m.start() if text[m.start()] == "\n" else m.end()
+        _append_trimmed(text, pos, cut, spans)
+        pos = m.end()
+    _append_trimmed(text, pos, end, spans)
+    return spans
+
+
+def _append_trimmed(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> None:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a:
+        spans.append((a, b))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased, accent-free word tokens."""
+    return _WORD.findall(strip_accents(text.lower()))
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """English and Indonesian function words, which carry no topic."""
+    out: set[str] = set()
+    for name in ("en.txt", "id.txt"):
+        data = resources.files("index").joinpath("stopwords", name).read_text(encoding="utf-8")
+        out.update(w.strip() for w in data.split() if w.strip())
+    return frozenset(out)
+
+
+def content_terms(text: str) -> list[str]:
+    """Words that can carry topic: no stop words, no single letters."""
+    stop = stopwords()
+    return [w for w in words(text) if len(w) > 1 and w not in stop]
+
+
+def term_stem(term: str) -> str:
+    """A crude, language-neutral stem (the first 6 letters) so that
+    "minerals"/"mineral" or "Zelenskyy"/"Zelensky" meet across languages."""
+    return term[:6] if not term.isdigit() else term
+
+
+def lexical_terms(text: str) -> list[str]:
+    """The terms of the lexical index and of sentence matching: stems of content words.
+
+    The same crude stems for every language keep the index language-neutral, so that
+    names, numbers and cognates ("Zelenskyy", "mineral", "2025") match across languages.
+    """
+    return [term_stem(t) for t in content_terms(text)]

