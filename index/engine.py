@@ -32,7 +32,7 @@ from .loaders import Draft, finish, iter_directory, iter_jsonl, read_file, draft
 from .records import AddResult, Answer, Article, Chunk
 from .retrieval import RetrievalConfig, retrieve
 from .settings import Settings
-from .store import Filters, NamespaceStore, check_namespace, open_client
+from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
 from .text import content_hash
 
 GROUP = 16  # articles embedded together, for throughput
@@ -271,13 +271,7 @@ class Engine:
                 existed = bool(st.get_articles([article.id]))
                 st.write_article(article, chunks, vecs)
                 self.lexical.remove_article(st.namespace, article.id)
-                self.lexical.add(
-                    st.namespace,
-                    [(c.id, c.text, {"article_id": article.id, "lang": article.lang,
-                                     "source_key": article.source.strip().lower(),
-                                     "published_day": int(article.published_at.replace("-", "") or 0)})
-                     for c in chunks],
-                )
+                self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(article, c)) for c in chunks])
                 final.append(AddResult("replaced" if existed else "added", replace(article, chunks=len(chunks)), len(chunks)))
             return final
 
@@ -290,7 +284,12 @@ class Engine:
         k: int | None = None,
         filters: Filters | None = None,
         mode: str | None = None,
+        retrieval: RetrievalConfig | None = None,
     ) -> Answer:
+        """Answer `question` from the namespace's articles, with verified citations.
+
+        `mode` overrides the retrieval mode; `retrieval` the whole retrieval config (eval presets).
+        """
         t0 = time.perf_counter()
         question = " ".join((question or "").split())
         if not question:
@@ -306,7 +305,8 @@ class Engine:
         t = time.perf_counter()
         qvec = self.embedder.embed_query(question)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
-        config = RetrievalConfig(mode=mode or self.settings.retrieval_mode, candidates=max(self.settings.candidates, k))
+        config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
+        config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
         try:
             passages = retrieve(st, self.lexical, qvec, question, k, config, filters, timings)
         except NewsbotError:

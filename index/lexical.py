@@ -18,8 +18,11 @@ from .store import Filters, day_number
 from .text import lexical_terms
 
 
+VERSION = 2  # bump when what is indexed changes: a new table is then rebuilt from Chroma
+
+
 def _table(namespace: str) -> str:
-    return "fts_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
+    return f"fts{VERSION}_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
 
 def match_query(question: str, limit_terms: int = 32) -> str:
@@ -77,17 +80,10 @@ class LexicalIndex:
                 ],
             )
 
-    def remove_article(self, namespace: str, article_id: str, keep_prefix: str = "") -> None:
-        """Drop an article's rows (all, or all but the chunk ids starting with `keep_prefix`)."""
+    def remove_article(self, namespace: str, article_id: str) -> None:
         table = self._ensure(namespace)
         with self._lock, self._db:
-            if keep_prefix:
-                self._db.execute(
-                    f"DELETE FROM {table} WHERE article_id = ? AND substr(chunk_id, 1, ?) != ?",
-                    (article_id, len(keep_prefix), keep_prefix),
-                )
-            else:
-                self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+            self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
 
     def count(self, namespace: str) -> int:
         table = self._ensure(namespace)

@@ -128,18 +128,7 @@ class NamespaceStore:
 
     def write_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Chunks first, then the article record (the commit), then the previous version's chunks go."""
-        base = {
-            "article_id": article.id,
-            "content_hash": article.content_hash,
-            "title": article.title,
-            "url": article.url,
-            "source": article.source,
-            "source_key": article.source.strip().lower(),
-            "published_at": article.published_at,
-            "published_day": day_number(article.published_at),
-            "lang": article.lang,
-        }
-        metas = [{**base, "idx": c.index, "start": c.start, "end": c.end} for c in chunks]
+        metas = [chunk_metadata(article, c) for c in chunks]
         for i in range(0, len(chunks), self.max_batch):
             self.chunks.upsert(
                 ids=[c.id for c in chunks[i : i + self.max_batch]],
@@ -266,6 +255,13 @@ def _max_batch(client) -> int:
         return max(1, int(client.get_max_batch_size()))
     except Exception:
         return 1000
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    """What a chunk carries: its offsets and its article's fields, so a passage is self-contained."""
+    meta = _article_meta(article)
+    del meta["added_at"]
+    return {**meta, "article_id": article.id, "idx": chunk.index, "start": chunk.start, "end": chunk.end}
 
 
 def _article_meta(article: Article) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""Scoring questions against gold articles: the metrics behind the published numbers.
+
+Pure functions over `Answer` records, so the eval command, the tests and the
+tuning scripts measure exactly the path the bot uses (`Engine.ask`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .records import Answer
+from .text import normalize_for_match
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    lang: str
+    answers: list[str] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    out = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                out.append(
+                    Question(
+                        id=str(row["id"]),
+                        question=row["question"],
+                        lang=row.get("lang") or "",
+                        answers=list(row.get("answers") or []),
+                        article_ids=list(row.get("article_ids") or []),
+                        evidence=list(row.get("evidence") or []),
+                    )
+                )
+    return out
+
+
+def ranked_articles(answer: Answer) -> list[str]:
+    """Article ids in the order their first passage was ranked."""
+    return list(dict.fromkeys(p.article_id for p in answer.passages))
+
+
+def contains_any(texts: list[str], needles: list[str]) -> bool:
+    hay = [normalize_for_match(t) for t in texts]
+    return any(normalize_for_match(n) and normalize_for_match(n) in h for n in needles for h in hay)
+
+
+def score_question(q: Question, answer: Answer) -> dict[str, float | None]:
+    """Per-question metrics; None where a metric does not apply to this question."""
+    ranked = ranked_articles(answer)
+    gold = set(q.article_ids)
+    m: dict[str, float | None] = {}
+    if gold:
+        first = next((i for i, a in enumerate(ranked[:10], 1) if a in gold), None)
+        for k in (1, 5, 10):
+            m[f"hit@{k}"] = float(first is not None and first <= k)
+        m["mrr@10"] = 1.0 / first if first else 0.0
+        m["recall@10"] = len(gold & set(ranked[:10])) / len(gold) if len(gold) > 1 else None
+        dcg = sum(1.0 / math.log2(i + 1) for i, a in enumerate(ranked[:10], 1) if a in gold)
+        ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(gold), 10) + 1))
+        m["ndcg@10"] = dcg / ideal
+    if gold and q.answers:
+        top5 = [p.text for p in answer.passages[:5]]
+        m["answer@5"] = float(contains_any(top5, q.answers))
+        cited_chunks = {c.chunk_id for c in answer.citations}
+        cited = [p.text for p in answer.passages if p.chunk_id in cited_chunks]
+        m["answer_cited"] = float(contains_any(cited, q.answers))
+    if gold and q.evidence:
+        m["evidence@5"] = float(contains_any([p.text for p in answer.passages[:5]], q.evidence))
+    m["abstained"] = float(answer.abstained)
+    m["answerable"] = float(bool(gold))
+    return m
+
+
+def citation_valid(answer: Answer, article_texts: dict[str, str]) -> bool:
+    """Every [n] names a citation, and every quote is verbatim in its article at its offsets."""
+    import re
+
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    if numbers - {c.n for c in answer.citations}:
+        return False
+    return all(article_texts.get(c.article_id, "")[c.start : c.end] == c.quote for c in answer.citations)
+
+
+def aggregate(rows: list[dict[str, float | None]]) -> dict[str, float]:
+    """Mean of each metric over the questions it applies to, plus abstention precision/recall."""
+    keys = sorted({k for r in rows for k in r if k not in ("abstained", "answerable")})
+    out: dict[str, float] = {}
+    for k in keys:
+        vals = [r[k] for r in rows if r.get(k) is not None]
+        out[k] = sum(vals) / len(vals) if vals else float("nan")
+    unanswerable = [r for r in rows if not r["answerable"]]
+    abstained = [r for r in rows if r["abstained"]]
+    answerable = [r for r in rows if r["answerable"]]
+    true_abstain = sum(1 for r in abstained if not r["answerable"])
+    out["abstain_precision"] = true_abstain / len(abstained) if abstained else float("nan")
+    out["abstain_recall"] = true_abstain / len(unanswerable) if unanswerable else float("nan")
+    out["false_abstain"] = sum(1 for r in answerable if r["abstained"]) / len(answerable) if answerable else float("nan")
+    out["n_questions"] = float(len(rows))
+    return out

