@@ -91,10 +91,10 @@ def compose(
     max_sentences: int = 3,
 ) -> tuple[str, list[Citation], bool]:
     """(answer text, citations, abstained)."""
-    best = max((p.dense or 0.0 for p in passages), default=0.0)
+    best = max((p.relevance or 0.0 for p in passages), default=0.0)
     if not passages or best < threshold:
         return abstain_text(passages), [], True
-    relevant = [p for p in passages if (p.dense or 0.0) >= threshold]
+    relevant = [p for p in passages if (p.relevance or 0.0) >= threshold]
     parts: list[str] = []
     citations: list[Citation] = []
     number: dict[str, int] = {}

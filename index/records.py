@@ -54,6 +54,7 @@ class Passage:
     end: int
     score: float  # fused score used for the ranking
     dense: float | None = None  # cosine similarity to the question
+    relevance: float | None = None  # dense + term-coverage bonus: what abstention is judged by
     lexical_rank: int | None = None
     dense_rank: int | None = None
     title: str = ""

@@ -35,7 +35,7 @@ class RetrievalConfig:
     candidates: int = 50  # per ranking, before fusion
     rrf_k: int = RRF_K
     lexical_weight: float = 1.0  # RRF weight of the BM25 ranking (hybrid)
-    coverage_weight: float = 0.1  # weight of the term-coverage bonus (auto)
+    coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -48,13 +48,16 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict
 
 
 def idf_weights(question_terms: list[str], df: dict[str, int], total: int) -> dict[str, float]:
-    """BM25-style IDF of each question term (terms no chunk has weigh nothing)."""
-    out = {}
-    for term in dict.fromkeys(question_terms):
-        n = df.get(term, 0)
-        if n:
-            out[term] = math.log(1 + (total - n + 0.5) / (n + 0.5))
-    return out
+    """BM25-style IDF of each question term.
+
+    Terms that no chunk contains keep their (maximal) weight: they are part of what
+    the question asks, so a passage matching only its one rare known term must not
+    count as covering the whole question.
+    """
+    return {
+        term: math.log(1 + (total - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
+        for term in dict.fromkeys(question_terms)
+    }
 
 
 def coverage(passage_terms: set[str], weights: dict[str, float]) -> float:
@@ -97,6 +100,16 @@ def retrieve(
     rows = store.get_chunks(list(dict.fromkeys(dense_ids + lex_ids)))
     sims = {cid: float(np.dot(row["embedding"], query_vector)) for cid, row in rows.items()}
 
+    q_terms = lexical_terms(question)
+    weights: dict[str, float] = {}
+    if lexical is not None and q_terms:
+        df, total = lexical.document_frequencies(store.namespace, q_terms)
+        weights = idf_weights(q_terms, df, total)
+    # Relevance (similarity plus term coverage) is what abstention is judged by, in every mode.
+    relevance = {
+        cid: sims[cid] + config.coverage_weight * coverage(set(lexical_terms(row["text"])), weights)
+        for cid, row in rows.items()
+    }
     if config.mode == "dense":
         scores = {cid: sims[cid] for cid in dense_ids if cid in rows}
     elif config.mode == "lexical":
@@ -104,15 +117,7 @@ def retrieve(
     elif config.mode == "hybrid":
         scores = rrf([dense_ids, lex_ids], [1.0, config.lexical_weight], config.rrf_k)
     else:
-        q_terms = lexical_terms(question)
-        weights = {}
-        if lexical is not None and q_terms:
-            df, total = lexical.document_frequencies(store.namespace, q_terms)
-            weights = idf_weights(q_terms, df, total)
-        scores = {
-            cid: sims[cid] + config.coverage_weight * coverage(set(lexical_terms(row["text"])), weights)
-            for cid, row in rows.items()
-        }
+        scores = relevance
     top = [cid for cid in sorted(scores, key=lambda c: -scores[c]) if cid in rows][:k]
 
     dense_rank = {cid: r for r, cid in enumerate(dense_ids, 1)}
@@ -130,6 +135,7 @@ def retrieve(
                 end=int(meta.get("end", 0)),
                 score=float(scores[cid]),
                 dense=sims[cid],
+                relevance=relevance[cid],
                 dense_rank=dense_rank.get(cid),
                 lexical_rank=lex_rank.get(cid),
                 title=meta.get("title", ""),

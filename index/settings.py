@@ -34,7 +34,7 @@ class Settings:
     retrieval_mode: str = "auto"  # auto | dense | lexical | hybrid
     top_k: int = 5
     candidates: int = 50
-    abstain_threshold: float = 0.80
+    abstain_threshold: float = 0.85
     answer_sentences: int = 3
     fetch_timeout_s: float = 20.0
     fetch_max_bytes: int = 5_000_000
