@@ -60,6 +60,17 @@ def article_id_for(draft: Draft, digest: str) -> str:
     return "h" + digest[:12]
 
 
+def _unique_id_runs(items: list) -> list[list]:
+    """Split items into consecutive runs in which no article id repeats (two versions of
+    one URL in a batch are written one after the other)."""
+    runs: list[list] = [[]]
+    for item in items:
+        if any(item[0].id == other[0].id for other in runs[-1]):
+            runs.append([])
+        runs[-1].append(item)
+    return [r for r in runs if r]
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -259,21 +270,30 @@ class Engine:
             pending = [o for o in out if isinstance(o, tuple)]
             texts = [c.text for _, chunks in pending for c in chunks]
             vectors = self.embedder.embed_passages(texts) if texts else None
-            offset = 0
+            items, offset = [], 0
+            for article, chunks in pending:
+                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            statuses = [s for batch in _unique_id_runs(items) for s in self._write(st, batch)]
+            written = iter(zip(items, statuses))
             final: list[AddResult | AddError] = []
             for o in out:
-                if not isinstance(o, tuple):
+                if isinstance(o, tuple):
+                    (article, chunks, _), status = next(written)
+                    final.append(AddResult(status, replace(article, chunks=len(chunks)), len(chunks)))
+                else:
                     final.append(o)
-                    continue
-                article, chunks = o
-                vecs = vectors[offset : offset + len(chunks)]
-                offset += len(chunks)
-                existed = bool(st.get_articles([article.id]))
-                st.write_article(article, chunks, vecs)
-                self.lexical.remove_article(st.namespace, article.id)
-                self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(article, c)) for c in chunks])
-                final.append(AddResult("replaced" if existed else "added", replace(article, chunks=len(chunks)), len(chunks)))
             return final
+
+    def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
+        """Write articles with distinct ids to Chroma, then to the lexical index; their statuses."""
+        existing = set(st.get_articles([a.id for a, _, _ in items]))
+        st.write_articles(items, replacing=existing)
+        for article, _, _ in items:
+            if article.id in existing:
+                self.lexical.remove_article(st.namespace, article.id)
+        self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
+        return ["replaced" if a.id in existing else "added" for a, _, _ in items]
 
     # ------------------------------------------------------------ asking
 

@@ -126,27 +126,38 @@ class NamespaceStore:
 
     # ------------------------------------------------------------ writes
 
-    def write_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Chunks first, then the article record (the commit), then the previous version's chunks go."""
-        metas = [chunk_metadata(article, c) for c in chunks]
-        for i in range(0, len(chunks), self.max_batch):
-            self.chunks.upsert(
-                ids=[c.id for c in chunks[i : i + self.max_batch]],
-                embeddings=vectors[i : i + self.max_batch],
-                documents=[c.text for c in chunks[i : i + self.max_batch]],
-                metadatas=metas[i : i + self.max_batch],
+    def write_articles(self, items: list[tuple[Article, list[Chunk], np.ndarray]], replacing: set[str]) -> None:
+        """Write several articles: all their chunks, then their records (the commit), then
+        the chunks of the previous versions of the ids in `replacing`.
+
+        Batched, because each Chroma call costs milliseconds whatever its size.
+        """
+        ids, vecs, docs, metas = [], [], [], []
+        for article, chunks, vectors in items:
+            ids += [c.id for c in chunks]
+            vecs += list(vectors)
+            docs += [c.text for c in chunks]
+            metas += [chunk_metadata(article, c) for c in chunks]
+        for i in range(0, len(ids), self.max_batch):
+            part = slice(i, i + self.max_batch)
+            self.chunks.upsert(ids=ids[part], embeddings=vecs[part], documents=docs[part], metadatas=metas[part])
+        records = []
+        for article, chunks, vectors in items:
+            mean = vectors.mean(axis=0)
+            records.append((article, chunks, (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)))
+        for i in range(0, len(records), self.max_batch):
+            part = records[i : i + self.max_batch]
+            self.articles.upsert(
+                ids=[a.id for a, _, _ in part],
+                embeddings=[m for _, _, m in part],
+                documents=[a.text for a, _, _ in part],
+                metadatas=[{**_article_meta(a), "chunks": len(c)} for a, c, _ in part],
             )
-        mean = vectors.mean(axis=0)
-        mean = mean / (np.linalg.norm(mean) or 1.0)
-        self.articles.upsert(
-            ids=[article.id],
-            embeddings=[mean.astype(np.float32)],
-            documents=[article.text],
-            metadatas=[{**_article_meta(article), "chunks": len(chunks)}],
-        )
-        self.chunks.delete(
-            where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]}
-        )
+        for article, _, _ in items:
+            if article.id in replacing:
+                self.chunks.delete(
+                    where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]}
+                )
 
     def delete_article(self, article_id: str) -> Article:
         article = self.get_article(article_id)

@@ -132,3 +132,29 @@ def test_opening_with_another_embedding_model_is_a_clear_error(engine, settings)
             eng.sources()
     with Engine(settings) as eng:
         assert snapshot(eng) == before
+
+
+def test_two_versions_of_one_url_in_one_batch_keep_the_last(engine):
+    changed = replace(STORY, text=STORY.text + " Exports will resume on Friday.")
+    results = engine.add([STORY, changed])
+    assert [r.status for r in results] == ["added", "replaced"]
+    [listed] = engine.sources()
+    assert listed.content_hash == results[1].article.content_hash
+    assert all("@" + listed.content_hash[:12] in cid for cid, _, _ in engine.store().iter_chunks())
+
+
+def test_orphan_chunks_of_an_interrupted_add_are_swept_on_open(engine, settings):
+    """Chunks are written before the article record; without the record they are orphans."""
+    import numpy as np
+
+    engine.add([STORY])
+    before = snapshot(engine)
+    st = engine.store()
+    vec = engine.embedder.embed_passages(["half-written article"])
+    st.chunks.upsert(ids=["ghost@000000000000#0"], embeddings=vec, documents=["half-written article"],
+                     metadatas=[{"article_id": "ghost", "content_hash": "0" * 64, "start": 0, "end": 20}])
+    assert st.count_chunks() == before[1] + 1
+    engine.close()
+    with Engine(settings) as again:
+        assert snapshot(again) == before
+        assert again.lexical.count("default") == before[1]
