@@ -66,6 +66,8 @@ def pick_sentences(
             if sum(c.isalpha() for c in article.text[a:b]) < 12:
                 continue  # photo credits, datelines
             lexical = score_sentence(article.text[a:b], stems)
+            if article.text[a:b].rstrip("\"'”’») ").endswith("?"):
+                lexical *= 0.3  # a question in the article restates, it does not answer
             # Among equal matches prefer the better passage, then the earlier sentence.
             candidates.append((passage, Sentence(rank, a, b, lexical - 0.01 * rank - 0.001 * (a - passage.start) / span)))
     lead = max((c for c in candidates if c[1].passage_rank == candidates[0][1].passage_rank), key=lambda c: c[1].score, default=None)
