@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", parents=[common], help="counts, languages, model and store")
     stats.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("serve", parents=[common], help="run the Discord bot (DISCORD_TOKEN from .env)",
+                   description="Run the Discord bot. It needs DISCORD_TOKEN; DISCORD_GUILD_ID syncs the commands "
+                   "instantly to one server (otherwise globally). Each server gets its own namespace. "
+                   "See the README's Discord section.")
     return parser
 
 
@@ -112,6 +117,15 @@ def _settings(args):
 def _run(args) -> int:
     from .engine import Engine
 
+    if args.command == "serve":
+        import os
+
+        if args.data_dir:
+            os.environ["NEWSBOT_DATA_DIR"] = args.data_dir
+        from bot.app import run  # the Discord layer, imported only to serve
+
+        run(args.env_file)
+        return 0
     settings = _settings(args)
     with Engine.open(settings) as engine:
         ns = args.namespace or settings.namespace

@@ -305,10 +305,14 @@ class Engine:
         filters: Filters | None = None,
         mode: str | None = None,
         retrieval: RetrievalConfig | None = None,
+        context: str = "",
+        context_articles: Iterable[str] = (),
     ) -> Answer:
         """Answer `question` from the namespace's articles, with verified citations.
 
-        `mode` overrides the retrieval mode; `retrieval` the whole retrieval config (eval presets).
+        `mode` overrides the retrieval mode; `retrieval` the whole retrieval config (eval presets);
+        a follow-up passes the earlier question as `context` (retrieval reads both, the answer's
+        sentences are chosen for the new question) and the earlier sources as `context_articles`.
         """
         t0 = time.perf_counter()
         question = " ".join((question or "").split())
@@ -323,12 +327,14 @@ class Engine:
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings)
         t = time.perf_counter()
-        qvec = self.embedder.embed_query(question)
+        search = f"{' '.join(context.split())} {question}" if context else question
+        qvec = self.embedder.embed_query(search)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
         config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
         try:
-            passages = retrieve(st, self.lexical, qvec, question, k, config, filters, timings)
+            passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
+                                context_articles=frozenset(context_articles))
         except NewsbotError:
             raise
         except Exception as exc:

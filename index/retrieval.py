@@ -36,6 +36,7 @@ class RetrievalConfig:
     rrf_k: int = RRF_K
     lexical_weight: float = 1.0  # RRF weight of the BM25 ranking (hybrid)
     coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
+    context_bonus: float = 0.05  # bonus for the earlier sources of a follow-up question (auto)
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -75,8 +76,13 @@ def retrieve(
     config: RetrievalConfig,
     filters: Filters | None = None,
     timings: dict[str, float] | None = None,
+    context_articles: frozenset[str] = frozenset(),
 ) -> list[Passage]:
-    """The top `k` passages for `question`, each with its dense similarity."""
+    """The top `k` passages for `question`, each with its dense similarity.
+
+    `context_articles` (a follow-up's earlier sources) get a small bonus: a follow-up
+    question is usually about the same story.
+    """
     if config.mode not in MODES:
         raise ValueError(f"unknown retrieval mode {config.mode!r} (one of {', '.join(MODES)})")
     timings = timings if timings is not None else {}
@@ -117,7 +123,11 @@ def retrieve(
     elif config.mode == "hybrid":
         scores = rrf([dense_ids, lex_ids], [1.0, config.lexical_weight], config.rrf_k)
     else:
-        scores = relevance
+        scores = dict(relevance)
+    if context_articles:
+        for cid in scores:
+            if rows[cid]["meta"].get("article_id") in context_articles:
+                scores[cid] += config.context_bonus if config.mode == "auto" else 0.0
     top = [cid for cid in sorted(scores, key=lambda c: -scores[c]) if cid in rows][:k]
 
     dense_rank = {cid: r for r, cid in enumerate(dense_ids, 1)}

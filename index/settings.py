@@ -76,9 +76,7 @@ class Settings:
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None, **overrides) -> "Settings":
         """Read `.env` (default: ./.env) then the environment, which wins."""
-        path = Path(env_file) if env_file else Path.cwd() / ".env"
-        values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
-        values.update(os.environ)
+        values = read_env(env_file)
         kwargs = {}
         for f in fields(cls):
             name = cls.ENV.get(f.name)
@@ -88,6 +86,14 @@ class Settings:
             kwargs[f.name] = _convert(f.name, f.type, raw)
         settings = cls(**kwargs)
         return replace(settings, **overrides) if overrides else settings
+
+
+def read_env(env_file: str | os.PathLike | None = None) -> dict[str, str]:
+    """`.env` values (default: ./.env) overlaid by the process environment."""
+    path = Path(env_file) if env_file else Path.cwd() / ".env"
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+    values.update(os.environ)
+    return values
 
 
 def _convert(name: str, type_name, raw: str):

@@ -1,0 +1,147 @@
+"""Answers and article lists as Discord messages, always within Discord's limits.
+
+Pure functions: they take engine records and return `discord.Embed`s and strings.
+Text from articles is escaped (markdown, mentions), then trimmed or split; it
+never makes a message fail.
+"""
+from __future__ import annotations
+
+import discord
+
+from index.records import Answer, Article, Citation
+
+CONTENT = 2000
+TITLE = 256
+DESCRIPTION = 4096
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+FIELDS = 25
+FOOTER = 2048
+EMBED_TOTAL = 6000
+COLOR = 0x2B6CB0
+ABSTAIN_COLOR = 0x718096
+
+
+def clean(text: str) -> str:
+    """Escape markdown and neutralise @everyone/@here/user mentions in untrusted text."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text or ""))
+
+
+def trim(text: str, limit: int) -> str:
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", max(0, limit - 40))
+    cut = cut[:space] if space > 0 else cut
+    if cut.endswith("\\"):  # never leave a dangling markdown escape
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def split_text(text: str, limit: int = CONTENT) -> list[str]:
+    """Split into pieces of at most `limit` characters, at line breaks or spaces when possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def embed_size(embed: discord.Embed) -> int:
+    return len(embed)
+
+
+def _meta(outlet: str, date: str) -> str:
+    return " · ".join(x for x in (clean(outlet), date) if x)
+
+
+def citation_field(c: Citation, quote_limit: int = 600) -> tuple[str, str]:
+    name = trim(f"[{c.n}] {clean(c.title) or c.article_id}", FIELD_NAME)
+    meta = _meta(c.source, c.published_at)
+    link = f"[{meta or 'source'}]({c.url})" if c.url.startswith(("http://", "https://")) else meta
+    quote = trim(clean(" ".join(c.quote.split())), quote_limit)
+    value = trim(f"{link}\n> {quote}" if link else f"> {quote}", FIELD_VALUE)
+    return name, value
+
+
+def answer_embed(answer: Answer, elapsed_s: float) -> discord.Embed:
+    """The answer with [n] markers, one field per cited source, and the time taken."""
+    if answer.abstained:
+        embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=ABSTAIN_COLOR,
+                              description=trim(clean(answer.answer), DESCRIPTION))
+        closest = list(dict.fromkeys((p.article_id, p.title, p.source, p.published_at) for p in answer.passages))[:5]
+        if closest:
+            lines = [f"• {clean(t) or aid} ({_meta(s, d)})" if _meta(s, d) else f"• {clean(t) or aid}" for aid, t, s, d in closest]
+            embed.add_field(name="Closest articles", value=trim("\n".join(lines), FIELD_VALUE), inline=False)
+    else:
+        embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=COLOR,
+                              description=trim(clean(answer.answer), DESCRIPTION))
+        for c in answer.citations[: FIELDS - 1]:
+            name, value = citation_field(c)
+            embed.add_field(name=name, value=value, inline=False)
+    notes = " · ".join(answer.notes)
+    embed.set_footer(text=trim(f"Answered in {elapsed_s:.1f} s" + (f" · {notes}" if notes else ""), FOOTER))
+    return fit_embed(embed)
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """Shrink an embed to Discord's 6000-character total: shorter quotes first, then fewer fields."""
+    quote_limit = 600
+    while len(embed) > EMBED_TOTAL and quote_limit > 80:
+        quote_limit //= 2
+        for i, field in enumerate(embed.fields):
+            embed.set_field_at(i, name=field.name, value=trim(field.value or "", quote_limit + 120), inline=field.inline)
+    while len(embed) > EMBED_TOTAL and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    if len(embed) > EMBED_TOTAL:
+        room = EMBED_TOTAL - (len(embed) - len(embed.description or ""))
+        embed.description = trim(embed.description or "", max(1, room))
+    return embed
+
+
+def passages_messages(answer: Answer) -> list[str]:
+    """The full cited passages, as messages of at most 2000 characters."""
+    by_chunk = {p.chunk_id: p for p in answer.passages}
+    blocks = []
+    for c in answer.citations:
+        passage = by_chunk.get(c.chunk_id)
+        text = passage.text if passage else c.quote
+        blocks.append(f"**[{c.n}] {clean(c.title)}**\n" + "\n".join(f"> {clean(line)}" for line in text.splitlines() if line.strip()))
+    if not blocks:
+        blocks = [f"**{clean(p.title)}**\n> {clean(' '.join(p.text.split()))}" for p in answer.passages[:3]]
+    out: list[str] = []
+    for block in blocks or ["No passages."]:
+        out.extend(split_text(block, CONTENT))
+    return out
+
+
+def article_line(a: Article) -> str:
+    meta = _meta(a.source, a.published_at)
+    return trim(f"`{a.id}` **{clean(a.title)}**" + (f" — {meta}" if meta else ""), 300)
+
+
+def sources_embed(articles: list[Article], page: int, per_page: int, search: str = "") -> discord.Embed:
+    pages = max(1, -(-len(articles) // per_page))
+    page = max(0, min(page, pages - 1))
+    shown = articles[page * per_page : (page + 1) * per_page]
+    title = f"Articles matching “{trim(clean(search), 100)}”" if search else "Indexed articles"
+    body = "\n".join(article_line(a) for a in shown) or "No articles yet. Admins can add some with /add."
+    embed = discord.Embed(title=title, description=trim(body, DESCRIPTION), color=COLOR)
+    embed.set_footer(text=f"Page {page + 1}/{pages} · {len(articles)} articles")
+    return embed
+
+
+def added_message(status: str, article: Article, chunks: int) -> str:
+    if status == "duplicate":
+        return trim(f"Already indexed as `{article.id}` — **{clean(article.title)}**", CONTENT)
+    verb = "Replaced" if status == "replaced" else "Added"
+    date = article.published_at or "no date"
+    return trim(f"{verb} **{clean(article.title)}** ({date}) — {chunks} chunks, id `{article.id}`", CONTENT)

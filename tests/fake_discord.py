@@ -1,0 +1,629 @@
+"""A fake Discord on 127.0.0.1 that speaks the real HTTP API v10 and gateway protocol.
+
+An unmodified discord.py client connects to it through `client_options()`: a
+connector whose resolver maps Discord's hostnames to this server (and refuses every
+other host), an SSL context trusting a throwaway CA (trustme), and an `http_trace`
+guard that records any request to another host (aiohttp skips the resolver for IP
+literals). The fake runs in its own thread and event loop, so a blocked bot loop is
+seen, not hidden.
+
+It enforces Discord's rules that matter to a bot: the 3-second acknowledgement
+deadline (10062), no second acknowledgement (40060), message and embed limits
+(50035), commands exist only once synced, and it records unknown routes.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import ssl
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import aiohttp
+import trustme
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+HOSTS = ("discord.com", "gateway.discord.gg", "cdn.discordapp.com", "media.discordapp.net")
+API = "/api/v10"
+ACK_DEADLINE_S = 3.0
+_ids = itertools.count(1_300_000_000_000_000_000)
+
+
+def snowflake() -> str:
+    return str(next(_ids))
+
+
+class DiscordError(Exception):
+    def __init__(self, status: int, code: int, message: str, errors: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors or {}
+
+
+def check_message(payload: dict) -> None:
+    """Discord's message and embed limits; a violation is 50035 Invalid Form Body."""
+    errors: dict[str, str] = {}
+    content = payload.get("content") or ""
+    if len(content) > 2000:
+        errors["content"] = f"Must be 2000 or fewer in length (got {len(content)})."
+    embeds = payload.get("embeds") or []
+    if len(embeds) > 10:
+        errors["embeds"] = "Must be 10 or fewer in length."
+    for i, e in enumerate(embeds):
+        total = 0
+        for key, limit in (("title", 256), ("description", 4096)):
+            value = e.get(key) or ""
+            total += len(value)
+            if len(value) > limit:
+                errors[f"embeds.{i}.{key}"] = f"Must be {limit} or fewer in length (got {len(value)})."
+        fields = e.get("fields") or []
+        if len(fields) > 25:
+            errors[f"embeds.{i}.fields"] = "Must be 25 or fewer in length."
+        for j, f in enumerate(fields):
+            if not f.get("name") or not f.get("value"):
+                errors[f"embeds.{i}.fields.{j}"] = "Field name and value are required."
+            if len(f.get("name") or "") > 256:
+                errors[f"embeds.{i}.fields.{j}.name"] = "Must be 256 or fewer in length."
+            if len(f.get("value") or "") > 1024:
+                errors[f"embeds.{i}.fields.{j}.value"] = "Must be 1024 or fewer in length."
+            total += len(f.get("name") or "") + len(f.get("value") or "")
+        footer = (e.get("footer") or {}).get("text") or ""
+        if len(footer) > 2048:
+            errors[f"embeds.{i}.footer.text"] = "Must be 2048 or fewer in length."
+        total += len(footer) + len((e.get("author") or {}).get("name") or "")
+        if total > 6000:
+            errors[f"embeds.{i}"] = f"Embed size exceeds maximum size of 6000 (got {total})."
+    if errors:
+        raise DiscordError(400, 50035, "Invalid Form Body", errors)
+
+
+@dataclass
+class Interaction:
+    id: str
+    token: str
+    guild_id: str | None
+    channel_id: str
+    user: dict
+    kind: int
+    data: dict
+    created: float = field(default_factory=time.monotonic)
+    acked_at: float | None = None
+    response: dict | None = None  # the callback body
+    original: dict | None = None  # the message the response created or the followups edited
+    followups: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    message: dict | None = None  # for component interactions: the message clicked
+
+    @property
+    def ephemeral(self) -> bool:
+        data = (self.response or {}).get("data") or {}
+        return bool(data.get("flags", 0) & 64)
+
+
+class FakeResolver(AbstractResolver):
+    """Discord's hostnames resolve to the fake; every other host is refused."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        if host not in HOSTS:
+            raise OSError(f"fake Discord resolver refuses {host!r}")
+        return [{"hostname": host, "host": "127.0.0.1", "port": self.port, "family": socket.AF_INET,
+                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        pass
+
+
+class FakeDiscord:
+    def __init__(self, heartbeat_interval_ms: int = 2000) -> None:
+        self.ca = trustme.CA()
+        self.cert = self.ca.issue_cert(*HOSTS)
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.token = "fake-token." + snowflake()
+        self.app_id = snowflake()
+        self.bot_user = {"id": self.app_id, "username": "newsbot", "discriminator": "0", "avatar": None,
+                         "bot": True, "global_name": None, "public_flags": 0}
+        self.guilds: dict[str, dict] = {}
+        self.global_commands: list[dict] = []
+        self.guild_commands: dict[str, list[dict]] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.channel_messages: list[dict] = []
+        self.unknown_routes: list[str] = []
+        self.foreign_hosts: list[str] = []
+        self.requests: list[tuple[str, str]] = []
+        self.heartbeats: list[float] = []
+        self.identifies = 0
+        self.resumes = 0
+        self.attachments: dict[str, bytes] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._zlib = None
+        self._seq = 0
+        self._session_id = ""
+        self._sent: list[dict] = []
+        self.ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="fake-discord", daemon=True)
+        self._started = threading.Event()
+        self.port = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> "FakeDiscord":
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._serve())
+        self._started.set()
+        self.loop.run_forever()
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=30 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.cert.configure_cert(ctx)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=ctx)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        async def shutdown():
+            if self._ws is not None:
+                await self._ws.close()
+            await self._runner.cleanup()
+
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    def call(self, coro, timeout: float = 30) -> Any:
+        """Run a coroutine on the fake's loop from the test thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # ------------------------------------------------------------ client wiring
+
+    def client_options(self) -> dict[str, Any]:
+        """Options for discord.Client; call inside the bot's running event loop."""
+        ctx = ssl.create_default_context()
+        self.ca.configure_trust(ctx)
+        trace = aiohttp.TraceConfig()
+
+        async def on_start(session, context, params):
+            if params.url.host not in HOSTS:
+                self.foreign_hosts.append(str(params.url))
+                raise aiohttp.ClientConnectionError(f"request to a non-Discord host {params.url.host}")
+
+        trace.on_request_start.append(on_start)
+        return {
+            "connector": aiohttp.TCPConnector(resolver=FakeResolver(self.port), ssl=ctx),
+            "http_trace": trace,
+            "guild_ready_timeout": 0.2,
+        }
+
+    # ------------------------------------------------------------ world
+
+    ADMIN = (1 << 3) | (1 << 5) | (1 << 10) | (1 << 11) | (1 << 31)  # administrator, manage server, ...
+    MEMBER = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send messages, use application commands
+
+    def add_guild(self, name: str, members: list[dict]) -> dict:
+        gid = snowflake()
+        channel = {"id": snowflake(), "type": 0, "name": "general", "position": 0, "permission_overwrites": [],
+                   "guild_id": gid}
+        roles = [{"id": gid, "name": "@everyone", "permissions": str(1 << 11 | 1 << 10 | 1 << 31), "position": 0,
+                  "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}]
+        guild = {"id": gid, "name": name, "channels": [channel], "roles": roles, "members": [],
+                 "owner_id": members[0]["user"]["id"] if members else self.app_id}
+        self.guilds[gid] = guild
+        for m in members:
+            self.add_member(gid, m)
+        self.add_member(gid, {"user": self.bot_user, "permissions": 0})
+        return guild
+
+    def add_role(self, gid: str, name: str) -> str:
+        """Create a role; a connected bot is told by GUILD_ROLE_CREATE, as Discord does."""
+        rid = snowflake()
+        role = {"id": rid, "name": name, "permissions": "0", "position": 1, "color": 0,
+                "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        self.guilds[gid]["roles"].append(role)
+        if self._ws is not None:
+            self.call(self.dispatch("GUILD_ROLE_CREATE", {"guild_id": gid, "role": role}))
+        return rid
+
+    def add_member(self, gid: str, member: dict) -> None:
+        self.guilds[gid]["members"].append({
+            "user": member["user"], "roles": member.get("roles", []), "flags": 0, "joined_at": "2025-01-01T00:00:00+00:00",
+            "deaf": False, "mute": False, "_permissions": member.get("permissions", 0)})
+
+    @staticmethod
+    def user(name: str) -> dict:
+        return {"id": snowflake(), "username": name, "discriminator": "0", "avatar": None, "global_name": name,
+                "public_flags": 0}
+
+    def _guild_payload(self, guild: dict) -> dict:
+        members = [{k: v for k, v in m.items() if not k.startswith("_")} for m in guild["members"]]
+        return {"id": guild["id"], "name": guild["name"], "icon": None, "owner_id": guild["owner_id"],
+                "unavailable": False, "member_count": len(members), "large": False, "features": [],
+                "channels": guild["channels"], "roles": guild["roles"], "members": members, "threads": [],
+                "emojis": [], "stickers": [], "presences": [], "voice_states": [], "stage_instances": [],
+                "guild_scheduled_events": [], "premium_tier": 0, "preferred_locale": "en-US",
+                "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
+                "mfa_level": 0, "nsfw_level": 0, "system_channel_flags": 0}
+
+    def commands_for(self, gid: str | None) -> list[dict]:
+        return self.global_commands + (self.guild_commands.get(gid, []) if gid else [])
+
+    # ------------------------------------------------------------ HTTP
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        host = (request.host or "").split(":")[0]
+        path = request.path
+        self.requests.append((request.method, f"{host}{path}"))
+        if host == "gateway.discord.gg" or (request.headers.get("Upgrade", "").lower() == "websocket"):
+            return await self._gateway(request)
+        if host == "cdn.discordapp.com" and path.startswith("/attachments/"):
+            key = path.rsplit("/", 2)[-2]
+            if key in self.attachments:
+                return web.Response(body=self.attachments[key], content_type="application/octet-stream")
+        if host != "discord.com" or not path.startswith(API):
+            return self._unknown(request)
+        route = path[len(API):]
+        try:
+            body = await self._json_body(request)
+            for pattern, method, handler, auth in self.ROUTES:
+                m = _match(pattern, route)
+                if m is not None and method == request.method:
+                    if auth and request.headers.get("Authorization") != f"Bot {self.token}":
+                        raise DiscordError(401, 0, "401: Unauthorized")
+                    if not auth and "Authorization" in request.headers:
+                        raise DiscordError(400, 0, "interaction and webhook calls carry no Authorization header")
+                    result = await handler(self, request, body, **m)
+                    if result is None:
+                        return web.Response(status=204)
+                    return _json(result)
+            return self._unknown(request)
+        except DiscordError as exc:
+            return _json({"code": exc.code, "message": exc.message, "errors": exc.errors}, status=exc.status)
+
+    def _unknown(self, request: web.Request) -> web.Response:
+        self.unknown_routes.append(f"{request.method} {request.host}{request.path}")
+        return _json({"code": 0, "message": "404: Not Found"}, status=404)
+
+    async def _json_body(self, request: web.Request) -> Any:
+        if request.method in ("GET", "DELETE") or not request.can_read_body:
+            return None
+        ctype = request.headers.get("Content-Type", "")
+        if ctype.startswith("multipart/"):
+            reader = await request.multipart()
+            body: dict = {}
+            async for part in reader:
+                if part.name == "payload_json":
+                    body = json.loads(await part.text())
+            return body
+        if ctype != "application/json":
+            raise DiscordError(400, 50035, f"Content-Type must be exactly application/json, got {ctype!r}")
+        return json.loads(await request.read() or b"null")
+
+    # --- routes: (pattern, method, handler, needs bot auth)
+
+    async def r_me(self, request, body):
+        return self.bot_user
+
+    async def r_application(self, request, body):
+        return {"id": self.app_id, "name": "newsbot", "icon": None, "description": "", "bot_public": True,
+                "bot_require_code_grant": False, "verify_key": "00", "flags": 0,
+                "owner": {**self.user("owner"), "id": snowflake()}, "team": None}
+
+    async def r_put_commands(self, request, body, app):
+        commands = [{**c, "id": snowflake(), "application_id": self.app_id, "version": snowflake()} for c in body]
+        self.global_commands = commands
+        return commands
+
+    async def r_put_guild_commands(self, request, body, app, guild):
+        commands = [{**c, "id": snowflake(), "application_id": self.app_id, "guild_id": guild, "version": snowflake()}
+                    for c in body]
+        self.guild_commands[guild] = commands
+        return commands
+
+    async def r_gateway(self, request, body):
+        return {"url": "wss://gateway.discord.gg"}
+
+    async def r_callback(self, request, body, iid, token):
+        inter = self.interactions.get(iid)
+        if inter is None or inter.token != token:
+            raise DiscordError(404, 10062, "Unknown interaction")
+        if time.monotonic() - inter.created > ACK_DEADLINE_S:
+            inter.errors.append({"code": 10062})
+            raise DiscordError(404, 10062, "Unknown interaction")
+        if inter.acked_at is not None:
+            inter.errors.append({"code": 40060})
+            raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
+        rtype = body["type"]
+        data = body.get("data") or {}
+        if rtype in (4, 7):
+            check_message(data)
+        inter.acked_at = time.monotonic()
+        inter.response = body
+        resource: dict[str, Any] = {"type": rtype}
+        if rtype in (4, 5):
+            inter.original = self._message(inter.channel_id, data, flags=data.get("flags", 0),
+                                           interaction=inter, loading=rtype == 5)
+            resource["message"] = inter.original
+        elif rtype in (6, 7) and inter.message is not None:
+            if rtype == 7:
+                inter.message.update({k: v for k, v in self._message(inter.channel_id, data).items()
+                                      if k in ("content", "embeds", "components") and k in data})
+            resource["message"] = inter.message
+        callback = {"id": iid, "type": inter.kind, "response_message_loading": rtype == 5,
+                    "response_message_ephemeral": bool(data.get("flags", 0) & 64)}
+        if inter.original:
+            callback["response_message_id"] = inter.original["id"]
+        return {"interaction": callback, **({"resource": resource} if rtype != 8 else {})}
+
+    def _interaction_by_token(self, token: str) -> Interaction:
+        for inter in self.interactions.values():
+            if inter.token == token:
+                return inter
+        raise DiscordError(404, 10015, "Unknown Webhook")
+
+    async def r_followup(self, request, body, app, token):
+        inter = self._interaction_by_token(token)
+        if inter.acked_at is None:
+            raise DiscordError(404, 10015, "Unknown Webhook")
+        check_message(body)
+        message = self._message(inter.channel_id, body, flags=body.get("flags", 0), interaction=inter)
+        inter.followups.append(message)
+        return message
+
+    async def r_edit_original(self, request, body, app, token):
+        inter = self._interaction_by_token(token)
+        check_message(body)
+        if inter.original is None:
+            raise DiscordError(404, 10008, "Unknown Message")
+        inter.original.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        return inter.original
+
+    async def r_get_original(self, request, body, app, token):
+        inter = self._interaction_by_token(token)
+        if inter.original is None:
+            raise DiscordError(404, 10008, "Unknown Message")
+        return inter.original
+
+    async def r_channel_message(self, request, body, channel):
+        check_message(body)
+        message = self._message(channel, body)
+        ref = body.get("message_reference")
+        if ref:
+            message["message_reference"] = ref
+        self.channel_messages.append(message)
+        return message
+
+    async def r_typing(self, request, body, channel):
+        return None
+
+    ROUTES = [
+        ("/users/@me", "GET", r_me, True),
+        ("/oauth2/applications/@me", "GET", r_application, True),
+        ("/applications/{app}/commands", "PUT", r_put_commands, True),
+        ("/applications/{app}/guilds/{guild}/commands", "PUT", r_put_guild_commands, True),
+        ("/gateway", "GET", r_gateway, False),
+        ("/gateway/bot", "GET", r_gateway, True),
+        ("/interactions/{iid}/{token}/callback", "POST", r_callback, False),
+        ("/webhooks/{app}/{token}", "POST", r_followup, False),
+        ("/webhooks/{app}/{token}/messages/@original", "PATCH", r_edit_original, False),
+        ("/webhooks/{app}/{token}/messages/@original", "GET", r_get_original, False),
+        ("/channels/{channel}/messages", "POST", r_channel_message, True),
+        ("/channels/{channel}/typing", "POST", r_typing, True),
+    ]
+
+    def _message(self, channel_id: str, data: dict, flags: int = 0, interaction: Interaction | None = None,
+                 loading: bool = False) -> dict:
+        message = {
+            "id": snowflake(), "channel_id": channel_id, "author": self.bot_user, "content": data.get("content") or "",
+            "timestamp": "2025-02-22T12:00:00+00:00", "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": data.get("embeds") or [], "components": data.get("components") or [], "pinned": False,
+            "type": 20 if interaction else 0, "flags": flags | (128 if loading else 0),
+        }
+        if interaction and interaction.guild_id:
+            message["guild_id"] = interaction.guild_id
+        if data.get("allowed_mentions") is not None:
+            message["_allowed_mentions"] = data["allowed_mentions"]
+        return message
+
+    # ------------------------------------------------------------ gateway
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        compress = request.query.get("compress")
+        if compress not in (None, "zlib-stream"):
+            await ws.close(code=4000, message=b"unsupported compression")
+            return ws
+        self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
+        self._ws = ws
+        await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            op = payload.get("op")
+            if op == 1:
+                self.heartbeats.append(time.monotonic())
+                await self._send({"op": 11})
+            elif op == 2:
+                self.identifies += 1
+                if payload["d"].get("token") != self.token:
+                    await ws.close(code=4004, message=b"Authentication failed.")
+                    break
+                self._session_id = snowflake()
+                self._seq = 0
+                self._sent = []
+                guilds = [{"id": g, "unavailable": True} for g in self.guilds]
+                await self.dispatch("READY", {
+                    "v": 10, "user": self.bot_user, "guilds": guilds, "session_id": self._session_id,
+                    "resume_gateway_url": "wss://gateway.discord.gg", "application": {"id": self.app_id, "flags": 0},
+                    "private_channels": [], "relationships": [], "presences": [], "user_settings": {}})
+                for guild in self.guilds.values():
+                    await self.dispatch("GUILD_CREATE", self._guild_payload(guild))
+                self.ready.set()
+            elif op == 6:
+                self.resumes += 1
+                d = payload["d"]
+                if d.get("session_id") != self._session_id or d.get("token") != self.token:
+                    await self._send({"op": 9, "d": False})
+                    continue
+                for event in [e for e in self._sent if e["s"] > (d.get("seq") or 0)]:
+                    await self._send(event, record=False)
+                await self.dispatch("RESUMED", {})
+                self.ready.set()
+        if self._ws is ws:
+            self._ws = None
+        return ws
+
+    async def _send(self, payload: dict, record: bool = True) -> None:
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        data = json.dumps(payload).encode()
+        if self._zlib is not None:
+            await ws.send_bytes(self._zlib.compress(data) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
+        else:
+            await ws.send_str(data.decode())
+
+    async def dispatch(self, event: str, data: dict) -> None:
+        self._seq += 1
+        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
+        self._sent.append(payload)
+        await self._send(payload)
+
+    async def drop_connection(self) -> None:
+        """Close the gateway socket abnormally, as a network failure would."""
+        self.ready.clear()
+        if self._ws is not None:
+            await self._ws.close(code=4000, message=b"fake disconnect")
+
+    # ------------------------------------------------------------ driving the bot
+
+    def member_payload(self, gid: str, user: dict) -> dict:
+        guild = self.guilds[gid]
+        member = next(m for m in guild["members"] if m["user"]["id"] == user["id"])
+        return {"user": user, "roles": member["roles"], "flags": 0, "joined_at": member["joined_at"],
+                "deaf": False, "mute": False, "permissions": str(member["_permissions"])}
+
+    def slash(self, gid: str, user: dict, name: str, options: dict[str, Any] | None = None,
+              attachments: dict[str, dict] | None = None) -> Interaction:
+        """Send an INTERACTION_CREATE for a slash command, as Discord does when a user runs it."""
+        command = next((c for c in self.commands_for(gid) if c["name"] == name), None)
+        if command is None:
+            raise AssertionError(f"/{name} was never synced: Discord would not show it")
+        types = {o["name"]: o["type"] for o in command.get("options", [])}
+        opts = [{"name": k, "type": types[k], "value": v} for k, v in (options or {}).items()]
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
+        if attachments:
+            data["resolved"] = {"attachments": attachments}
+        return self._interact(gid, user, 2, data)
+
+    def autocomplete(self, gid: str, user: dict, name: str, option: str, value: str) -> Interaction:
+        command = next(c for c in self.commands_for(gid) if c["name"] == name)
+        types = {o["name"]: o["type"] for o in command.get("options", [])}
+        data = {"id": command["id"], "name": name, "type": 1,
+                "options": [{"name": option, "type": types[option], "value": value, "focused": True}]}
+        return self._interact(gid, user, 4, data)
+
+    def click(self, inter: Interaction, user: dict, label: str, message: dict | None = None) -> Interaction:
+        """Click a button (by label or emoji) on a message the bot sent."""
+        message = message or (inter.followups[-1] if inter.followups else inter.original)
+        for row in message.get("components", []):
+            for comp in row.get("components", []):
+                if comp.get("label") == label or (comp.get("emoji") or {}).get("name") == label:
+                    data = {"custom_id": comp["custom_id"], "component_type": comp["type"]}
+                    return self._interact(inter.guild_id, user, 3, data, message=message)
+        raise AssertionError(f"no button {label!r} on the message")
+
+    def _interact(self, gid: str | None, user: dict, kind: int, data: dict, message: dict | None = None) -> Interaction:
+        guild = self.guilds.get(gid) if gid else None
+        channel_id = guild["channels"][0]["id"] if guild else snowflake()
+        inter = Interaction(id=snowflake(), token="itoken-" + snowflake(), guild_id=gid, channel_id=channel_id,
+                            user=user, kind=kind, data=data, message=message)
+        payload: dict[str, Any] = {
+            "id": inter.id, "application_id": self.app_id, "type": kind, "token": inter.token, "version": 1,
+            "data": data, "channel_id": channel_id, "locale": "en-US", "app_permissions": "0",
+            "entitlements": [], "authorizing_integration_owners": {"0": gid or "0"}, "context": 0 if gid else 1,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "channel": {"id": channel_id, "type": 0 if gid else 1, "name": "general", "guild_id": gid} if gid else
+            {"id": channel_id, "type": 1},
+        }
+        if gid:
+            payload["guild_id"] = gid
+            payload["guild_locale"] = "en-US"
+            payload["member"] = self.member_payload(gid, user)
+        else:
+            payload["user"] = user
+        if message is not None:
+            payload["message"] = message
+        self.interactions[inter.id] = inter
+        self.call(self.dispatch("INTERACTION_CREATE", payload))
+        return inter
+
+    def mention(self, gid: str, user: dict, text: str, reply_to: dict | None = None) -> dict:
+        """A member posts a message mentioning the bot (content is delivered for mentions)."""
+        guild = self.guilds[gid]
+        message = {"id": snowflake(), "channel_id": guild["channels"][0]["id"], "guild_id": gid, "author": user,
+                   "member": {k: v for k, v in self.member_payload(gid, user).items() if k != "user"},
+                   "content": f"<@{self.app_id}> {text}", "timestamp": "2025-02-22T12:00:00+00:00",
+                   "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [self.bot_user],
+                   "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+                   "components": []}
+        if reply_to is not None:
+            message["type"] = 19
+            message["message_reference"] = {"message_id": reply_to["id"], "channel_id": reply_to["channel_id"],
+                                            "guild_id": gid}
+            message["referenced_message"] = reply_to
+        self.call(self.dispatch("MESSAGE_CREATE", message))
+        return message
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def wait_reply(self, inter: Interaction, count: int = 1, timeout: float = 60) -> dict:
+        """The `count`-th visible reply: a followup, or the original edited in place."""
+        return self.wait_until(lambda: inter.followups[count - 1] if len(inter.followups) >= count else None,
+                               timeout, f"a reply to interaction {inter.data.get('name') or inter.data.get('custom_id')}")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """Discord answers with Content-Type exactly `application/json` (discord.py checks for it)."""
+    response = web.Response(body=json.dumps(data).encode(), status=status)
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _match(pattern: str, route: str) -> dict[str, str] | None:
+    p_parts, r_parts = pattern.strip("/").split("/"), route.strip("/").split("/")
+    if len(p_parts) != len(r_parts):
+        return None
+    out = {}
+    for p, r in zip(p_parts, r_parts):
+        if p.startswith("{") and p.endswith("}"):
+            out[p[1:-1]] = r
+        elif p != r:
+            return None
+    return out

@@ -1,0 +1,352 @@
+"""The real bot (unmodified discord.py) end to end against the fake Discord on 127.0.0.1."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from bot.app import NewsBot
+from bot.ratelimit import RateLimiter
+from bot.settings import BotSettings
+from conftest import SAMPLES, SEED_QUESTION
+from fake_discord import FakeDiscord
+from index.engine import Engine
+from test_url_ingest import QuietServer, Handler
+
+
+class Harness:
+    """The fake Discord, a real engine, and the bot running in its own thread and loop."""
+
+    def __init__(self, engine: Engine, settings: BotSettings) -> None:
+        self.fake = FakeDiscord().start()
+        self.engine = engine
+        self.admin = FakeDiscord.user("alice")
+        self.member = FakeDiscord.user("bob")
+        self.guild = self.fake.add_guild("News Club", [{"user": self.admin, "permissions": FakeDiscord.ADMIN},
+                                                         {"user": self.member, "permissions": FakeDiscord.MEMBER}])
+        self.other = self.fake.add_guild("Other Server", [{"user": self.admin, "permissions": FakeDiscord.ADMIN}])
+        self.gid, self.other_gid = self.guild["id"], self.other["id"]
+        for name in ("seed.jsonl", "distractors.jsonl"):
+            engine.add(engine.drafts_from_jsonl(str(SAMPLES / name)), namespace=f"guild-{self.gid}")
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="bot", daemon=True)
+        self.bot: NewsBot | None = None
+        self.crashed: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main():
+            self.bot = NewsBot(self.engine, self.settings, **self.fake.client_options())
+            await self.bot.start(self.fake.token)
+
+        try:
+            self.loop.run_until_complete(main())
+        except BaseException as exc:  # surfaced by the tests
+            self.crashed = exc
+
+    def start(self) -> "Harness":
+        self.thread.start()
+        assert self.fake.ready.wait(60), f"the bot did not connect: {self.crashed!r}"
+        self.fake.wait_until(lambda: self.bot and self.bot.is_ready(), 30, "the bot to be ready")
+        return self
+
+    def stop(self) -> None:
+        if self.bot is not None and self.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self.bot.close(), self.loop).result(15)
+            except TimeoutError:
+                pass
+        self.thread.join(30)
+        for task in asyncio.all_tasks(self.loop):  # views' timeout tasks
+            task.cancel()
+        self.fake.stop()
+
+    def ask(self, question: str, user=None, gid=None, **options):
+        inter = self.fake.slash(gid or self.gid, user or self.member, "ask", {"question": question, **options})
+        return inter, self.fake.wait_reply(inter)
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory, cache_dir):
+    from index.settings import Settings
+
+    data = tmp_path_factory.mktemp("bot-data")
+    engine = Engine(Settings(data_dir=data, cache_dir=cache_dir))
+    h = Harness(engine, BotSettings(token="unused", ask_rate=1000, admin_role="News Admin")).start()
+    yield h
+    h.stop()
+    engine.close()
+
+
+@pytest.fixture(autouse=True)
+def no_protocol_violations(request):
+    yield
+    if "harness" in request.fixturenames:
+        h = request.getfixturevalue("harness")
+        assert h.fake.unknown_routes == [], "the bot called routes Discord does not have"
+        assert h.fake.foreign_hosts == [], "the bot called a non-Discord host"
+        assert h.crashed is None
+        assert all(not i.errors for i in h.fake.interactions.values()), [i.errors for i in h.fake.interactions.values() if i.errors]
+
+
+def embed_of(message: dict) -> dict:
+    assert message["embeds"], message
+    return message["embeds"][0]
+
+
+def test_startup_syncs_every_command_and_identifies(harness):
+    names = {c["name"] for c in harness.fake.global_commands}
+    assert names == {"ask", "add", "sources", "remove"}
+    order = [path for _, path in harness.fake.requests if path.startswith("discord.com")][:3]
+    assert order[0].endswith("/users/@me") and order[1].endswith("/oauth2/applications/@me")
+    assert order[2].endswith(f"/applications/{harness.fake.app_id}/commands")
+    assert harness.fake.identifies == 1 and harness.fake.heartbeats
+
+
+def test_ask_is_deferred_then_answered_with_the_seed_citation(harness):
+    inter, reply = harness.ask(SEED_QUESTION)
+    assert inter.response["type"] == 5, "acknowledged at once with a deferred 'thinking' response"
+    assert inter.acked_at - inter.created < 3
+    embed = embed_of(reply)
+    assert "[1]" in embed["description"] and "tidak siap" in embed["description"]
+    first = embed["fields"][0]
+    assert first["name"].startswith("[1] Persiapan KTT Trump-Putin")
+    assert "CBS News" in first["value"] and "2025-02-22" in first["value"] and "tidak siap" in first["value"]
+    assert embed["footer"]["text"].startswith("Answered in")
+    labels = [c.get("label") or c.get("emoji", {}).get("name") for row in reply["components"] for c in row["components"]]
+    assert labels == ["Show passages", "👍", "👎"]
+    assert reply["_allowed_mentions"] == {"parse": []}, "no mass mentions, ever"
+
+
+def test_private_ask_is_ephemeral(harness):
+    inter, reply = harness.ask(SEED_QUESTION, private=True)
+    assert inter.ephemeral and reply["flags"] & 64
+
+
+def test_unanswerable_question_abstains_and_lists_closest_articles(harness):
+    _, reply = harness.ask("Who won the Nobel Prize in Chemistry in 2024?")
+    embed = embed_of(reply)
+    assert "don't cover" in embed["description"]
+    assert embed["fields"][0]["name"] == "Closest articles"
+
+
+def test_show_passages_sends_the_full_cited_passage_ephemerally(harness):
+    inter, reply = harness.ask(SEED_QUESTION)
+    click = harness.fake.click(inter, harness.member, "Show passages", reply)
+    harness.fake.wait_until(lambda: click.response, 30, "the passages")
+    assert click.response["type"] == 4 and click.ephemeral
+    assert "tidak siap" in click.original["content"] and len(click.original["content"]) <= 2000
+
+
+def test_feedback_click_is_stored(harness):
+    inter, reply = harness.ask(SEED_QUESTION)
+    click = harness.fake.click(inter, harness.member, "👍", reply)
+    harness.fake.wait_until(lambda: click.response, 30, "the feedback ack")
+    rows = harness.bot.feedback.read()
+    assert rows[-1]["vote"] == "up" and rows[-1]["question"] == SEED_QUESTION
+    assert rows[-1]["citations"][0]["article_id"] == "seed-trump-putin-summit"
+    assert harness.member["id"] not in json.dumps(rows[-1]), "only a hash of the user id is stored"
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = QuietServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_add_by_url_then_ask_finds_it(harness, site):
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"url": f"{site}/world/ukraine-grain-insurance"})
+    reply = harness.fake.wait_reply(inter)
+    assert inter.ephemeral
+    assert "Added **Ukraine's parliament backs grain export insurance fund** (2025-02-26)" in reply["content"]
+    _, answer = harness.ask("How much money does Ukraine's grain insurance fund start with?")
+    assert "Harbour Times" in embed_of(answer)["fields"][0]["value"]
+
+
+def test_add_by_text_and_duplicate(harness):
+    text = ("The city of Surabaya opened its first electric bus line on Monday, with 20 buses running between "
+            "the airport and the city centre, the transport agency said.")
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"text": text, "title": "Surabaya electric buses"})
+    assert "Added **Surabaya electric buses**" in harness.fake.wait_reply(inter)["content"]
+    again = harness.fake.slash(harness.gid, harness.admin, "add", {"text": text, "title": "Same again"})
+    assert "Already indexed as `h" in harness.fake.wait_reply(again)["content"]
+
+
+def test_add_by_attachment(harness):
+    body = "Garuda Indonesia will add daily flights from Jakarta to Sydney from April, the airline said on Tuesday."
+    harness.fake.attachments["att1"] = body.encode()
+    attachment = {"id": "5551", "filename": "garuda.txt", "size": len(body), "content_type": "text/plain",
+                  "url": "https://cdn.discordapp.com/attachments/1/att1/garuda.txt",
+                  "proxy_url": "https://media.discordapp.net/attachments/1/att1/garuda.txt"}
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"file": "5551"}, attachments={"5551": attachment})
+    assert "Added **Garuda Indonesia will add daily flights" in harness.fake.wait_reply(inter)["content"]
+    _, answer = harness.ask("Which airline adds flights from Jakarta to Sydney?")
+    assert "Garuda" in embed_of(answer)["description"]
+
+
+def test_add_errors_are_clear(harness):
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"text": "   "})
+    assert "no text to index" in harness.fake.wait_reply(inter)["content"]
+
+
+def test_non_admin_cannot_add_or_remove(harness):
+    inter = harness.fake.slash(harness.gid, harness.member, "add", {"text": "Some article text about the news here."})
+    harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
+    assert "Only members with Manage Server" in inter.original["content"] and inter.ephemeral
+    inter = harness.fake.slash(harness.gid, harness.member, "remove", {"id": "sample-football"})
+    harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
+    assert "Only admins" in inter.original["content"]
+    assert "sample-football" in [a.id for a in harness.engine.sources(f"guild-{harness.gid}")]
+
+
+def test_admin_role_may_add(harness):
+    rid = harness.fake.add_role(harness.gid, "News Admin")
+    editor = FakeDiscord.user("carol")
+    harness.fake.add_member(harness.gid, {"user": editor, "roles": [rid], "permissions": FakeDiscord.MEMBER})
+    text = "Bali's airport handled a record 24 million passengers last year, the operator said on Friday."
+    inter = harness.fake.slash(harness.gid, editor, "add", {"text": text})
+    assert "Added" in harness.fake.wait_reply(inter)["content"]
+
+
+def test_remove_asks_for_confirmation_first(harness):
+    ns = f"guild-{harness.gid}"
+    inter = harness.fake.slash(harness.gid, harness.admin, "remove", {"id": "sample-football"})
+    harness.fake.wait_until(lambda: inter.response, 10, "the confirmation")
+    assert "Remove `sample-football`" in inter.original["content"]
+    assert "sample-football" in [a.id for a in harness.engine.sources(ns)], "nothing deleted before confirming"
+    click = harness.fake.click(inter, harness.admin, "Remove", inter.original)
+    harness.fake.wait_until(lambda: click.response, 30, "the removal")
+    assert click.response["type"] == 7 and "Removed `sample-football`" in click.message["content"]
+    assert "sample-football" not in [a.id for a in harness.engine.sources(ns)]
+
+
+def test_remove_unknown_id_is_a_clear_error(harness):
+    inter = harness.fake.slash(harness.gid, harness.admin, "remove", {"id": "no-such-article"})
+    harness.fake.wait_until(lambda: inter.response, 10, "the error")
+    assert "no article with id 'no-such-article'" in inter.original["content"]
+
+
+def test_remove_autocompletes_ids_and_titles(harness):
+    inter = harness.fake.autocomplete(harness.gid, harness.admin, "remove", "id", "cobalt")
+    harness.fake.wait_until(lambda: inter.response, 10, "the choices")
+    choices = inter.response["data"]["choices"]
+    assert choices and choices[0]["value"] == "sample-congo-cobalt"
+
+
+def test_sources_pages_with_buttons(harness):
+    inter = harness.fake.slash(harness.gid, harness.member, "sources")
+    harness.fake.wait_until(lambda: inter.response, 10, "the list")
+    first = inter.original["embeds"][0]
+    assert first["footer"]["text"].startswith("Page 1/") and first["description"].count("`") >= 20
+    click = harness.fake.click(inter, harness.member, "Next ▶", inter.original)
+    harness.fake.wait_until(lambda: click.response, 10, "page 2")
+    assert click.message["embeds"][0]["footer"]["text"].startswith("Page 2/")
+    assert click.message["embeds"][0]["description"] != first["description"]
+
+
+def test_sources_search_filters(harness):
+    inter = harness.fake.slash(harness.gid, harness.member, "sources", {"search": "lithium"})
+    harness.fake.wait_until(lambda: inter.response, 10, "the list")
+    description = inter.original["embeds"][0]["description"]
+    assert "sample-chile-lithium" in description and "sample-football" not in description
+
+
+def test_mention_gets_the_answer_as_a_reply_and_a_reply_asks_a_follow_up(harness):
+    n = len(harness.fake.channel_messages)
+    harness.fake.mention(harness.gid, harness.member, SEED_QUESTION)
+    reply = harness.fake.wait_until(lambda: harness.fake.channel_messages[n:] and harness.fake.channel_messages[n], 60, "a reply")
+    assert "tidak siap" in reply["embeds"][0]["description"]
+    assert reply["message_reference"]["message_id"]
+    harness.fake.mention(harness.gid, harness.member, "and what did Ukraine want included?", reply_to=reply)
+    follow = harness.fake.wait_until(lambda: len(harness.fake.channel_messages) > n + 1 and harness.fake.channel_messages[n + 1],
+                                     60, "a follow-up reply")
+    embed = follow["embeds"][0]
+    assert embed["title"] == "and what did Ukraine want included?"
+    assert "jaminan keamanan" in embed["description"], "the follow-up is answered for the new question"
+    assert any("Persiapan KTT" in f["name"] for f in embed["fields"]), "the earlier question guided retrieval"
+
+
+def test_a_very_long_answer_stays_within_discord_limits(harness, monkeypatch):
+    real_ask = harness.engine.ask
+
+    def huge_ask(question, **kwargs):
+        answer = real_ask(SEED_QUESTION, **kwargs)
+        citation = answer.citations[0]
+        answer.answer = (answer.answer + " ") * 60
+        answer.citations = [replace(citation, n=i, title=citation.title * 8, quote=citation.quote * 10)
+                            for i in range(1, 31)]
+        return answer
+
+    monkeypatch.setattr(harness.engine, "ask", huge_ask)
+    _, reply = harness.ask("anything")
+    embed = embed_of(reply)
+    assert len(embed["description"]) <= 4096 and len(embed["fields"]) <= 25
+    assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in embed["fields"])
+
+
+def test_a_slow_answer_is_still_acknowledged_within_3_seconds(harness, monkeypatch):
+    real_ask = harness.engine.ask
+
+    def slow_ask(*args, **kwargs):
+        time.sleep(4)
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(harness.engine, "ask", slow_ask)
+    inter, reply = harness.ask(SEED_QUESTION)
+    assert inter.acked_at - inter.created < 3
+    assert "tidak siap" in embed_of(reply)["description"]
+    beats = harness.fake.heartbeats
+    assert beats[-1] > inter.created, "the gateway heartbeat went on while the engine worked"
+
+
+def test_servers_are_isolated(harness):
+    _, reply = harness.ask(SEED_QUESTION, user=harness.admin, gid=harness.other_gid)
+    assert "don't cover" in embed_of(reply)["description"]
+    inter = harness.fake.slash(harness.other_gid, harness.admin, "remove", {"id": "seed-trump-putin-summit"})
+    harness.fake.wait_until(lambda: inter.response, 10, "the error")
+    assert "no article with id" in inter.original["content"]
+    assert "seed-trump-putin-summit" in [a.id for a in harness.engine.sources(f"guild-{harness.gid}")]
+
+
+def test_rate_limit_answers_friendly_and_immediately(harness):
+    harness.bot.limiter = RateLimiter(2, 60)
+    try:
+        harness.ask(SEED_QUESTION)
+        harness.ask(SEED_QUESTION)
+        inter = harness.fake.slash(harness.gid, harness.member, "ask", {"question": SEED_QUESTION})
+        harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
+        assert inter.response["type"] == 4 and inter.ephemeral
+        assert "Try again in" in inter.original["content"]
+        _, other_user = harness.ask(SEED_QUESTION, user=harness.admin)
+        assert "tidak siap" in embed_of(other_user)["description"]
+    finally:
+        harness.bot.limiter = RateLimiter(1000, 60)
+
+
+def test_engine_errors_become_a_short_message_and_the_bot_keeps_running(harness, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(harness.engine, "ask", broken)
+    inter = harness.fake.slash(harness.gid, harness.member, "ask", {"question": "anything"})
+    reply = harness.fake.wait_reply(inter)
+    assert "something went wrong" in reply["content"] and "disk on fire" not in reply["content"]
+    monkeypatch.undo()
+    _, reply = harness.ask(SEED_QUESTION)
+    assert "tidak siap" in embed_of(reply)["description"]
+
+
+def test_a_dropped_gateway_connection_resumes(harness):
+    harness.fake.call(harness.fake.drop_connection())
+    harness.fake.wait_until(lambda: harness.fake.resumes >= 1 and harness.fake.ready.is_set(), 60, "RESUME")
+    assert harness.fake.identifies == 1, "resumed, not re-identified"
+    _, reply = harness.ask(SEED_QUESTION)
+    assert "tidak siap" in embed_of(reply)["description"]
