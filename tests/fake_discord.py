@@ -627,3 +627,42 @@ def _match(pattern: str, route: str) -> dict[str, str] | None:
         elif p != r:
             return None
     return out
+
+
+class ClientThread:
+    """Runs a discord.py client, made by `factory(**client_options)`, in its own thread and loop."""
+
+    def __init__(self, fake: FakeDiscord, factory: Callable[..., Any]) -> None:
+        self.fake, self.factory = fake, factory
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="discord-client", daemon=True)
+        self.client: Any = None
+        self.crashed: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main():
+            self.client = self.factory(**self.fake.client_options())
+            await self.client.start(self.fake.token)
+
+        try:
+            self.loop.run_until_complete(main())
+        except BaseException as exc:  # surfaced by the tests
+            self.crashed = exc
+
+    def start(self) -> "ClientThread":
+        self.thread.start()
+        assert self.fake.ready.wait(60), f"the client did not connect: {self.crashed!r}"
+        self.fake.wait_until(lambda: self.client and self.client.is_ready(), 30, "the client to be ready")
+        return self
+
+    def stop(self) -> None:
+        if self.client is not None and self.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(15)
+            except TimeoutError:
+                pass
+        self.thread.join(30)
+        for task in asyncio.all_tasks(self.loop):  # views' timeout tasks
+            task.cancel()

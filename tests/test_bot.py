@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from dataclasses import replace
@@ -13,9 +14,28 @@ from bot.app import NewsBot
 from bot.ratelimit import RateLimiter
 from bot.settings import BotSettings
 from conftest import SAMPLES, SEED_QUESTION
-from fake_discord import FakeDiscord
+from fake_discord import ClientThread, FakeDiscord
 from index.engine import Engine
 from test_url_ingest import QuietServer, Handler
+
+
+class LogCapture(logging.Handler):
+    """Every log record of discord.py and the bot, at DEBUG, to check what logs may contain."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        for name in ("discord", "newsbot"):
+            logger = logging.getLogger(name)
+            logger.addHandler(self)
+            logger.setLevel(logging.DEBUG)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + (logging.Formatter().formatException(record.exc_info) if record.exc_info else ""))
+
+    def detach(self) -> None:
+        for name in ("discord", "newsbot"):
+            logging.getLogger(name).removeHandler(self)
 
 
 class Harness:
@@ -23,6 +43,7 @@ class Harness:
 
     def __init__(self, engine: Engine, settings: BotSettings) -> None:
         self.fake = FakeDiscord().start()
+        self.log = LogCapture()
         self.engine = engine
         self.admin = FakeDiscord.user("alice")
         self.member = FakeDiscord.user("bob")
@@ -33,39 +54,24 @@ class Harness:
         for name in ("seed.jsonl", "distractors.jsonl"):
             engine.add(engine.drafts_from_jsonl(str(SAMPLES / name)), namespace=f"guild-{self.gid}")
         self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="bot", daemon=True)
-        self.bot: NewsBot | None = None
-        self.crashed: BaseException | None = None
+        self.runner = ClientThread(self.fake, lambda **options: NewsBot(engine, settings, **options))
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
+    @property
+    def bot(self) -> NewsBot:
+        return self.runner.client
 
-        async def main():
-            self.bot = NewsBot(self.engine, self.settings, **self.fake.client_options())
-            await self.bot.start(self.fake.token)
-
-        try:
-            self.loop.run_until_complete(main())
-        except BaseException as exc:  # surfaced by the tests
-            self.crashed = exc
+    @property
+    def crashed(self) -> BaseException | None:
+        return self.runner.crashed
 
     def start(self) -> "Harness":
-        self.thread.start()
-        assert self.fake.ready.wait(60), f"the bot did not connect: {self.crashed!r}"
-        self.fake.wait_until(lambda: self.bot and self.bot.is_ready(), 30, "the bot to be ready")
+        self.runner.start()
         return self
 
     def stop(self) -> None:
-        if self.bot is not None and self.loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self.bot.close(), self.loop).result(15)
-            except TimeoutError:
-                pass
-        self.thread.join(30)
-        for task in asyncio.all_tasks(self.loop):  # views' timeout tasks
-            task.cancel()
+        self.runner.stop()
         self.fake.stop()
+        self.log.detach()
 
     def ask(self, question: str, user=None, gid=None, **options):
         inter = self.fake.slash(gid or self.gid, user or self.member, "ask", {"question": question, **options})
@@ -342,6 +348,21 @@ def test_engine_errors_become_a_short_message_and_the_bot_keeps_running(harness,
     monkeypatch.undo()
     _, reply = harness.ask(SEED_QUESTION)
     assert "tidak siap" in embed_of(reply)["description"]
+
+
+def test_direct_messages_are_refused_without_a_dm_namespace(harness):
+    inter = harness.fake._interact(None, harness.member, 2, {
+        "id": next(c["id"] for c in harness.fake.global_commands if c["name"] == "ask"), "name": "ask", "type": 1,
+        "options": [{"name": "question", "type": 3, "value": SEED_QUESTION}]})
+    harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
+    assert "only answer in servers" in inter.original["content"]
+
+
+def test_the_token_never_appears_in_logs(harness):
+    assert harness.log.lines, "discord.py logged at DEBUG"
+    assert not [line for line in harness.log.lines if harness.fake.token in line]
+    assert any("Traceback" in line or "disk on fire" in line for line in harness.log.lines), \
+        "the failing command's traceback was logged"
 
 
 def test_a_dropped_gateway_connection_resumes(harness):

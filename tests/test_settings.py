@@ -43,3 +43,5 @@ def test_env_example_documents_every_setting():
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
     assert set(Settings.ENV.values()) <= documented
+    bot_settings = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "bot" / "settings.py").read_text(encoding="utf-8")))
+    assert bot_settings and bot_settings <= documented
