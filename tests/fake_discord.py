@@ -448,10 +448,15 @@ class FakeDiscord:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         compress = request.query.get("compress")
-        if compress not in (None, "zlib-stream"):
+        if compress == "zstd-stream":  # discord.py asks for it when `zstandard` is importable
+            import zstandard
+
+            self._zlib = _ZstdStream(zstandard)
+        elif compress in (None, "zlib-stream"):
+            self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
+        else:
             await ws.close(code=4000, message=b"unsupported compression")
             return ws
-        self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._ws = ws
         await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         async for msg in ws:
@@ -497,7 +502,9 @@ class FakeDiscord:
         if ws is None or ws.closed:
             return
         data = json.dumps(payload).encode()
-        if self._zlib is not None:
+        if isinstance(self._zlib, _ZstdStream):
+            await ws.send_bytes(self._zlib.frame(data))
+        elif self._zlib is not None:
             await ws.send_bytes(self._zlib.compress(data) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
         else:
             await ws.send_str(data.decode())
@@ -607,6 +614,17 @@ class FakeDiscord:
         """The `count`-th visible reply: a followup, or the original edited in place."""
         return self.wait_until(lambda: inter.followups[count - 1] if len(inter.followups) >= count else None,
                                timeout, f"a reply to interaction {inter.data.get('name') or inter.data.get('custom_id')}")
+
+
+class _ZstdStream:
+    """One zstd stream for the whole connection, flushed after each message (zstd-stream)."""
+
+    def __init__(self, zstandard) -> None:
+        self._zstd = zstandard
+        self._obj = zstandard.ZstdCompressor().compressobj()
+
+    def frame(self, data: bytes) -> bytes:
+        return self._obj.compress(data) + self._obj.flush(self._zstd.COMPRESSOBJ_FLUSH_BLOCK)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
