@@ -179,7 +179,10 @@ class Embedder:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack([cached[k] for k in keys]).astype(np.float32)
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str, as_passage: bool = False) -> np.ndarray:
+        """A question's vector; `as_passage` embeds it like a passage (symmetric search for statements)."""
+        if as_passage:
+            return self.embed_passages([text])[0]
         key = EmbeddingCache.key("query", text)
         if self.cache:
             hit = self.cache.get_many(self.model_id, [key]).get(key)

@@ -33,7 +33,7 @@ from .records import AddResult, Answer, Article, Chunk
 from .retrieval import RetrievalConfig, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
-from .text import content_hash
+from .text import content_hash, looks_like_question
 
 GROUP = 16  # articles embedded together, for throughput
 
@@ -327,14 +327,16 @@ class Engine:
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings)
         t = time.perf_counter()
-        search = f"{' '.join(context.split())} {question}" if context else question
-        qvec = self.embedder.embed_query(search)
-        timings["embed_ms"] = (time.perf_counter() - t) * 1000
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
         config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
+        search = f"{' '.join(context.split())} {question}" if context else question
+        symmetric = config.statements_as_passages and not looks_like_question(question)
+        qvec = self.embedder.embed_query(search, as_passage=symmetric)
+        judge = self.embedder.embed_query(search) if symmetric else None
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
         try:
             passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
-                                context_articles=frozenset(context_articles))
+                                context_articles=frozenset(context_articles), judge_vector=judge)
         except NewsbotError:
             raise
         except Exception as exc:

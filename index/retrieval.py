@@ -37,6 +37,7 @@ class RetrievalConfig:
     lexical_weight: float = 1.0  # RRF weight of the BM25 ranking (hybrid)
     coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
     context_bonus: float = 0.05  # bonus for the earlier sources of a follow-up question (auto)
+    statements_as_passages: bool = True  # embed a non-question symmetrically (see text.looks_like_question)
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -77,11 +78,14 @@ def retrieve(
     filters: Filters | None = None,
     timings: dict[str, float] | None = None,
     context_articles: frozenset[str] = frozenset(),
+    judge_vector: np.ndarray | None = None,
 ) -> list[Passage]:
     """The top `k` passages for `question`, each with its dense similarity.
 
     `context_articles` (a follow-up's earlier sources) get a small bonus: a follow-up
-    question is usually about the same story.
+    question is usually about the same story. `judge_vector`, when the ranking vector
+    is a statement embedded as a passage, is the question-mode vector that relevance
+    (and so abstention) is judged by, on the scale the threshold was calibrated on.
     """
     if config.mode not in MODES:
         raise ValueError(f"unknown retrieval mode {config.mode!r} (one of {', '.join(MODES)})")
@@ -112,10 +116,10 @@ def retrieve(
         df, total = lexical.document_frequencies(store.namespace, q_terms)
         weights = idf_weights(q_terms, df, total)
     # Relevance (similarity plus term coverage) is what abstention is judged by, in every mode.
-    relevance = {
-        cid: sims[cid] + config.coverage_weight * coverage(set(lexical_terms(row["text"])), weights)
-        for cid, row in rows.items()
-    }
+    cover = {cid: coverage(set(lexical_terms(row["text"])), weights) for cid, row in rows.items()}
+    judge = sims if judge_vector is None else {
+        cid: float(np.dot(row["embedding"], judge_vector)) for cid, row in rows.items()}
+    relevance = {cid: judge[cid] + config.coverage_weight * cover[cid] for cid in rows}
     if config.mode == "dense":
         scores = {cid: sims[cid] for cid in dense_ids if cid in rows}
     elif config.mode == "lexical":
@@ -123,7 +127,7 @@ def retrieve(
     elif config.mode == "hybrid":
         scores = rrf([dense_ids, lex_ids], [1.0, config.lexical_weight], config.rrf_k)
     else:
-        scores = dict(relevance)
+        scores = {cid: sims[cid] + config.coverage_weight * cover[cid] for cid in rows}
     if context_articles:
         for cid in scores:
             if rows[cid]["meta"].get("article_id") in context_articles:

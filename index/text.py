@@ -139,3 +139,31 @@ def lexical_terms(text: str) -> list[str]:
     names, numbers and cognates ("Zelenskyy", "mineral", "2025") match across languages.
     """
     return [term_stem(t) for t in content_terms(text)]
+
+
+_INTERROGATIVE_EN = frozenset("what which who whom whose when where why how".split())
+_INTERROGATIVE_ID = frozenset(
+    "apa apakah siapa siapakah kapan kapankah dimana dimanakah mengapa kenapa bagaimana bagaimanakah "
+    "berapa berapakah manakah".split()
+)
+_PREP_WH = re.compile(r"\b(in|on|at|to|for|by|from|with|about|into|than)\s+(which|what|whom|whose)\b")
+
+
+def looks_like_question(text: str) -> bool:
+    """Is this a question (asymmetric search) rather than a statement to find the source of?
+
+    E5 embeds questions with "query: " and passages with "passage: "; a statement
+    (a quoted sentence, a claim) matches its source best embedded as a passage too
+    (symmetric), e.g. an English sentence against its Indonesian translation.
+    """
+    t = text.strip().strip("\"“”'‘’").lower()
+    if t.endswith(("?", "？", "؟")):
+        return True
+    found = words(t)
+    if not found:
+        return False
+    if found[0] in _INTERROGATIVE_EN | _INTERROGATIVE_ID or found[-1] in _INTERROGATIVE_ID | {"mana"}:
+        return True
+    if any(w in _INTERROGATIVE_ID - {"apa"} for w in found):
+        return True
+    return bool(_PREP_WH.search(t))
