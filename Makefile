@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/newsbot add --jsonl samples/seed.jsonl --jsonl samples/distractors.jsonl
+	$(BIN)/newsbot add --jsonl samples/articles.jsonl
 	$(BIN)/newsbot ask "$(DEMO_QUESTION)"
 
 test: $(STAMP)

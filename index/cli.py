@@ -84,6 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", parents=[common], help="counts, languages, model and store")
     stats.add_argument("--json", action="store_true", help="print JSON")
 
+    ev = sub.add_parser(
+        "eval", parents=[common], help="measure answer quality on a question set",
+        description="Build a fresh index from ARTICLES (in a temporary directory, or --work-dir), ask every "
+        "question of QUESTIONS through the same path as the bot, and report retrieval and answer metrics "
+        "for each configuration side by side (report.json, report.md and a table). The embedding cache is "
+        "shared with your index, so a second run embeds nothing. File formats: ../shared/data/README.md.",
+    )
+    ev.add_argument("--articles", help="articles JSONL")
+    ev.add_argument("--questions", help="questions JSONL")
+    ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the bot uses)")
+    ev.add_argument("--k", type=int, default=10, help="passages retrieved per question (default 10)")
+    ev.add_argument("--out", help="directory for report.json and report.md")
+    ev.add_argument("--work-dir", help="keep the evaluation indexes here (default: a temporary directory)")
+    ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument("--list-configs", action="store_true", help="list the presets and exit")
+    ev.add_argument("--feedback", action="store_true", help="summarise the 👍/👎 feedback the bot stored instead")
+    ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as questions JSONL")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+
     sub.add_parser("serve", parents=[common], help="run the Discord bot (DISCORD_TOKEN from .env)",
                    description="Run the Discord bot. It needs DISCORD_TOKEN; DISCORD_GUILD_ID syncs the commands "
                    "instantly to one server (otherwise globally). Each server gets its own namespace. "
@@ -126,6 +145,8 @@ def _run(args) -> int:
 
         run(args.env_file)
         return 0
+    if args.command == "eval":
+        return cmd_eval(_settings(args), args)
     settings = _settings(args)
     with Engine.open(settings) as engine:
         ns = args.namespace or settings.namespace
@@ -257,6 +278,57 @@ def cmd_stats(engine, ns: str, args) -> int:
         for key, value in stats.items():
             print(f"{key:<24} {value}")
     return 0
+
+
+def cmd_eval(settings, args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from . import eval_run
+    from .presets import presets, resolve
+
+    if args.list_configs:
+        for p in presets(settings).values():
+            print(f"{p.name:<12} {p.description}")
+        return 0
+    if args.feedback:
+        path = Path(settings.data_dir) / "feedback.jsonl"
+        summary = eval_run.summarize_feedback(path)
+        if args.export_questions:
+            rows = eval_run.feedback_questions(path)
+            Path(args.export_questions).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            summary["exported"] = len(rows)
+        if args.json:
+            print(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            print(f"{summary['total']} votes ({summary['up']} 👍, {summary['down']} 👎) from {summary['users']} users in {path}")
+            for ns, c in summary["namespaces"].items():
+                print(f"  {ns}: {c['up']} 👍, {c['down']} 👎")
+            for q, n in summary["down_questions"]:
+                print(f"  👎 x{n}: {q}")
+        return 0
+    if not args.articles or not args.questions:
+        print("error: eval needs --articles and --questions (or --feedback)", file=sys.stderr)
+        return 2
+    configs = resolve(args.config, settings)
+    questions = eval_run.load(args.questions)[: args.limit or None]
+
+    def progress(**kw):
+        return tqdm(file=sys.stderr, dynamic_ncols=True, mininterval=0.5, **kw)
+
+    report = eval_run.run_eval(Path(args.articles), questions, configs, settings, k=args.k,
+                               work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress)
+    report["questions"] = args.questions
+    if args.out:
+        eval_run.write_reports(report, Path(args.out))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(eval_run.markdown_table(report))
+        if args.out:
+            print(f"\nreports: {Path(args.out) / 'report.json'}, {Path(args.out) / 'report.md'}", file=sys.stderr)
+    return 1 if any(c["metrics"]["n_errors"] for c in report["configs"]) else 0
 
 
 COMMANDS = {"add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats}

@@ -90,19 +90,60 @@ def citation_valid(answer: Answer, article_texts: dict[str, str]) -> bool:
     return all(article_texts.get(c.article_id, "")[c.start : c.end] == c.quote for c in answer.citations)
 
 
-def aggregate(rows: list[dict[str, float | None]]) -> dict[str, float]:
-    """Mean of each metric over the questions it applies to, plus abstention precision/recall."""
-    keys = sorted({k for r in rows for k in r if k not in ("abstained", "answerable")})
-    out: dict[str, float] = {}
-    for k in keys:
-        vals = [r[k] for r in rows if r.get(k) is not None]
-        out[k] = sum(vals) / len(vals) if vals else float("nan")
-    unanswerable = [r for r in rows if not r["answerable"]]
-    abstained = [r for r in rows if r["abstained"]]
-    answerable = [r for r in rows if r["answerable"]]
+METRIC_KEYS = (
+    "hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "evidence@5",
+    "citation_validity", "abstain_precision", "abstain_recall", "false_abstain", "latency_p50_ms", "latency_p95_ms",
+    "n_questions", "n_errors",
+)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def aggregate(rows: list[dict]) -> dict[str, float | None]:
+    """The report's metrics over per-question rows; None where a metric has no questions.
+
+    A row with "error" counts in n_questions and n_errors, and as a miss for the
+    retrieval and answer metrics of its question: errors are never silently dropped.
+    """
+    out: dict[str, float | None] = {}
+    for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "evidence@5"):
+        out[key] = _mean([r[key] for r in rows if r.get(key) is not None])
+    scored = [r for r in rows if "error" not in r]
+    out["citation_validity"] = _mean([float(r["citation_valid"]) for r in scored if "citation_valid" in r])
+    unanswerable = [r for r in scored if not r["answerable"]]
+    answerable = [r for r in scored if r["answerable"]]
+    abstained = [r for r in scored if r["abstained"]]
     true_abstain = sum(1 for r in abstained if not r["answerable"])
-    out["abstain_precision"] = true_abstain / len(abstained) if abstained else float("nan")
-    out["abstain_recall"] = true_abstain / len(unanswerable) if unanswerable else float("nan")
-    out["false_abstain"] = sum(1 for r in answerable if r["abstained"]) / len(answerable) if answerable else float("nan")
+    out["abstain_precision"] = true_abstain / len(abstained) if abstained else None
+    out["abstain_recall"] = true_abstain / len(unanswerable) if unanswerable else None
+    out["false_abstain"] = sum(1 for r in answerable if r["abstained"]) / len(answerable) if answerable else None
+    latencies = [r["latency_ms"] for r in scored if "latency_ms" in r]
+    out["latency_p50_ms"] = _percentile(latencies, 0.50)
+    out["latency_p95_ms"] = _percentile(latencies, 0.95)
     out["n_questions"] = float(len(rows))
+    out["n_errors"] = float(len(rows) - len(scored))
     return out
+
+
+def error_row(q: Question, message: str) -> dict:
+    """A question whose run failed: a miss on every metric that applies to it."""
+    row: dict = {"error": message, "answerable": float(bool(q.article_ids)), "abstained": 0.0}
+    if q.article_ids:
+        row.update({"hit@1": 0.0, "hit@5": 0.0, "hit@10": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0})
+        row["recall@10"] = 0.0 if len(q.article_ids) > 1 else None
+        if q.answers:
+            row.update({"answer@5": 0.0, "answer_cited": 0.0})
+        if q.evidence:
+            row["evidence@5"] = 0.0
+    return row

@@ -23,7 +23,8 @@ import numpy as np
 from .lexical import LexicalIndex
 from .records import Passage
 from .store import Filters, NamespaceStore
-from .text import lexical_terms
+from .language import detect_language
+from .text import lexical_terms, salient_terms
 
 MODES = ("auto", "dense", "lexical", "hybrid")
 RRF_K = 60
@@ -37,6 +38,7 @@ class RetrievalConfig:
     lexical_weight: float = 1.0  # RRF weight of the BM25 ranking (hybrid)
     coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
     context_bonus: float = 0.05  # bonus for the earlier sources of a follow-up question (auto)
+    missing_name_penalty: float = 0.08  # relevance lost per name/number of the question a same-language passage lacks
     statements_as_passages: bool = True  # embed a non-question symmetrically (see text.looks_like_question)
 
 
@@ -116,10 +118,20 @@ def retrieve(
         df, total = lexical.document_frequencies(store.namespace, q_terms)
         weights = idf_weights(q_terms, df, total)
     # Relevance (similarity plus term coverage) is what abstention is judged by, in every mode.
-    cover = {cid: coverage(set(lexical_terms(row["text"])), weights) for cid, row in rows.items()}
+    terms = {cid: set(lexical_terms(row["text"])) for cid, row in rows.items()}
+    cover = {cid: coverage(terms[cid], weights) for cid in rows}
     judge = sims if judge_vector is None else {
         cid: float(np.dot(row["embedding"], judge_vector)) for cid, row in rows.items()}
-    relevance = {cid: judge[cid] + config.coverage_weight * cover[cid] for cid in rows}
+    salient = salient_terms(question)
+    q_lang = detect_language(question) if salient else ""
+
+    def missing(cid: str) -> int:
+        same_language = q_lang and rows[cid]["meta"].get("lang") == q_lang
+        return min(2, len(salient - terms[cid])) if same_language else 0
+
+    relevance = {
+        cid: judge[cid] + config.coverage_weight * cover[cid] - config.missing_name_penalty * missing(cid) for cid in rows
+    }
     if config.mode == "dense":
         scores = {cid: sims[cid] for cid in dense_ids if cid in rows}
     elif config.mode == "lexical":

@@ -167,3 +167,21 @@ def looks_like_question(text: str) -> bool:
     if any(w in _INTERROGATIVE_ID - {"apa"} for w in found):
         return True
     return bool(_PREP_WH.search(t))
+
+
+def salient_terms(question: str) -> set[str]:
+    """Stems of the question's names and numbers: capitalised words after the first, and digits.
+
+    When a passage in the question's own language lacks one of them, it is probably
+    about something else ("the Pope" vs an article on AI chips).
+    """
+    tokens = re.findall(r"\w+", question)
+    stop = stopwords()
+    out = set()
+    for i, tok in enumerate(tokens):
+        low = strip_accents(tok.lower())
+        if low in stop or len(low) < 2:
+            continue
+        if any(ch.isdigit() for ch in tok) or (i > 0 and tok[:1].isupper()):
+            out.add(term_stem(low))
+    return out

@@ -42,8 +42,7 @@ def engine(settings):
 @pytest.fixture
 def sample_engine(engine):
     """An engine with the seed article and the bundled distractors indexed."""
-    for name in ("seed.jsonl", "distractors.jsonl"):
-        engine.add(engine.drafts_from_jsonl(str(SAMPLES / name)))
+    engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
     return engine
 
 

@@ -51,8 +51,7 @@ class Harness:
                                                          {"user": self.member, "permissions": FakeDiscord.MEMBER}])
         self.other = self.fake.add_guild("Other Server", [{"user": self.admin, "permissions": FakeDiscord.ADMIN}])
         self.gid, self.other_gid = self.guild["id"], self.other["id"]
-        for name in ("seed.jsonl", "distractors.jsonl"):
-            engine.add(engine.drafts_from_jsonl(str(SAMPLES / name)), namespace=f"guild-{self.gid}")
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")), namespace=f"guild-{self.gid}")
         self.settings = settings
         self.runner = ClientThread(self.fake, lambda **options: NewsBot(engine, settings, **options))
 

@@ -7,7 +7,7 @@ from conftest import SAMPLES
 from index.chunking import chunk_text
 from index.text import clean_text, content_hash, derive_title, sentence_spans
 
-SEED = json.loads((SAMPLES / "seed.jsonl").read_text(encoding="utf-8"))["text"]
+SEED = json.loads((SAMPLES / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
 
 
 def test_chunks_slice_back_to_their_text_and_cover_the_article():

@@ -1,0 +1,63 @@
+"""Named retrieval configurations, compared side by side by `newsbot eval`.
+
+`default` is exactly what the bot and the CLI use (from the settings); the others
+are the alternatives the defaults were chosen against.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .errors import ConfigError
+from .retrieval import RetrievalConfig
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    retrieval: RetrievalConfig
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+
+
+def default_preset(settings: Settings) -> Preset:
+    return Preset(
+        "default",
+        f"what the bot uses: {settings.retrieval_mode}, {settings.chunk_tokens}-token chunks",
+        RetrievalConfig(mode=settings.retrieval_mode, candidates=settings.candidates),
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+    )
+
+
+def presets(settings: Settings) -> dict[str, Preset]:
+    base = default_preset(settings)
+    auto = replace(base.retrieval, mode="auto")
+    items = [
+        base,
+        Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens, base.chunk_overlap),
+        Preset("bm25", "BM25 (SQLite FTS5) only", replace(base.retrieval, mode="lexical"), base.chunk_tokens, base.chunk_overlap),
+        Preset("hybrid-rrf", "reciprocal rank fusion of dense and BM25", replace(base.retrieval, mode="hybrid"),
+               base.chunk_tokens, base.chunk_overlap),
+        Preset("auto-0.05", "dense + 0.05 x term coverage", replace(auto, coverage_weight=0.05), base.chunk_tokens, base.chunk_overlap),
+        Preset("auto-0.25", "dense + 0.25 x term coverage", replace(auto, coverage_weight=0.25), base.chunk_tokens, base.chunk_overlap),
+        Preset("query-only", "every input embedded as a query (no symmetric search for statements)",
+               replace(auto, statements_as_passages=False), base.chunk_tokens, base.chunk_overlap),
+        Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),
+        Preset("chunks-448", "auto with 448-token chunks", auto, 448, 48),
+    ]
+    return {p.name: p for p in items}
+
+
+def resolve(names: str, settings: Settings) -> list[Preset]:
+    known = presets(settings)
+    chosen = []
+    for name in [n.strip() for n in names.split(",") if n.strip()]:
+        if name == "all":
+            chosen.extend(known.values())
+        elif name in known:
+            chosen.append(known[name])
+        else:
+            raise ConfigError(f"unknown eval config {name!r} (one of: all, {', '.join(known)})")
+    return list({p.name: p for p in chosen}.values())

@@ -1,0 +1,125 @@
+"""`newsbot eval`: metrics on our own question set, errors counted, feedback summarised, shared sets."""
+import json
+
+import pytest
+
+from conftest import SAMPLES, SHARED_DATA, needs_shared, run_cli
+from index.evaluate import METRIC_KEYS, Question, aggregate, error_row, score_question
+from index.records import Answer, Passage
+
+
+def eval_report(settings, tmp_path, articles, questions, *extra):
+    out = tmp_path / "report"
+    result = run_cli(["eval", "--articles", str(articles), "--questions", str(questions), "--out", str(out), *extra], settings)
+    assert result.returncode in (0, 1), result.stderr.decode()
+    return json.loads((out / "report.json").read_text(encoding="utf-8")), result
+
+
+def test_own_question_set_meets_the_quality_bar(settings, tmp_path):
+    report, result = eval_report(settings, tmp_path, SAMPLES / "articles.jsonl", SAMPLES / "questions.jsonl",
+                                 "--config", "default,dense")
+    assert result.returncode == 0
+    [default, dense] = report["configs"]
+    assert (default["name"], dense["name"]) == ("default", "dense")
+    m = default["metrics"]
+    assert list(m) == list(METRIC_KEYS)
+    assert m["citation_validity"] == 1.0
+    assert m["hit@5"] >= 0.9 and m["answer@5"] >= 0.9
+    assert m["abstain_recall"] >= 0.9 and m["abstain_precision"] >= 0.85
+    assert m["n_questions"] == 30 and m["n_errors"] == 0
+    assert set(default["by_language"]) == {"en", "id"}
+    assert "| default |" in (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| default |" in result.stdout.decode()
+
+
+def test_a_second_run_embeds_nothing(settings, tmp_path):
+    eval_report(settings, tmp_path, SAMPLES / "articles.jsonl", SAMPLES / "questions.jsonl", "--limit", "2")
+    report, _ = eval_report(settings, tmp_path, SAMPLES / "articles.jsonl", SAMPLES / "questions.jsonl", "--limit", "2")
+    assert report["indexes"][0]["embedded"] == 0 and report["indexes"][0]["chunks"] > 30
+
+
+def test_a_question_that_errors_is_counted_not_dropped(settings, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "ok", "question": "What did Zelenskyy say about the minerals deal?", "lang": "en",
+                    "answers": ["tidak siap"], "article_ids": ["seed-trump-putin-summit"], "evidence": []}) + "\n"
+        + json.dumps({"id": "bad", "question": "   ", "lang": "en", "answers": [], "article_ids": ["seed-trump-putin-summit"],
+                      "evidence": []}) + "\n", encoding="utf-8")
+    report, result = eval_report(settings, tmp_path, SAMPLES / "articles.jsonl", questions)
+    m = report["configs"][0]["metrics"]
+    assert m["n_questions"] == 2 and m["n_errors"] == 1
+    assert m["hit@1"] == 0.5, "the failed question counts as a miss"
+    assert report["configs"][0]["errors"][0]["question"] == "bad"
+    assert result.returncode == 1
+
+
+def test_unknown_config_is_a_clear_error(settings, tmp_path):
+    result = run_cli(["eval", "--articles", str(SAMPLES / "articles.jsonl"), "--questions", str(SAMPLES / "questions.jsonl"),
+                      "--config", "magic"], settings)
+    assert result.returncode == 1 and "unknown eval config 'magic'" in result.stderr.decode()
+
+
+def test_feedback_is_summarised_and_exported(settings, tmp_path):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"vote": "up", "namespace": "guild-1", "question": "q1", "citations": [{"article_id": "a1"}], "user": "u1"},
+        {"vote": "down", "namespace": "guild-1", "question": "q2", "citations": [{"article_id": "a2"}], "user": "u2"},
+        {"vote": "down", "namespace": "guild-2", "question": "q2", "citations": [], "user": "u2"},
+    ]
+    (settings.data_dir / "feedback.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    export = tmp_path / "feedback-questions.jsonl"
+    result = run_cli(["eval", "--feedback", "--json", "--export-questions", str(export)], settings)
+    summary = json.loads(result.stdout)
+    assert (summary["total"], summary["up"], summary["down"], summary["users"]) == (3, 1, 2, 2)
+    assert summary["down_questions"] == [["q2", 2]]
+    exported = [json.loads(line) for line in export.read_text().splitlines()]
+    assert exported[0]["article_ids"] == ["a1"] and exported[1]["article_ids"] == []
+
+
+def test_metrics_of_a_ranked_answer():
+    q = Question("q", "x", "en", answers=["needle"], article_ids=["b", "z"], evidence=["the needle"])
+    passages = [Passage(chunk_id=f"{a}#0", article_id=a, text=t, start=0, end=1, score=1.0)
+                for a, t in (("a", "hay"), ("b", "the Needle here"), ("a", "hay"), ("z", "z"))]
+    row = score_question(q, Answer("x", "", False, [], passages))
+    assert (row["hit@1"], row["hit@5"], row["mrr@10"], row["recall@10"]) == (0.0, 1.0, 0.5, 1.0)
+    assert row["answer@5"] == 1.0 and row["evidence@5"] == 1.0 and row["answer_cited"] == 0.0
+    agg = aggregate([row, error_row(q, "boom")])
+    assert agg["hit@5"] == 0.5 and agg["n_errors"] == 1 and agg["n_questions"] == 2
+
+
+# ------------------------------------------------------------------ the shared evaluation sets
+
+@needs_shared
+def test_shared_seed_set_ranks_the_seed_first_and_cites_it(settings, tmp_path):
+    report, _ = eval_report(settings, tmp_path, SHARED_DATA / "seed" / "articles.jsonl", SHARED_DATA / "seed" / "questions.jsonl")
+    m = report["configs"][0]["metrics"]
+    assert m["hit@1"] == 1.0 and m["answer_cited"] == 1.0 and m["citation_validity"] == 1.0
+
+
+@needs_shared
+@pytest.mark.parametrize("name, limit, floors", [
+    ("idmt-dev", 300, {"hit@1": 0.88, "hit@5": 0.93}),
+    ("facqa-dev", 150, {"hit@1": 0.68, "hit@5": 0.88, "answer@5": 0.9}),
+])
+def test_shared_set_meets_its_floor(settings, tmp_path, name, limit, floors):
+    folder = SHARED_DATA / name
+    report, _ = eval_report(settings, tmp_path, folder / "articles.jsonl", folder / "questions.jsonl", "--limit", str(limit))
+    m = report["configs"][0]["metrics"]
+    assert m["citation_validity"] == 1.0 and m["n_errors"] == 0
+    for key, floor in floors.items():
+        assert m[key] >= floor, (key, m[key])
+
+
+@needs_shared
+def test_shared_rtqa_subset_meets_its_floor(settings, tmp_path):
+    """Full news articles: the gold articles of the first 20 questions among 40 other articles of the set."""
+    folder = SHARED_DATA / "rtqa-dev"
+    questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()][:20]
+    gold = {a for q in questions for a in q["article_ids"]}
+    articles = [json.loads(line) for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    chosen = [a for a in articles if a["id"] in gold] + [a for a in articles if a["id"] not in gold][:40]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(a) + "\n" for a in chosen), encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+    report, _ = eval_report(settings, tmp_path, tmp_path / "a.jsonl", tmp_path / "q.jsonl")
+    m = report["configs"][0]["metrics"]
+    assert m["citation_validity"] == 1.0 and m["hit@5"] >= 0.9 and m["answer@5"] >= 0.85
