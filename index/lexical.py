@@ -18,16 +18,16 @@ from .store import Filters, day_number
 from .text import lexical_terms
 
 
-VERSION = 2  # bump when what is indexed changes: a new table is then rebuilt from Chroma
+VERSION = 3  # bump when what is indexed changes: a new table is then rebuilt from Chroma
 
 
 def _table(namespace: str) -> str:
     return f"fts{VERSION}_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
 
-def match_query(question: str, limit_terms: int = 32) -> str:
+def match_query(question: str, lang: str = "", limit_terms: int = 32) -> str:
     """An FTS5 OR-query of the question's terms, each quoted (no FTS syntax leaks in)."""
-    terms = list(dict.fromkeys(lexical_terms(question)))[:limit_terms]
+    terms = list(dict.fromkeys(lexical_terms(question, lang)))[:limit_terms]
     return " OR ".join(f'"{t}"' for t in terms)
 
 
@@ -52,6 +52,7 @@ class LexicalIndex:
                     " day UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
                 )
                 self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_vocab USING fts5vocab({table}, 'row')")
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}_terms (chunk_id TEXT PRIMARY KEY, terms TEXT) WITHOUT ROWID")
             self._known.add(table)
         return table
 
@@ -70,20 +71,34 @@ class LexicalIndex:
     def add(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> None:
         """Insert (chunk id, text, chunk metadata) rows."""
         table = self._ensure(namespace)
+        prepared = [(cid, " ".join(lexical_terms(text, m.get("lang", ""))), m) for cid, text, m in rows]
         with self._lock, self._db:
             self._db.executemany(
                 f"INSERT INTO {table} (text, chunk_id, article_id, lang, source_key, day) VALUES (?,?,?,?,?,?)",
-                [
-                    (" ".join(lexical_terms(text)), cid, m.get("article_id", ""), m.get("lang", ""), m.get("source_key", ""),
-                     int(m.get("published_day", 0)))
-                    for cid, text, m in rows
-                ],
+                [(terms, cid, m.get("article_id", ""), m.get("lang", ""), m.get("source_key", ""),
+                  int(m.get("published_day", 0))) for cid, terms, m in prepared],
             )
+            self._db.executemany(f"INSERT OR REPLACE INTO {table}_terms (chunk_id, terms) VALUES (?, ?)",
+                                 [(cid, terms) for cid, terms, _ in prepared])
+
+    def terms_of(self, namespace: str, chunk_ids: list[str]) -> dict[str, set[str]]:
+        """The indexed terms of these chunks (computed once, at add time)."""
+        table = self._ensure(namespace)
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            for i in range(0, len(chunk_ids), 500):
+                part = chunk_ids[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT chunk_id, terms FROM {table}_terms WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+                out.update((cid, set(terms.split())) for cid, terms in rows)
+        return out
 
     def remove_article(self, namespace: str, article_id: str) -> None:
         table = self._ensure(namespace)
         with self._lock, self._db:
+            ids = [r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table} WHERE article_id = ?", (article_id,))]
             self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+            self._db.executemany(f"DELETE FROM {table}_terms WHERE chunk_id = ?", [(i,) for i in ids])
 
     def count(self, namespace: str) -> int:
         table = self._ensure(namespace)
@@ -95,6 +110,7 @@ class LexicalIndex:
         with self._lock:
             with self._db:
                 self._db.execute(f"DELETE FROM {table}")
+                self._db.execute(f"DELETE FROM {table}_terms")
             n = 0
             batch: list[tuple[str, str, dict]] = []
             for row in rows:
@@ -107,10 +123,11 @@ class LexicalIndex:
             return n + len(batch)
 
     def search(
-        self, namespace: str, question: str, n: int, filters: Filters | None = None, lang: str = ""
+        self, namespace: str, question: str, n: int, filters: Filters | None = None, lang: str = "",
+        question_lang: str = "",
     ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score; higher is better), best first."""
-        query = match_query(question)
+        """(chunk id, BM25 score; higher is better), best first; `lang` restricts to chunks in that language."""
+        query = match_query(question, question_lang)
         if not query:
             return []
         table = self._ensure(namespace)

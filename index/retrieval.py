@@ -24,7 +24,7 @@ from .lexical import LexicalIndex
 from .records import Passage
 from .store import Filters, NamespaceStore
 from .language import detect_language
-from .text import lexical_terms, salient_terms
+from .text import lexical_terms
 
 MODES = ("auto", "dense", "lexical", "hybrid")
 RRF_K = 60
@@ -38,7 +38,6 @@ class RetrievalConfig:
     lexical_weight: float = 1.0  # RRF weight of the BM25 ranking (hybrid)
     coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
     context_bonus: float = 0.05  # bonus for the earlier sources of a follow-up question (auto)
-    missing_name_penalty: float = 0.08  # relevance lost per name/number of the question a same-language passage lacks
     statements_as_passages: bool = True  # embed a non-question symmetrically (see text.looks_like_question)
 
 
@@ -102,8 +101,9 @@ def retrieve(
     timings["dense_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
+    q_lang = detect_language(question)
     if config.mode != "dense" and lexical is not None:
-        lex = lexical.search(store.namespace, question, config.candidates, filters)
+        lex = lexical.search(store.namespace, question, config.candidates, filters, question_lang=q_lang)
     timings["lexical_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
@@ -112,26 +112,19 @@ def retrieve(
     rows = store.get_chunks(list(dict.fromkeys(dense_ids + lex_ids)))
     sims = {cid: float(np.dot(row["embedding"], query_vector)) for cid, row in rows.items()}
 
-    q_terms = lexical_terms(question)
+    q_terms = lexical_terms(question, q_lang)
     weights: dict[str, float] = {}
     if lexical is not None and q_terms:
         df, total = lexical.document_frequencies(store.namespace, q_terms)
         weights = idf_weights(q_terms, df, total)
-    # Relevance (similarity plus term coverage) is what abstention is judged by, in every mode.
-    terms = {cid: set(lexical_terms(row["text"])) for cid, row in rows.items()}
+    terms = lexical.terms_of(store.namespace, list(rows)) if lexical is not None else {}
+    for cid, row in rows.items():
+        if cid not in terms:
+            terms[cid] = set(lexical_terms(row["text"], row["meta"].get("lang", "")))
     cover = {cid: coverage(terms[cid], weights) for cid in rows}
     judge = sims if judge_vector is None else {
         cid: float(np.dot(row["embedding"], judge_vector)) for cid, row in rows.items()}
-    salient = salient_terms(question)
-    q_lang = detect_language(question) if salient else ""
-
-    def missing(cid: str) -> int:
-        same_language = q_lang and rows[cid]["meta"].get("lang") == q_lang
-        return min(2, len(salient - terms[cid])) if same_language else 0
-
-    relevance = {
-        cid: judge[cid] + config.coverage_weight * cover[cid] - config.missing_name_penalty * missing(cid) for cid in rows
-    }
+    relevance = {cid: judge[cid] + config.coverage_weight * cover[cid] for cid in rows}
     if config.mode == "dense":
         scores = {cid: sims[cid] for cid in dense_ids if cid in rows}
     elif config.mode == "lexical":

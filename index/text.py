@@ -132,13 +132,32 @@ def term_stem(term: str) -> str:
     return term[:6] if not term.isdigit() else term
 
 
-def lexical_terms(text: str) -> list[str]:
+def lexical_terms(text: str, lang: str = "") -> list[str]:
     """The terms of the lexical index and of sentence matching: stems of content words.
 
-    The same crude stems for every language keep the index language-neutral, so that
+    Crude prefix stems for every language keep the index language-neutral, so that
     names, numbers and cognates ("Zelenskyy", "mineral", "2025") match across languages.
+    Indonesian text is first stemmed with Sastrawi (dictionary-based: it removes
+    affixes such as me-/di-/-kan, and leaves names alone).
     """
-    return [term_stem(t) for t in content_terms(text)]
+    terms = content_terms(text)
+    if lang == "id":
+        terms = [_stem_id(t) for t in terms]
+    return [term_stem(t) for t in terms if t]
+
+
+@lru_cache(maxsize=1)
+def _sastrawi():
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+@lru_cache(maxsize=200_000)
+def _stem_id(word: str) -> str:
+    if word.isdigit() or len(word) < 5:
+        return word
+    return _sastrawi().stem(word) or word
 
 
 _INTERROGATIVE_EN = frozenset("what which who whom whose when where why how".split())
@@ -168,20 +187,3 @@ def looks_like_question(text: str) -> bool:
         return True
     return bool(_PREP_WH.search(t))
 
-
-def salient_terms(question: str) -> set[str]:
-    """Stems of the question's names and numbers: capitalised words after the first, and digits.
-
-    When a passage in the question's own language lacks one of them, it is probably
-    about something else ("the Pope" vs an article on AI chips).
-    """
-    tokens = re.findall(r"\w+", question)
-    stop = stopwords()
-    out = set()
-    for i, tok in enumerate(tokens):
-        low = strip_accents(tok.lower())
-        if low in stop or len(low) < 2:
-            continue
-        if any(ch.isdigit() for ch in tok) or (i > 0 and tok[:1].isupper()):
-            out.add(term_stem(low))
-    return out
