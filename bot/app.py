@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -283,8 +284,6 @@ def register_commands(bot: NewsBot) -> None:
         elif text:
             drafts = [draft_from_bytes(text.encode("utf-8"), "text", url="")]
             if title:
-                from dataclasses import replace
-
                 drafts = [replace(drafts[0], title=title)]
         else:
             if file.size > bot.settings.max_attachment_bytes:
@@ -293,8 +292,6 @@ def register_commands(bot: NewsBot) -> None:
             data = await file.read()
             drafts = [await bot.run_engine(draft_from_bytes, data, file.filename)]
             if title:
-                from dataclasses import replace
-
                 drafts = [replace(drafts[0], title=title)]
         [result] = await bot.run_engine(bot.engine.add, drafts, namespace=ns)
         if isinstance(result, AddError):

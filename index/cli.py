@@ -286,6 +286,7 @@ def cmd_eval(settings, args) -> int:
     from tqdm import tqdm
 
     from . import eval_run
+    from .evaluate import load_questions
     from .presets import presets, resolve
 
     if args.list_configs:
@@ -312,7 +313,7 @@ def cmd_eval(settings, args) -> int:
         print("error: eval needs --articles and --questions (or --feedback)", file=sys.stderr)
         return 2
     configs = resolve(args.config, settings)
-    questions = eval_run.load(args.questions)[: args.limit or None]
+    questions = load_questions(args.questions)[: args.limit or None]
 
     def progress(**kw):
         return tqdm(file=sys.stderr, dynamic_ncols=True, mininterval=0.5, **kw)

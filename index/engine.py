@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from . import answer as answering
 from .chunking import chunk_text
 from .embedding import Embedder, EmbeddingCache, build_embedding
-from .errors import IndexBusyError, InputError, NewsbotError, StoreUnavailableError
+from .errors import IndexBusyError, InputError, NewsbotError, NotFoundError, StoreUnavailableError
 from .fetch import fetch_url, is_url
 from .language import detect_language
 from .lexical import LexicalIndex
@@ -111,10 +111,9 @@ class Engine:
         self.close()
 
     def close(self) -> None:
-        for part in ("lexical",):
-            obj = getattr(self, part, None)
-            if obj is not None:
-                obj.close()
+        lexical = getattr(self, "lexical", None)
+        if lexical is not None:
+            lexical.close()
         embedder = getattr(self, "embedder", None)
         if embedder is not None and embedder.cache is not None:
             embedder.cache.close()
@@ -182,7 +181,8 @@ class Engine:
                     raise InputError(f"stdin: more than {self.settings.max_file_bytes:,} bytes")
                 draft = draft_from_bytes(data, "stdin")
             elif is_url(source):
-                draft = fetch_url(source, timeout_s=self.settings.fetch_timeout_s, max_bytes=self.settings.fetch_max_bytes)
+                draft = fetch_url(source, timeout_s=self.settings.fetch_timeout_s, max_bytes=self.settings.fetch_max_bytes,
+                                  allow_loopback=self.settings.allow_loopback_urls)
             elif Path(source).is_file():
                 draft = read_file(Path(source), self.settings.max_file_bytes)
             else:
@@ -383,8 +383,6 @@ class Engine:
         return article
 
     def _missing(self, article_id: str, namespace: str | None):
-        from .errors import NotFoundError
-
         raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")
 
     def stats(self, namespace: str | None = None) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .engine import AddError, Engine
-from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, load_questions, score_question
+from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, score_question
 from .presets import Preset
 from .settings import Settings
 
@@ -199,7 +199,3 @@ def feedback_questions(path: Path) -> list[dict]:
         out.append({"id": f"feedback-{i}", "question": r.get("question", ""), "lang": "", "answers": [],
                     "article_ids": gold, "evidence": [], "vote": r.get("vote"), "namespace": r.get("namespace")})
     return out
-
-
-def load(questions_path: str) -> list[Question]:
-    return load_questions(questions_path)

@@ -30,7 +30,8 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path, cache_dir) -> Settings:
-    return Settings(data_dir=tmp_path / "data", cache_dir=cache_dir)
+    # Test pages are served on 127.0.0.1, which is refused unless this is on (test_url_ingest proves it).
+    return Settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True)
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def harness(tmp_path_factory, cache_dir):
     from index.settings import Settings
 
     data = tmp_path_factory.mktemp("bot-data")
-    engine = Engine(Settings(data_dir=data, cache_dir=cache_dir))
+    engine = Engine(Settings(data_dir=data, cache_dir=cache_dir, allow_loopback_urls=True))
     h = Harness(engine, BotSettings(token="unused", ask_rate=1000, admin_role="News Admin")).start()
     yield h
     h.stop()
