@@ -9,6 +9,7 @@ for its lifetime: Chroma's embedded store is not process-safe.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import sys
@@ -69,6 +70,34 @@ def _unique_id_runs(items: list) -> list[list]:
             runs.append([])
         runs[-1].append(item)
     return [r for r in runs if r]
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    """A failure of the Chroma server or of the connection to it (not a bug of ours)."""
+    module = type(exc).__module__ or ""
+    return isinstance(exc, (ConnectionError, TimeoutError)) or module.split(".")[0] in {"chromadb", "httpx", "httpcore"}
+
+
+def store_guard(method):
+    """In server mode, a Chroma server that is down or unreachable is a clear StoreUnavailableError;
+    the next call tries again, so the bot recovers without a restart once the server is back."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except NewsbotError:
+            raise
+        except Exception as exc:
+            if self.settings.server_mode and _is_store_failure(exc):
+                self._synced.clear()
+                raise StoreUnavailableError(
+                    f"the vector store (Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}) "
+                    f"is unavailable; try again shortly ({exc.__class__.__name__})"
+                ) from None
+            raise
+
+    return wrapper
 
 
 def _now() -> str:
@@ -197,6 +226,7 @@ class Engine:
         except InputError as exc:
             yield AddError(path, str(exc))
 
+    @store_guard
     def add(
         self,
         drafts: Iterable[Draft | AddError],
@@ -297,6 +327,7 @@ class Engine:
 
     # ------------------------------------------------------------ asking
 
+    @store_guard
     def ask(
         self,
         question: str,
@@ -334,15 +365,8 @@ class Engine:
         qvec = self.embedder.embed_query(search, as_passage=symmetric)
         judge = self.embedder.embed_query(search) if symmetric else None
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
-        try:
-            passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
-                                context_articles=frozenset(context_articles), judge_vector=judge)
-        except NewsbotError:
-            raise
-        except Exception as exc:
-            if self.settings.server_mode:
-                raise StoreUnavailableError(f"the Chroma server is unavailable ({exc})") from None
-            raise
+        passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
+                            context_articles=frozenset(context_articles), judge_vector=judge)
         t = time.perf_counter()
         articles = st.get_articles([p.article_id for p in passages], with_text=True)
         # Drop chunks of an article version that is not (or no longer) committed.
@@ -363,16 +387,19 @@ class Engine:
 
     # ------------------------------------------------------------ managing
 
+    @store_guard
     def sources(self, namespace: str | None = None) -> list[Article]:
         st = self.store(namespace, create=False)
         return sorted(st.list_articles(), key=lambda a: (a.published_at or "", a.added_at), reverse=True)
 
+    @store_guard
     def article(self, article_id: str, namespace: str | None = None) -> Article:
         st = self.store(namespace, create=False)
         if not st.exists:
             self._missing(article_id, namespace)
         return st.get_article(article_id)
 
+    @store_guard
     def remove(self, article_id: str, namespace: str | None = None) -> Article:
         st = self.store(namespace, create=False)
         if not st.exists:
@@ -385,6 +412,7 @@ class Engine:
     def _missing(self, article_id: str, namespace: str | None):
         raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")
 
+    @store_guard
     def stats(self, namespace: str | None = None) -> dict:
         st = self.store(namespace, create=False)
         articles = st.list_articles() if st.exists else []

@@ -312,6 +312,28 @@ def test_a_slow_answer_is_still_acknowledged_within_3_seconds(harness, monkeypat
     assert beats[-1] > inter.created, "the gateway heartbeat went on while the engine worked"
 
 
+def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
+    """A large /add embeds for seconds in a worker thread; the gateway heartbeat never falls behind."""
+    body = "\n\n".join(
+        f"Paragraph {i}: the regional water authority in district {i} reported that {i * 37} households "
+        f"received new pipes this month, while repairs on reservoir {i % 7} continued, officials said."
+        for i in range(160))
+    harness.fake.attachments["big1"] = body.encode()
+    attachment = {"id": "7771", "filename": "water.txt", "size": len(body), "content_type": "text/plain",
+                  "url": "https://cdn.discordapp.com/attachments/1/big1/water.txt",
+                  "proxy_url": "https://media.discordapp.net/attachments/1/big1/water.txt"}
+    start = time.monotonic()
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"file": "7771"}, attachments={"7771": attachment})
+    reply = harness.fake.wait_reply(inter, timeout=300)
+    took = time.monotonic() - start
+    assert "Added" in reply["content"]
+    beats = [t for t in harness.fake.heartbeats if start <= t <= start + took]
+    interval = harness.fake.heartbeat_interval_ms / 1000
+    assert took > 2 * interval, "the add must outlast a few heartbeats to prove anything"
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    assert gaps and max(gaps) < 1.5 * interval, (max(gaps), interval)
+
+
 def test_servers_are_isolated(harness):
     _, reply = harness.ask(SEED_QUESTION, user=harness.admin, gid=harness.other_gid)
     assert "don't cover" in embed_of(reply)["description"]
