@@ -55,10 +55,6 @@ def split_text(text: str, limit: int = CONTENT) -> list[str]:
     return pieces
 
 
-def embed_size(embed: discord.Embed) -> int:
-    return len(embed)
-
-
 def _meta(outlet: str, date: str) -> str:
     return " · ".join(x for x in (clean(outlet), date) if x)
 

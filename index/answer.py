@@ -95,7 +95,7 @@ def compose(
     """(answer text, citations, abstained)."""
     best = max((p.relevance or 0.0 for p in passages), default=0.0)
     if not passages or best < threshold:
-        return abstain_text(passages), [], True
+        return ABSTAIN_TEXT, [], True
     relevant = [p for p in passages if (p.relevance or 0.0) >= threshold]
     parts: list[str] = []
     citations: list[Citation] = []
@@ -122,13 +122,8 @@ def compose(
             )
         parts.append(f"{' '.join(quote.split())} [{number[key]}]")
     if not citations:
-        return abstain_text(passages), [], True
+        return ABSTAIN_TEXT, [], True
     return " ".join(parts), citations, False
-
-
-def abstain_text(passages: list[Passage]) -> str:
-    """The abstention; renderers list the closest articles from the passages."""
-    return ABSTAIN_TEXT
 
 
 def verify_citations(citations: list[Citation], articles: dict[str, Article]) -> list[Citation]:

@@ -123,19 +123,15 @@ class LexicalIndex:
             return n + len(batch)
 
     def search(
-        self, namespace: str, question: str, n: int, filters: Filters | None = None, lang: str = "",
-        question_lang: str = "",
+        self, namespace: str, question: str, n: int, filters: Filters | None = None, question_lang: str = ""
     ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score; higher is better), best first; `lang` restricts to chunks in that language."""
+        """(chunk id, BM25 score; higher is better), best first."""
         query = match_query(question, question_lang)
         if not query:
             return []
         table = self._ensure(namespace)
         sql = f"SELECT chunk_id, bm25({table}) AS s FROM {table} WHERE {table} MATCH ?"
         args: list = [query]
-        if lang:
-            sql += " AND lang = ?"
-            args.append(lang)
         if filters and filters.source:
             sql += " AND source_key = ?"
             args.append(filters.source.strip().lower())

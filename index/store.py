@@ -170,7 +170,7 @@ class NamespaceStore:
         live = {a.id: a.content_hash for a in self.list_articles()}
         orphans = [
             cid
-            for cid, meta in self._iter_chunk_meta()
+            for cid, meta in _paged(self.chunks, ["metadatas"])
             if live.get(meta.get("article_id")) != meta.get("content_hash")
         ]
         for i in range(0, len(orphans), self.max_batch):
@@ -182,14 +182,7 @@ class NamespaceStore:
     def list_articles(self) -> list[Article]:
         if not self.exists:
             return []
-        out: list[Article] = []
-        offset = 0
-        while True:
-            got = self.articles.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            out.extend(_article_from(i, m, "") for i, m in zip(got["ids"], got["metadatas"]))
-            if len(got["ids"]) < _PAGE:
-                return out
-            offset += _PAGE
+        return [_article_from(i, m, "") for i, m in _paged(self.articles, ["metadatas"])]
 
     def get_article(self, article_id: str) -> Article:
         got = self.get_articles([article_id], with_text=True)
@@ -241,24 +234,19 @@ class NamespaceStore:
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict]]:
         """All (id, text, metadata), page by page: what derived indexes are rebuilt from."""
-        if not self.exists:
-            return
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            yield from zip(got["ids"], got["documents"], got["metadatas"])
-            if len(got["ids"]) < _PAGE:
-                return
-            offset += _PAGE
+        if self.exists:
+            yield from _paged(self.chunks, ["documents", "metadatas"])
 
-    def _iter_chunk_meta(self) -> Iterator[tuple[str, dict]]:
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            yield from zip(got["ids"], got["metadatas"])
-            if len(got["ids"]) < _PAGE:
-                return
-            offset += _PAGE
+
+def _paged(collection, include: list[str]) -> Iterator[tuple]:
+    """(id, *included fields) for every record of a collection, a page at a time."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=_PAGE, offset=offset)
+        yield from zip(got["ids"], *(got[field] for field in include))
+        if len(got["ids"]) < _PAGE:
+            return
+        offset += _PAGE
 
 
 def _max_batch(client) -> int:
