@@ -532,10 +532,7 @@ class FakeDiscord:
     def slash(self, gid: str, user: dict, name: str, options: dict[str, Any] | None = None,
               attachments: dict[str, dict] | None = None) -> Interaction:
         """Send an INTERACTION_CREATE for a slash command, as Discord does when a user runs it."""
-        command = next((c for c in self.commands_for(gid) if c["name"] == name), None)
-        if command is None:
-            raise AssertionError(f"/{name} was never synced: Discord would not show it")
-        types = {o["name"]: o["type"] for o in command.get("options", [])}
+        command, types = self._command(gid, name)
         opts = [{"name": k, "type": types[k], "value": v} for k, v in (options or {}).items()]
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if attachments:
@@ -543,11 +540,17 @@ class FakeDiscord:
         return self._interact(gid, user, 2, data)
 
     def autocomplete(self, gid: str, user: dict, name: str, option: str, value: str) -> Interaction:
-        command = next(c for c in self.commands_for(gid) if c["name"] == name)
-        types = {o["name"]: o["type"] for o in command.get("options", [])}
+        command, types = self._command(gid, name)
         data = {"id": command["id"], "name": name, "type": 1,
                 "options": [{"name": option, "type": types[option], "value": value, "focused": True}]}
         return self._interact(gid, user, 4, data)
+
+    def _command(self, gid: str | None, name: str) -> tuple[dict, dict[str, int]]:
+        """A synced command and its options' types; Discord shows no command that was never synced."""
+        command = next((c for c in self.commands_for(gid) if c["name"] == name), None)
+        if command is None:
+            raise AssertionError(f"/{name} was never synced: Discord would not show it")
+        return command, {o["name"]: o["type"] for o in command.get("options", [])}
 
     def click(self, inter: Interaction, user: dict, label: str, message: dict | None = None) -> Interaction:
         """Click a button (by label or emoji) on a message the bot sent."""

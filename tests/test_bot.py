@@ -372,9 +372,7 @@ def test_engine_errors_become_a_short_message_and_the_bot_keeps_running(harness,
 
 
 def test_direct_messages_are_refused_without_a_dm_namespace(harness):
-    inter = harness.fake._interact(None, harness.member, 2, {
-        "id": next(c["id"] for c in harness.fake.global_commands if c["name"] == "ask"), "name": "ask", "type": 1,
-        "options": [{"name": "question", "type": 3, "value": SEED_QUESTION}]})
+    inter = harness.fake.slash(None, harness.member, "ask", {"question": SEED_QUESTION})
     harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
     assert "only answer in servers" in inter.original["content"]
 
