@@ -83,8 +83,11 @@ def answer_embed(answer: Answer, elapsed_s: float) -> discord.Embed:
         for c in answer.citations[: FIELDS - 1]:
             name, value = citation_field(c)
             embed.add_field(name=name, value=value, inline=False)
-    notes = " · ".join(answer.notes)
-    embed.set_footer(text=trim(f"Answered in {elapsed_s:.1f} s" + (f" · {notes}" if notes else ""), FOOTER))
+    footer = [f"Answered in {elapsed_s:.1f} s"]
+    if answer.mode == "llm":
+        footer.append(f"written by {answer.model}, citations checked")
+    footer += answer.notes
+    embed.set_footer(text=trim(" · ".join(footer), FOOTER))
     return fit_embed(embed)
 
 

@@ -9,6 +9,7 @@ its offsets before it is returned.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .records import Article, Citation, Passage
@@ -85,6 +86,11 @@ def pick_sentences(
     return picked
 
 
+def defuse_markers(text: str) -> str:
+    """An article's own "[9]" would read as a citation: show it with full-width brackets."""
+    return re.sub(r"\[(\d+)\]", "［\\1］", text)
+
+
 def compose(
     question: str,
     passages: list[Passage],
@@ -120,7 +126,7 @@ def compose(
                     chunk_id=passage.chunk_id,
                 )
             )
-        parts.append(f"{' '.join(quote.split())} [{number[key]}]")
+        parts.append(f"{defuse_markers(' '.join(quote.split()))} [{number[key]}]")
     if not citations:
         return ABSTAIN_TEXT, [], True
     return " ".join(parts), citations, False

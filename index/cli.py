@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
     ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: NEWSBOT_RETRIEVAL_MODE or auto)")
+    ask.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
+                     help="--llm: have the configured LLM write the answer (verified before it is shown); "
+                     "--no-llm: quotes only. Default: LLM_PROVIDER decides")
 
     sources = sub.add_parser("sources", parents=[common], help="list indexed articles")
     sources.add_argument("--json", action="store_true", help="print a JSON list")
@@ -213,7 +216,8 @@ def cmd_ask(engine, ns: str, args) -> int:
     from .store import Filters
 
     filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
-    answer = engine.ask(args.question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode)
+    answer = engine.ask(args.question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode,
+                        llm=args.llm)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -223,6 +227,10 @@ def cmd_ask(engine, ns: str, args) -> int:
 
 def render_answer(answer: Answer, width: int = 100) -> str:
     lines = [textwrap.fill(answer.answer, width)]
+    if answer.mode == "llm":
+        dropped = f"; verification removed {len(answer.removed)} item(s), see --json" if answer.removed else ""
+        lines.append(f"(written by {answer.model} from the sources below{dropped})")
+    lines += [f"Note: {note}" for note in answer.notes]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

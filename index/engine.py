@@ -9,6 +9,7 @@ for its lifetime: Chroma's embedded store is not process-safe.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sqlite3
@@ -25,7 +26,8 @@ from filelock import FileLock, Timeout
 from . import answer as answering
 from .chunking import chunk_text
 from .embedding import Embedder, EmbeddingCache, build_embedding
-from .errors import IndexBusyError, InputError, NewsbotError, NotFoundError, StoreUnavailableError
+from .errors import (ConfigError, IndexBusyError, InputError, LLMUnavailableError, NewsbotError, NotFoundError,
+                     StorageError, StoreUnavailableError)
 from .fetch import fetch_url, is_url
 from .language import detect_language
 from .lexical import LexicalIndex
@@ -72,6 +74,42 @@ def _unique_id_runs(items: list) -> list[list]:
     return [r for r in runs if r]
 
 
+_FULL = ("disk is full", "no space left", "file too large", "quota exceeded")
+_READ_ONLY = ("readonly database", "read-only file system", "read only file system", "permission denied",
+              "unable to open database file")
+
+
+LOW_DISK_BYTES = 4 << 20
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
+
+
+def storage_failure(exc: BaseException, data_dir: Path) -> StorageError | None:
+    """A clear error when `exc` (from sqlite, Chroma's Rust core or the OS) means the data
+    directory is full or cannot be written; None for anything else."""
+    errno_ = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    storage_layer = isinstance(exc, (OSError, sqlite3.Error)) or (type(exc).__module__ or "").startswith("chromadb")
+    if errno_ in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or any(s in text for s in _FULL):
+        why = "the disk is full"
+    elif errno_ in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
+        why = "it is read-only or not writable"
+    elif storage_layer and _free_bytes(data_dir) < LOW_DISK_BYTES:
+        why = "the disk is full"  # Chroma's Rust core words it as e.g. "Failed to apply logs to the metadata segment"
+    elif storage_layer and data_dir.is_dir() and not os.access(data_dir, os.W_OK):
+        why = "it is read-only or not writable"
+    else:
+        return None
+    return StorageError(f"cannot write to the data directory {data_dir}: {why}. Nothing indexed before was lost; "
+                        f"free some space or fix the permissions, then run the command again ({str(exc)[:120]})")
+
+
 def _is_store_failure(exc: BaseException) -> bool:
     """A failure of the Chroma server or of the connection to it (not a bug of ours)."""
     module = type(exc).__module__ or ""
@@ -89,6 +127,9 @@ def store_guard(method):
         except NewsbotError:
             raise
         except Exception as exc:
+            storage = storage_failure(exc, Path(self.settings.data_dir))
+            if storage is not None:
+                raise storage from None
             if self.settings.server_mode and _is_store_failure(exc):
                 self._synced.clear()
                 raise StoreUnavailableError(
@@ -120,14 +161,28 @@ class Engine:
                 f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode else "lexical.sqlite"
             )
             self.lexical = LexicalIndex(data_dir / lex_name)
-        except (OSError, sqlite3.Error) as exc:
+        except NewsbotError:
             self.close()
-            raise NewsbotError(f"cannot open the data directory {data_dir}: {exc}") from None
+            raise
+        except Exception as exc:
+            self.close()
+            storage = storage_failure(exc, data_dir)
+            if storage is not None:
+                raise storage from None
+            if isinstance(exc, (OSError, sqlite3.Error)):
+                raise NewsbotError(f"cannot open the data directory {data_dir}: {exc}") from None
+            raise
         except BaseException:
             self.close()
             raise
         self._stores: dict[str, NamespaceStore] = {}
         self._synced: set[str] = set()
+        self._chat = None  # the LLM client, built on first use
+
+    @property
+    def llm_name(self) -> str:
+        """"provider:model" of the configured LLM, or "" when answers are extractive."""
+        return f"{self.settings.llm_provider}:{self.settings.llm_model}" if self.settings.llm_enabled else ""
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "Engine":
@@ -297,6 +352,7 @@ class Engine:
                     out.append(self._prepare(st, item, seen))
                 except NewsbotError as exc:
                     out.append(AddError(item.origin or item.url or item.title, str(exc)))
+            out = self._within_cap(st, out)
             pending = [o for o in out if isinstance(o, tuple)]
             texts = [c.text for _, chunks in pending for c in chunks]
             vectors = self.embedder.embed_passages(texts) if texts else None
@@ -314,6 +370,26 @@ class Engine:
                 else:
                     final.append(o)
             return final
+
+    def _within_cap(self, st: NamespaceStore, out: list) -> list:
+        """New articles past NEWSBOT_MAX_ARTICLES become errors (replacing an article is always allowed)."""
+        cap = self.settings.max_articles
+        new = [o for o in out if isinstance(o, tuple)]
+        if not cap or not new:
+            return out
+        existing = set(st.get_articles([a.id for a, _ in new]))
+        room = cap - st.count_articles()
+        kept = []
+        for o in out:
+            if isinstance(o, tuple) and o[0].id not in existing:
+                if room <= 0:
+                    o = AddError(o[0].url or o[0].title, f"namespace {st.namespace!r} is full: it holds the maximum of {cap} "
+                                 "articles (NEWSBOT_MAX_ARTICLES); remove some first")
+                else:
+                    room -= 1
+                    existing.add(o[0].id)
+            kept.append(o)
+        return kept
 
     def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
         """Write articles with distinct ids to Chroma, then to the lexical index; their statuses."""
@@ -338,12 +414,14 @@ class Engine:
         retrieval: RetrievalConfig | None = None,
         context: str = "",
         context_articles: Iterable[str] = (),
+        llm: bool | None = None,
     ) -> Answer:
         """Answer `question` from the namespace's articles, with verified citations.
 
         `mode` overrides the retrieval mode; `retrieval` the whole retrieval config (eval presets);
         a follow-up passes the earlier question as `context` (retrieval reads both, the answer's
         sentences are chosen for the new question) and the earlier sources as `context_articles`.
+        `llm` overrides LLM_PROVIDER for this question: True needs one configured, False forces extractive.
         """
         t0 = time.perf_counter()
         question = " ".join((question or "").split())
@@ -352,6 +430,9 @@ class Engine:
         if len(question) > self.settings.max_question_chars:
             raise InputError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
         k = k or self.settings.top_k
+        use_llm = self.settings.llm_enabled if llm is None else llm
+        if use_llm and not self.settings.llm_enabled:
+            raise ConfigError("no LLM is configured: set LLM_PROVIDER (openai, openai-compatible or ollama) in .env")
         timings: dict[str, float] = {}
         st = self.store(namespace, create=False)
         if not st.exists or st.count_chunks() == 0:
@@ -379,11 +460,44 @@ class Engine:
         )
         verified = answering.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
-            text = " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
+            text = " ".join(f"{answering.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
             abstained = not verified
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        result = Answer(question, text, abstained, verified, passages, timings)
+        if use_llm and not abstained:  # below the abstain threshold no LLM is asked: nothing to answer from
+            t = time.perf_counter()
+            result = self._generate(result, articles, k)
+            timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return Answer(question, text, abstained, verified, passages, timings)
+        return result
+
+    def _generate(self, extractive: Answer, articles: dict[str, Article], k: int) -> Answer:
+        """The LLM's answer after verification; the extractive one, with a notice, when the LLM fails."""
+        from . import llm_answer
+        from .llm import ChatLLM
+
+        if self._chat is None:
+            self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
+        chat, prompts = self._chat
+        relevant = [p for p in extractive.passages if (p.relevance or 0.0) >= self.settings.abstain_threshold]
+        sources = llm_answer.number_sources(relevant, articles, k)
+        language = detect_language(extractive.question) or "en"
+        today = datetime.now(timezone.utc).date().isoformat()
+        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, language, today)
+        try:
+            reply = chat.chat(system, user)
+        except LLMUnavailableError as exc:
+            return replace(extractive, notes=[*extractive.notes, f"LLM unavailable ({exc}); answered with quotes instead"])
+        checked = llm_answer.verify(reply, sources)
+        verified = answering.verify_citations(checked.citations, articles)
+        if checked.citations and len(verified) == len(checked.citations):
+            return replace(extractive, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
+        if checked.said_not_found:
+            return replace(extractive, answer=answering.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
+                           model=chat.name, removed=checked.removed,
+                           notes=[*extractive.notes, "the LLM found no answer in the passages"])
+        return replace(extractive, removed=checked.removed,
+                       notes=[*extractive.notes, "the LLM's answer had no verifiable sentence; answered with quotes instead"])
 
     # ------------------------------------------------------------ managing
 

@@ -29,5 +29,13 @@ class StoreUnavailableError(NewsbotError):
     """The vector store (a Chroma server) cannot be reached."""
 
 
+class StorageError(NewsbotError):
+    """The data directory cannot be written: the disk is full, or it is read-only."""
+
+
 class ConfigError(NewsbotError):
     """A setting is invalid."""
+
+
+class LLMUnavailableError(NewsbotError):
+    """The LLM did not answer in time, or refused the request; answers fall back to extractive."""

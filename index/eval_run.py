@@ -104,7 +104,7 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
     for q in questions:
         try:
             started = time.perf_counter()
-            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval)
+            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval, llm=preset.llm)
             row = score_question(q, answer)
             row["latency_ms"] = (time.perf_counter() - started) * 1000
             row["citation_valid"] = citation_valid(answer, texts)

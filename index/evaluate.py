@@ -81,13 +81,23 @@ def score_question(q: Question, answer: Answer) -> dict[str, float | None]:
 
 
 def citation_valid(answer: Answer, article_texts: dict[str, str]) -> bool:
-    """Every [n] names a citation, and every quote is verbatim in its article at its offsets."""
+    """Every [n] names a citation, every citation's quote is verbatim in its article at its offsets,
+    and every span the answer puts in quote marks is in an article it cites."""
     import re
+
+    from .llm_answer import quoted_spans
+    from .text import normalize_for_match
 
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
     if numbers - {c.n for c in answer.citations}:
         return False
-    return all(article_texts.get(c.article_id, "")[c.start : c.end] == c.quote for c in answer.citations)
+    if not all(article_texts.get(c.article_id, "")[c.start : c.end] == c.quote for c in answer.citations):
+        return False
+    cited = [normalize_for_match(article_texts.get(c.article_id, "")) for c in answer.citations]
+    for segment in re.split(r"(?:\s*\[\d+\])+", answer.answer):  # quotes are checked within one cited sentence
+        if any(not any(normalize_for_match(q) in text for text in cited) for q in quoted_spans(segment)):
+            return False
+    return True
 
 
 METRIC_KEYS = (

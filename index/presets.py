@@ -19,15 +19,18 @@ class Preset:
     retrieval: RetrievalConfig
     chunk_tokens: int = 256
     chunk_overlap: int = 32
+    llm: bool = False  # answers written by the configured LLM (then verified)
 
 
 def default_preset(settings: Settings) -> Preset:
+    answers = f"answers by {settings.llm_provider}:{settings.llm_model}" if settings.llm_enabled else "extractive answers"
     return Preset(
         "default",
-        f"what the bot uses: {settings.retrieval_mode}, {settings.chunk_tokens}-token chunks",
+        f"what the bot uses: {settings.retrieval_mode}, {settings.chunk_tokens}-token chunks, {answers}",
         RetrievalConfig(mode=settings.retrieval_mode, candidates=settings.candidates),
         settings.chunk_tokens,
         settings.chunk_overlap,
+        settings.llm_enabled,
     )
 
 
@@ -36,6 +39,8 @@ def presets(settings: Settings) -> dict[str, Preset]:
     auto = replace(base.retrieval, mode="auto")
     items = [
         base,
+        *([replace(base, name="extractive", description="the default retrieval with extractive answers", llm=False)]
+          if base.llm else []),
         Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens, base.chunk_overlap),
         Preset("bm25", "BM25 (SQLite FTS5) only", replace(base.retrieval, mode="lexical"), base.chunk_tokens, base.chunk_overlap),
         Preset("hybrid-rrf", "reciprocal rank fusion of dense and BM25", replace(base.retrieval, mode="hybrid"),

@@ -86,6 +86,18 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Removal:
+    """Something verification took out of a generated answer, and why."""
+
+    kind: str  # invalid_citation | uncited_sentence | unverified_quote
+    text: str  # the sentence or marker concerned
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     """What `ask` returns, to the CLI, the bot and the eval alike."""
@@ -96,8 +108,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    mode: str = "extractive"
-    notes: list[str] = field(default_factory=list)
+    mode: str = "extractive"  # "extractive" | "llm"
+    notes: list[str] = field(default_factory=list)  # shown to the user, e.g. "the LLM timed out"
+    removed: list[Removal] = field(default_factory=list)  # what verification took out of an LLM answer
+    model: str = ""  # the LLM that wrote the answer, when mode == "llm"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +123,8 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
+            "removed": [r.to_dict() for r in self.removed],
+            "model": self.model,
         }
 
 

@@ -6,7 +6,7 @@ that reads them, so the engine itself takes a plain dataclass.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -41,7 +41,15 @@ class Settings:
     max_file_bytes: int = 20_000_000
     max_article_chars: int = 1_000_000
     max_question_chars: int = 1_000
+    max_articles: int = 100_000  # per namespace; 0: no cap
     allow_loopback_urls: bool = False
+    llm_provider: str = "none"  # none | openai | openai-compatible | ollama
+    llm_base_url: str = ""
+    llm_api_key: str = field(default="", repr=False)  # never in logs
+    llm_model: str = ""
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+    prompts_dir: Path | None = None  # default: the project's prompts/
 
     # Environment variable for each field.
     ENV = {
@@ -66,12 +74,24 @@ class Settings:
         "max_file_bytes": "NEWSBOT_MAX_FILE_BYTES",
         "max_article_chars": "NEWSBOT_MAX_ARTICLE_CHARS",
         "max_question_chars": "NEWSBOT_MAX_QUESTION_CHARS",
+        "max_articles": "NEWSBOT_MAX_ARTICLES",
         "allow_loopback_urls": "NEWSBOT_ALLOW_LOOPBACK_URLS",
+        "llm_provider": "LLM_PROVIDER",
+        "llm_base_url": "LLM_BASE_URL",
+        "llm_api_key": "LLM_API_KEY",
+        "llm_model": "LLM_MODEL",
+        "llm_timeout_s": "LLM_TIMEOUT_S",
+        "llm_max_retries": "LLM_MAX_RETRIES",
+        "prompts_dir": "NEWSBOT_PROMPTS_DIR",
     }
 
     @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.llm_provider.strip().lower() not in {"", "none"}
 
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None, **overrides) -> "Settings":

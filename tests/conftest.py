@@ -48,7 +48,7 @@ def sample_engine(engine):
 
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_", "LLM_"))}
     env.update({"NEWSBOT_DATA_DIR": str(settings.data_dir), "NEWSBOT_CACHE_DIR": str(settings.cache_dir), **extra})
     return env
 

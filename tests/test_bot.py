@@ -334,6 +334,35 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     assert gaps and max(gaps) < 1.5 * interval, (max(gaps), interval)
 
 
+def test_llm_answers_are_labelled_and_a_slow_llm_falls_back_with_a_notice(tmp_path, cache_dir):
+    from fake_llm import FakeLLM, Reply
+    from index.settings import Settings
+
+    llm = FakeLLM()
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=cache_dir, llm_provider="openai-compatible",
+                        llm_base_url=llm.openai_url, llm_api_key="sk-test", llm_model="test-model", llm_timeout_s=1)
+    engine = Engine(settings)
+    h = Harness(engine, BotSettings(token="unused", ask_rate=1000)).start()
+    try:
+        llm.play(Reply("Zelenskyy is not ready to sign the minerals deal, a source told AFP [1]. He wants guarantees [9]."))
+        embed = embed_of(h.ask(SEED_QUESTION)[1])
+        assert embed["description"] == "Zelenskyy is not ready to sign the minerals deal, a source told AFP [1]."
+        assert embed["fields"][0]["name"].startswith("[1] Persiapan KTT Trump-Putin") and len(embed["fields"]) == 1
+        assert "written by openai-compatible:test-model, citations checked" in embed["footer"]["text"]
+
+        llm.play(Reply("too late [1].", delay_s=3))
+        inter, reply = h.ask(SEED_QUESTION)
+        embed = embed_of(reply)
+        assert inter.acked_at - inter.created < 3
+        assert "tidak siap" in embed["description"]
+        assert "LLM unavailable (the LLM did not answer within 1 s); answered with quotes instead" in embed["footer"]["text"]
+        assert h.crashed is None
+    finally:
+        h.stop()
+        engine.close()
+        llm.close()
+
+
 def test_servers_are_isolated(harness):
     _, reply = harness.ask(SEED_QUESTION, user=harness.admin, gid=harness.other_gid)
     assert "don't cover" in embed_of(reply)["description"]

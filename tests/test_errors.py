@@ -158,3 +158,16 @@ def test_orphan_chunks_of_an_interrupted_add_are_swept_on_open(engine, settings)
     with Engine(settings) as again:
         assert snapshot(again) == before
         assert again.lexical.count("default") == before[1]
+
+
+def test_a_namespace_holds_at_most_max_articles_but_replacing_is_allowed(settings, tmp_path):
+    stories = [replace(STORY, url=f"https://news.example/odesa-{i}", text=f"{STORY.text} Update number {i} was issued.")
+               for i in range(4)]
+    with Engine(replace(settings, max_articles=2)) as engine:
+        results = engine.add(stories)
+        assert [type(r).__name__ for r in results] == ["AddResult", "AddResult", "AddError", "AddError"]
+        assert "is full: it holds the maximum of 2 articles (NEWSBOT_MAX_ARTICLES)" in results[2].message
+        assert len(engine.sources()) == 2
+        [again] = engine.add([replace(stories[0], text=stories[0].text + " Loading resumed.")])
+        assert again.status == "replaced"
+        assert engine.add([stories[2]], namespace="another")[0].status == "added", "the cap is per namespace"
