@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_QUESTION := What did Zelenskyy say about the minerals deal?
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures and write bench/results.json; CI does not run them.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	cd benchmarks && ../$(BIN)/python bench_startup.py
+	cd benchmarks && ../$(BIN)/python bench_ingest.py
+	cd benchmarks && ../$(BIN)/python bench_query.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

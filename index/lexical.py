@@ -25,12 +25,6 @@ def _table(namespace: str) -> str:
     return f"fts{VERSION}_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
 
-def match_query(question: str, lang: str = "", limit_terms: int = 32) -> str:
-    """An FTS5 OR-query of the question's terms, each quoted (no FTS syntax leaks in)."""
-    terms = list(dict.fromkeys(lexical_terms(question, lang)))[:limit_terms]
-    return " OR ".join(f'"{t}"' for t in terms)
-
-
 class LexicalIndex:
     """BM25 over chunk text, one FTS5 table per namespace."""
 
@@ -41,6 +35,7 @@ class LexicalIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._known: set[str] = set()
+        self._totals: dict[str, int] = {}  # rows per table: COUNT(*) on FTS5 reads the whole table
 
     def _ensure(self, namespace: str) -> str:
         table = _table(namespace)
@@ -60,8 +55,8 @@ class LexicalIndex:
         """({term: number of chunks containing it}, number of chunks), for IDF weights."""
         table = self._ensure(namespace)
         terms = list(dict.fromkeys(terms))
+        total = self.count(namespace)
         with self._lock:
-            total = self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             if not terms:
                 return {}, total
             marks = ",".join("?" * len(terms))
@@ -80,6 +75,7 @@ class LexicalIndex:
             )
             self._db.executemany(f"INSERT OR REPLACE INTO {table}_terms (chunk_id, terms) VALUES (?, ?)",
                                  [(cid, terms) for cid, terms, _ in prepared])
+            self._totals.pop(table, None)
 
     def terms_of(self, namespace: str, chunk_ids: list[str]) -> dict[str, set[str]]:
         """The indexed terms of these chunks (computed once, at add time)."""
@@ -99,11 +95,15 @@ class LexicalIndex:
             ids = [r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table} WHERE article_id = ?", (article_id,))]
             self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
             self._db.executemany(f"DELETE FROM {table}_terms WHERE chunk_id = ?", [(i,) for i in ids])
+            self._totals.pop(table, None)
 
     def count(self, namespace: str) -> int:
+        """Rows in the namespace's table (the `_terms` table's b-tree counts fast; FTS5 would scan)."""
         table = self._ensure(namespace)
         with self._lock:
-            return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            if table not in self._totals:
+                self._totals[table] = self._db.execute(f"SELECT COUNT(*) FROM {table}_terms").fetchone()[0]
+            return self._totals[table]
 
     def rebuild(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> int:
         table = self._ensure(namespace)
@@ -111,6 +111,7 @@ class LexicalIndex:
             with self._db:
                 self._db.execute(f"DELETE FROM {table}")
                 self._db.execute(f"DELETE FROM {table}_terms")
+                self._totals.pop(table, None)
             n = 0
             batch: list[tuple[str, str, dict]] = []
             for row in rows:
@@ -122,11 +123,10 @@ class LexicalIndex:
             self.add(namespace, batch)
             return n + len(batch)
 
-    def search(
-        self, namespace: str, question: str, n: int, filters: Filters | None = None, question_lang: str = ""
-    ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score; higher is better), best first."""
-        query = match_query(question, question_lang)
+    def search(self, namespace: str, terms: list[str], n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score; higher is better), best first, for chunks holding any of `terms`
+        (as `lexical_terms` gives them)."""
+        query = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms) if t)  # each quoted: no FTS syntax leaks in
         if not query:
             return []
         table = self._ensure(namespace)

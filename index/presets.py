@@ -49,6 +49,8 @@ def presets(settings: Settings) -> dict[str, Preset]:
         Preset("auto-0.25", "dense + 0.25 x term coverage", replace(auto, coverage_weight=0.25), base.chunk_tokens, base.chunk_overlap),
         Preset("query-only", "every input embedded as a query (no symmetric search for statements)",
                replace(auto, statements_as_passages=False), base.chunk_tokens, base.chunk_overlap),
+        Preset("bm25-all-terms", "auto, BM25 over every question term (no selective terms: slower at scale)",
+               replace(auto, bm25_max_df=1.0, bm25_max_terms=32), base.chunk_tokens, base.chunk_overlap),
         Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),
         Preset("chunks-448", "auto with 448-token chunks", auto, 448, 48),
     ]

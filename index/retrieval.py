@@ -39,6 +39,8 @@ class RetrievalConfig:
     coverage_weight: float = 0.15  # weight of the term-coverage bonus (auto, and relevance)
     context_bonus: float = 0.05  # bonus for the earlier sources of a follow-up question (auto)
     statements_as_passages: bool = True  # embed a non-question symmetrically (see text.looks_like_question)
+    bm25_max_df: float = 0.01  # BM25 searches only terms in at most this share of chunks (see selective_terms)
+    bm25_max_terms: int = 6  # ... and at most this many of the rarest
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -48,6 +50,14 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict
         for rank, item in enumerate(ranking, 1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
+
+
+def selective_terms(terms: list[str], df: dict[str, int], total: int, common: float = 0.01, most: int = 6) -> list[str]:
+    """The terms worth a BM25 search: those in at most `common` of the chunks (the rest add little to
+    BM25 but cost most: their posting lists are the longest), at least the two rarest, at most `most`."""
+    present = sorted((t for t in dict.fromkeys(terms) if df.get(t, 0) > 0), key=lambda t: df[t])
+    keep = [t for t in present if df[t] <= common * total]
+    return (keep if len(keep) >= 2 else present[:2])[:most]
 
 
 def idf_weights(question_terms: list[str], df: dict[str, int], total: int) -> dict[str, float]:
@@ -94,29 +104,29 @@ def retrieve(
     where = filters.chroma_where() if filters else None
     dense: list[tuple[str, float]] = []
     lex: list[tuple[str, float]] = []
+    rows: dict[str, dict] = {}
 
     t = time.perf_counter()
     if config.mode != "lexical":
-        dense = store.query_dense(query_vector, config.candidates, where)
+        dense, rows = store.query_dense(query_vector, config.candidates, where)
     timings["dense_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
     q_lang = detect_language(question)
+    q_terms = lexical_terms(question, q_lang)
+    df, total = lexical.document_frequencies(store.namespace, q_terms) if lexical is not None and q_terms else ({}, 0)
     if config.mode != "dense" and lexical is not None:
-        lex = lexical.search(store.namespace, question, config.candidates, filters, question_lang=q_lang)
+        lex = lexical.search(store.namespace, selective_terms(q_terms, df, total, config.bm25_max_df, config.bm25_max_terms),
+                             config.candidates, filters)
     timings["lexical_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
     dense_ids = [cid for cid, _ in dense]
     lex_ids = [cid for cid, _ in lex]
-    rows = store.get_chunks(list(dict.fromkeys(dense_ids + lex_ids)))
+    rows.update(store.get_chunks([cid for cid in lex_ids if cid not in rows]))
     sims = {cid: float(np.dot(row["embedding"], query_vector)) for cid, row in rows.items()}
 
-    q_terms = lexical_terms(question, q_lang)
-    weights: dict[str, float] = {}
-    if lexical is not None and q_terms:
-        df, total = lexical.document_frequencies(store.namespace, q_terms)
-        weights = idf_weights(q_terms, df, total)
+    weights = idf_weights(q_terms, df, total) if lexical is not None and q_terms else {}
     terms = lexical.terms_of(store.namespace, list(rows)) if lexical is not None else {}
     for cid, row in rows.items():
         if cid not in terms:

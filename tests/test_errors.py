@@ -144,8 +144,9 @@ def test_two_versions_of_one_url_in_one_batch_keep_the_last(engine):
 
 
 def test_orphan_chunks_of_an_interrupted_add_are_swept_on_open(engine, settings):
-    """Chunks are written before the article record; without the record they are orphans."""
-    import numpy as np
+    """Chunks are written before the article record; without the record they are orphans. The write's
+    journal (pending-<namespace>.json, written first) says which articles to check."""
+    import json
 
     engine.add([STORY])
     before = snapshot(engine)
@@ -154,10 +155,12 @@ def test_orphan_chunks_of_an_interrupted_add_are_swept_on_open(engine, settings)
     st.chunks.upsert(ids=["ghost@000000000000#0"], embeddings=vec, documents=["half-written article"],
                      metadatas=[{"article_id": "ghost", "content_hash": "0" * 64, "start": 0, "end": 20}])
     assert st.count_chunks() == before[1] + 1
+    (settings.data_dir / "pending-default.json").write_text(json.dumps([["ghost", "1" * 64]]))
     engine.close()
     with Engine(settings) as again:
         assert snapshot(again) == before
         assert again.lexical.count("default") == before[1]
+        assert not (settings.data_dir / "pending-default.json").exists()
 
 
 def test_a_namespace_holds_at_most_max_articles_but_replacing_is_allowed(settings, tmp_path):

