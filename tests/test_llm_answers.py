@@ -40,7 +40,7 @@ HOSTILE = Draft(
 
 @pytest.fixture(scope="module")
 def fake():
-    server = FakeLLM()
+    server = FakeLLM(models=("test-model", "gpt-4o-mini"))
     yield server
     server.close()
 
@@ -232,6 +232,16 @@ def test_wrong_api_key_is_not_retried_and_names_the_status(tmp_path, cache_dir, 
     assert len(fake.requests) == 0  # refused before reaching the script
     assert answer.mode == "extractive"
     assert any("HTTP 401" in note and "Incorrect API key" in note for note in answer.notes)
+
+
+def test_openai_provider_uses_the_official_client_with_a_base_url(tmp_path, cache_dir, fake):
+    settings = llm_settings(tmp_path / "data", cache_dir, fake, llm_provider="openai", llm_model="gpt-4o-mini")
+    with Engine.open(settings) as engine:
+        engine.add([HOSTILE])
+        fake.play(Reply("The mine should produce 40,000 tonnes of lithium carbonate a year [1]."))
+        answer = engine.ask(HOSTILE_QUESTION)
+    assert answer.mode == "llm" and answer.model == "openai:gpt-4o-mini"
+    assert fake.requests[0]["model"] == "gpt-4o-mini" and fake.requests[0]["temperature"] == 0.0
 
 
 def test_ollama_chat_protocol(tmp_path, cache_dir, fake):
