@@ -51,6 +51,8 @@ def presets(settings: Settings) -> dict[str, Preset]:
                replace(auto, statements_as_passages=False), base.chunk_tokens, base.chunk_overlap),
         Preset("bm25-all-terms", "auto, BM25 over every question term (no selective terms: slower at scale)",
                replace(auto, bm25_max_df=1.0, bm25_max_terms=32), base.chunk_tokens, base.chunk_overlap),
+        Preset("article-0.2", "auto + 0.2 x similarity to the article's mean chunk vector",
+               replace(auto, article_weight=0.2), base.chunk_tokens, base.chunk_overlap),
         Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),
         Preset("chunks-448", "auto with 448-token chunks", auto, 448, 48),
     ]

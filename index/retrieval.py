@@ -41,6 +41,7 @@ class RetrievalConfig:
     statements_as_passages: bool = True  # embed a non-question symmetrically (see text.looks_like_question)
     bm25_max_df: float = 0.01  # BM25 searches only terms in at most this share of chunks (see selective_terms)
     bm25_max_terms: int = 6  # ... and at most this many of the rarest
+    article_weight: float = 0.0  # auto: + w x similarity to the article's mean chunk vector (preset article-0.2)
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -143,6 +144,12 @@ def retrieve(
         scores = rrf([dense_ids, lex_ids], [1.0, config.lexical_weight], config.rrf_k)
     else:
         scores = {cid: sims[cid] + config.coverage_weight * cover[cid] for cid in rows}
+        if config.article_weight:  # one more store call: the articles' mean vectors
+            vectors = store.article_vectors(list({rows[cid]["meta"].get("article_id", "") for cid in scores}))
+            for cid in scores:
+                v = vectors.get(rows[cid]["meta"].get("article_id", ""))
+                if v is not None:
+                    scores[cid] += config.article_weight * float(np.dot(v, query_vector))
     if context_articles:
         for cid in scores:
             if rows[cid]["meta"].get("article_id") in context_articles:

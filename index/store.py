@@ -233,6 +233,13 @@ class NamespaceStore:
             for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
         }
 
+    def article_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Each article's mean chunk vector (stored with its record)."""
+        if not ids or not self.exists:
+            return {}
+        got = self.articles.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
     def iter_chunks(self) -> Iterator[tuple[str, str, dict]]:
         """All (id, text, metadata), page by page: what derived indexes are rebuilt from."""
         if self.exists:
