@@ -90,7 +90,6 @@ def main() -> None:
     tokens = sum(e5.token_count(t) for t in texts)
 
     raw_s = raw_embedder(e5, texts)
-    del e5
     cold_s, during = pipeline(work / "cold", work / "cache", drafts, probe_questions=question_texts(200, seed=3))
     warm_s, _ = pipeline(work / "warm", work / "cache", drafts)
 

@@ -160,6 +160,7 @@ class Engine:
         self.settings = settings
         self._lock: FileLock | None = None
         self._write_lock = threading.RLock()
+        self._stores_lock = threading.Lock()
         data_dir = Path(settings.data_dir)
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -189,11 +190,6 @@ class Engine:
         self._synced: set[str] = set()
         self._chat = None  # the LLM client, built on first use
         self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
-
-    @property
-    def llm_name(self) -> str:
-        """"provider:model" of the configured LLM, or "" when answers are extractive."""
-        return f"{self.settings.llm_provider}:{self.settings.llm_model}" if self.settings.llm_enabled else ""
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "Engine":
@@ -237,10 +233,13 @@ class Engine:
         ns = check_namespace(namespace or self.settings.namespace)
         st = self._stores.get(ns)
         if st is None or (create and not st.exists):
-            st = NamespaceStore(self.client, ns, self.embedder.model_id, create=create)
-            if not st.exists:
-                return st
-            self._stores[ns] = st
+            with self._stores_lock:  # two first adds to a new namespace create its collections once
+                st = self._stores.get(ns)
+                if st is None or (create and not st.exists):
+                    st = NamespaceStore(self.client, ns, self.embedder.model_id, create=create)
+                    if not st.exists:
+                        return st
+                    self._stores[ns] = st
         self._sync(st)
         return st
 

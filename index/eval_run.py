@@ -157,7 +157,7 @@ def write_reports(report: dict, out: Path) -> None:
     for c in clean["configs"]:
         c["metrics"] = {k: c["metrics"].get(k) for k in METRIC_KEYS}
     (out / "report.json").write_text(json.dumps(clean, indent=2, ensure_ascii=False), encoding="utf-8")
-    md = [f"# newsbot eval", "", f"articles: `{report['articles']}`, questions: {report['n_questions']}, k = {report['k']}", ""]
+    md = ["# newsbot eval", "", f"articles: `{report['articles']}`, questions: {report['n_questions']}, k = {report['k']}", ""]
     for idx in report.get("indexes", []):
         md.append(f"- index with {idx['chunk_tokens']}-token chunks: {idx['articles']} articles, {idx['chunks']} chunks, "
                   f"{idx['embedded']} texts embedded (the rest from the cache), {idx['seconds']} s")

@@ -103,12 +103,17 @@ class NamespaceStore:
                     raise
                 if not create:
                     return None
-                col = self._client.create_collection(
-                    name,
-                    embedding_function=None,
-                    metadata={"embed_model": self.model_id, "schema": SCHEMA},
-                    configuration={"hnsw": {"space": "cosine"}},
-                )
+                try:
+                    col = self._client.create_collection(
+                        name,
+                        embedding_function=None,
+                        metadata={"embed_model": self.model_id, "schema": SCHEMA},
+                        configuration={"hnsw": {"space": "cosine"}},
+                    )
+                except Exception as race:  # another thread or process created it meanwhile
+                    if "already exists" not in str(race):
+                        raise
+                    col = self._client.get_collection(name)
         except (ConnectionError, OSError) as exc:
             raise _unavailable(exc) from None
         built_with = (col.metadata or {}).get("embed_model")

@@ -1,7 +1,6 @@
 """The real bot (unmodified discord.py) end to end against the fake Discord on 127.0.0.1."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT, cli_env, run_cli
 from index.engine import AddError, Engine
-from index.errors import IndexBusyError, ModelMismatchError, NotFoundError
+from index.errors import ModelMismatchError, NotFoundError
 from index.loaders import Draft
 
 STORY = Draft(

@@ -2,8 +2,6 @@
 from index.engine import Engine
 from index.retrieval import RetrievalConfig
 
-from conftest import SAMPLES
-
 
 def test_a_deleted_lexical_index_is_rebuilt_from_chroma(sample_engine, settings):
     expected = sample_engine.store().count_chunks()

@@ -1,6 +1,5 @@
 """Adding articles by URL from a real HTTP server on 127.0.0.1 serving realistic news HTML."""
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
