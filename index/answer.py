@@ -91,6 +91,11 @@ def defuse_markers(text: str) -> str:
     return re.sub(r"\[(\d+)\]", "［\\1］", text)
 
 
+def relevant_passages(passages: list[Passage], threshold: float) -> list[Passage]:
+    """The passages relevant enough to answer from (what abstention is judged by)."""
+    return [p for p in passages if (p.relevance or 0.0) >= threshold]
+
+
 def compose(
     question: str,
     passages: list[Passage],
@@ -102,7 +107,7 @@ def compose(
     best = max((p.relevance or 0.0 for p in passages), default=0.0)
     if not passages or best < threshold:
         return ABSTAIN_TEXT, [], True
-    relevant = [p for p in passages if (p.relevance or 0.0) >= threshold]
+    relevant = relevant_passages(passages, threshold)
     parts: list[str] = []
     citations: list[Citation] = []
     number: dict[str, int] = {}

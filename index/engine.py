@@ -514,7 +514,7 @@ class Engine:
         if self._chat is None:
             self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
         chat, prompts = self._chat
-        relevant = [p for p in extractive.passages if (p.relevance or 0.0) >= self.settings.abstain_threshold]
+        relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold)
         sources = llm_answer.number_sources(relevant, articles, k)
         language = detect_language(extractive.question) or "en"
         today = datetime.now(timezone.utc).date().isoformat()

@@ -224,8 +224,8 @@ class NamespaceStore:
                                 include=["distances", "documents", "metadatas", "embeddings"])
         ids = got["ids"][0]
         ranked = [(cid, 1.0 - float(d)) for cid, d in zip(ids, got["distances"][0])]
-        rows = {cid: {"text": doc, "meta": meta, "embedding": np.asarray(emb, dtype=np.float32)}
-                for cid, doc, meta, emb in zip(ids, got["documents"][0], got["metadatas"][0], got["embeddings"][0])}
+        rows = {cid: _row(doc, meta, emb) for cid, doc, meta, emb in
+                zip(ids, got["documents"][0], got["metadatas"][0], got["embeddings"][0])}
         return ranked, rows
 
     def get_chunks(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -233,10 +233,8 @@ class NamespaceStore:
         if not ids or not self.exists:
             return {}
         got = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        return {
-            cid: {"text": doc, "meta": meta, "embedding": np.asarray(emb, dtype=np.float32)}
-            for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-        }
+        return {cid: _row(doc, meta, emb) for cid, doc, meta, emb in
+                zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
 
     def article_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Each article's mean chunk vector (stored with its record)."""
@@ -249,6 +247,11 @@ class NamespaceStore:
         """All (id, text, metadata), page by page: what derived indexes are rebuilt from."""
         if self.exists:
             yield from _paged(self.chunks, ["documents", "metadatas"])
+
+
+def _row(doc: str, meta: dict, embedding) -> dict[str, Any]:
+    """A chunk as retrieval reads it: text, metadata, float32 vector."""
+    return {"text": doc, "meta": meta, "embedding": np.asarray(embedding, dtype=np.float32)}
 
 
 def _paged(collection, include: list[str]) -> Iterator[tuple]:

@@ -65,22 +65,15 @@ def breaker():
     fake.stop()
 
 
-def test_an_acknowledgement_after_3_seconds_is_unknown_interaction(breaker):
+@pytest.mark.parametrize("command, outcome", [
+    ("late", "404 10062"),  # an acknowledgement after 3 seconds is Unknown Interaction
+    ("twice", "400 40060"),  # a second acknowledgement is refused
+    ("huge", "400 50035"),  # an embed over 6000 characters is Invalid Form Body
+], ids=["ack_after_3_seconds_is_unknown_interaction", "second_ack_is_refused", "embed_over_6000_chars_is_invalid_form_body"])
+def test_discord_limits_are_enforced(breaker, command, outcome):
     fake, runner, gid, user = breaker
-    fake.slash(gid, user, "late")
-    assert fake.wait_until(lambda: runner.client.outcomes.get("late"), 30, "the late ack") == "404 10062"
-
-
-def test_a_second_acknowledgement_is_refused(breaker):
-    fake, runner, gid, user = breaker
-    fake.slash(gid, user, "twice")
-    assert fake.wait_until(lambda: runner.client.outcomes.get("twice"), 30, "the second ack") == "400 40060"
-
-
-def test_an_embed_over_6000_characters_is_invalid_form_body(breaker):
-    fake, runner, gid, user = breaker
-    fake.slash(gid, user, "huge")
-    assert fake.wait_until(lambda: runner.client.outcomes.get("huge"), 30, "the embed") == "400 50035"
+    fake.slash(gid, user, command)
+    assert fake.wait_until(lambda: runner.client.outcomes.get(command), 30, f"the {command} outcome") == outcome
 
 
 def test_a_command_exists_only_once_synced(breaker):
