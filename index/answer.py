@@ -91,6 +91,12 @@ def defuse_markers(text: str) -> str:
     return re.sub(r"\[(\d+)\]", "［\\1］", text)
 
 
+def not_covered(names: list[str]) -> str:
+    """The abstention for a question about names no indexed article mentions (no quote marks: they
+    would read as a quotation from an article)."""
+    return f"{ABSTAIN_TEXT} No indexed article mentions {' or '.join(names)}."
+
+
 def relevant_passages(passages: list[Passage], threshold: float) -> list[Passage]:
     """The passages relevant enough to answer from (what abstention is judged by)."""
     return [p for p in passages if (p.relevance or 0.0) >= threshold]

@@ -34,11 +34,11 @@ from .fetch import fetch_url, is_url
 from .language import detect_language
 from .lexical import LexicalIndex
 from .loaders import Draft, finish, iter_directory, iter_jsonl, read_file, draft_from_bytes
-from .records import AddResult, Answer, Article, Chunk
+from .records import AddResult, Answer, Article, Chunk, Passage
 from .retrieval import RetrievalConfig, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
-from .text import content_hash, looks_like_question
+from .text import content_hash, key_names, lexical_terms, looks_like_question
 
 GROUP = 16  # articles embedded together, for throughput
 
@@ -202,6 +202,16 @@ class Engine:
         self.close()
 
     def close(self) -> None:
+        """Release everything, Chroma included, before the lock: the next process to open the index
+        must not find this one's SQLite connections (and their unmerged write-ahead log) still open."""
+        client = getattr(self, "client", None)
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing must not mask the error that brought us here
+                pass
+            self.client = None
+            self._stores = {}
         lexical = getattr(self, "lexical", None)
         if lexical is not None:
             lexical.close()
@@ -493,6 +503,9 @@ class Engine:
         text, citations, abstained = answering.compose(
             question, passages, articles, self.settings.abstain_threshold, self.settings.answer_sentences
         )
+        unknown = [] if abstained else self._unknown_names(st.namespace, question, passages)
+        if unknown:
+            text, citations, abstained = answering.not_covered(unknown), [], True
         verified = answering.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
             text = " ".join(f"{answering.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
@@ -506,6 +519,20 @@ class Engine:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
 
+    def _unknown_names(self, namespace: str, question: str, passages: list[Passage]) -> list[str]:
+        """Names the question asks about that no chunk of the namespace contains (nor a retrieved
+        title). Judged only when passages in the question's language were retrieved: an article in
+        that language would spell the name the same way ("Pope" may be "Paus" in Indonesian)."""
+        lang = detect_language(question, self.lexical.languages(namespace))
+        if not lang or not any(p.lang == lang for p in passages):
+            return []
+        names = {n: stems for n in key_names(question) if (stems := lexical_terms(n, lang))}
+        if not names:
+            return []
+        df, _ = self.lexical.document_frequencies(namespace, [t for stems in names.values() for t in stems])
+        titles = {t for p in passages for t in lexical_terms(p.title, p.lang)}
+        return [n for n, stems in names.items() if not any(df.get(t, 0) or t in titles for t in stems)]
+
     def _generate(self, extractive: Answer, articles: dict[str, Article], k: int) -> Answer:
         """The LLM's answer after verification; the extractive one, with a notice, when the LLM fails."""
         from . import llm_answer
@@ -516,7 +543,7 @@ class Engine:
         chat, prompts = self._chat
         relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold)
         sources = llm_answer.number_sources(relevant, articles, k)
-        language = detect_language(extractive.question) or "en"
+        language = detect_language(extractive.question, frozenset(p.lang for p in extractive.passages)) or "en"
         today = datetime.now(timezone.utc).date().isoformat()
         system, user = llm_answer.build_prompt(prompts, extractive.question, sources, language, today)
         try:

@@ -36,6 +36,7 @@ class LexicalIndex:
         self._lock = threading.RLock()
         self._known: set[str] = set()
         self._totals: dict[str, int] = {}  # rows per table: COUNT(*) on FTS5 reads the whole table
+        self._langs: dict[str, frozenset[str]] = {}  # languages per table, read once
 
     def _ensure(self, namespace: str) -> str:
         table = _table(namespace)
@@ -76,6 +77,8 @@ class LexicalIndex:
             self._db.executemany(f"INSERT OR REPLACE INTO {table}_terms (chunk_id, terms) VALUES (?, ?)",
                                  [(cid, terms) for cid, terms, _ in prepared])
             self._totals.pop(table, None)
+            if table in self._langs:
+                self._langs[table] |= {m.get("lang", "") for _, _, m in prepared} - {""}
 
     def terms_of(self, namespace: str, chunk_ids: list[str]) -> dict[str, set[str]]:
         """The indexed terms of these chunks (computed once, at add time)."""
@@ -105,6 +108,15 @@ class LexicalIndex:
                 self._totals[table] = self._db.execute(f"SELECT COUNT(*) FROM {table}_terms").fetchone()[0]
             return self._totals[table]
 
+    def languages(self, namespace: str) -> frozenset[str]:
+        """The languages of the namespace's chunks (a removal may leave one too many: harmless)."""
+        table = self._ensure(namespace)
+        with self._lock:
+            if table not in self._langs:
+                rows = self._db.execute(f"SELECT DISTINCT lang FROM {table}").fetchall()
+                self._langs[table] = frozenset(r[0] for r in rows if r[0])
+            return self._langs[table]
+
     def rebuild(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> int:
         table = self._ensure(namespace)
         with self._lock:
@@ -112,6 +124,7 @@ class LexicalIndex:
                 self._db.execute(f"DELETE FROM {table}")
                 self._db.execute(f"DELETE FROM {table}_terms")
                 self._totals.pop(table, None)
+                self._langs.pop(table, None)
             n = 0
             batch: list[tuple[str, str, dict]] = []
             for row in rows:

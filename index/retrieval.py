@@ -113,7 +113,7 @@ def retrieve(
     timings["dense_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    q_lang = detect_language(question)
+    q_lang = detect_language(question, lexical.languages(store.namespace) if lexical is not None else frozenset())
     q_terms = lexical_terms(question, q_lang)
     df, total = lexical.document_frequencies(store.namespace, q_terms) if lexical is not None and q_terms else ({}, 0)
     if config.mode != "dense" and lexical is not None:

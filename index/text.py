@@ -146,6 +146,29 @@ def lexical_terms(text: str, lang: str = "") -> list[str]:
     return [term_stem(t) for t in terms if t]
 
 
+_NAME = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_SENTENCE_START = re.compile(r"(^|[.!?:;\"“(]\s*)$")
+
+
+def key_names(text: str) -> list[str]:
+    """The names a question asks about: capitalised words that do not start a sentence ("Pope",
+    "Tokyo"), mixed-case words ("iPhone") and acronyms ("NATO"). Stop words ("The") are not names,
+    and in a headline, where most words are capitalised, only acronyms and mixed case count."""
+    stop = stopwords()
+    names: dict[str, None] = {}
+    found = [m for m in _NAME.finditer(text)]
+    headline = sum(m.group()[0].isupper() for m in found) > len(found) / 2  # "Jakarta Wage Council Stipulates UMP"
+    for m in found:
+        word = re.sub(r"['’]s$", "", m.group()).rstrip("'’-")
+        lower = word.lower()
+        if len(word) < 2 or lower in stop or not any(c.isupper() for c in word):
+            continue
+        if word[0].isupper() and word[1:].islower() and (headline or _SENTENCE_START.search(text[: m.start()])):
+            continue  # "Who ...", "Siapa ...": capitalised because it starts the sentence (or a headline)
+        names[word] = None
+    return list(names)
+
+
 @lru_cache(maxsize=1)
 def _sastrawi():
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory

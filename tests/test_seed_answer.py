@@ -1,7 +1,7 @@
 """The seed question: an English question answered from an Indonesian article, among distractors."""
 import json
 
-from conftest import SEED_QUESTION, SHARED_DATA, needs_shared, run_cli
+from conftest import SAMPLES, SEED_QUESTION, SHARED_DATA, needs_shared, run_cli
 
 SEED_ID = "seed-trump-putin-summit"
 
@@ -37,6 +37,29 @@ def test_unanswerable_question_abstains_and_cites_nothing(sample_engine):
     assert answer.citations == []
     assert "don't cover" in answer.answer
     assert answer.passages, "the closest articles are still shown"
+
+
+def test_a_question_about_a_name_no_article_mentions_abstains_and_names_it(sample_engine):
+    # Near the AI-chips article by topic (its relevance alone is above the threshold), but no
+    # English article, nor any other, mentions the Pope.
+    answer = sample_engine.ask("What did the Pope say about artificial intelligence?")
+    assert answer.abstained and answer.citations == []
+    assert "No indexed article mentions Pope." in answer.answer
+
+
+def test_a_name_found_only_in_a_retrieved_title_still_counts_as_covered(sample_engine):
+    answer = sample_engine.ask("How many measles cases were reported in the West Texas outbreak?")
+    assert not answer.abstained, "'West Texas' is in the article's title, not its text"
+    assert answer.citations[0].article_id == "sample-measles"
+
+
+def test_a_name_spelled_in_another_language_is_not_taken_as_unknown(engine):
+    # Only an Indonesian article: an English question's "Russia"/"Saudi Arabia" are "Rusia"/"Arab
+    # Saudi" there, so a name's absence says nothing and the question is answered.
+    seed = [d for d in engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")) if d.id == "seed-trump-putin-summit"]
+    engine.add(seed, namespace="id-only")
+    answer = engine.ask("What did Zelenskyy say about the minerals deal with Washington?", namespace="id-only")
+    assert not answer.abstained and "tidak siap" in answer.answer
 
 
 def test_indonesian_question_is_answered_from_the_indonesian_article(sample_engine):

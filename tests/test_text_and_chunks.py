@@ -64,3 +64,27 @@ def test_chunk_offsets_always_slice_back(raw):
         assert text[c.start : c.end] == c.text and c.text.strip()
     for a, b in sentence_spans(text):
         assert 0 <= a < b <= len(text) and text[a:b] == text[a:b].strip()
+
+
+def test_key_names_are_capitalised_words_not_sentence_starts_possessives_stripped():
+    from index.text import key_names
+
+    assert key_names("What did the Pope say about artificial intelligence?") == ["Pope"]
+    assert key_names("When will the next iPhone be released?") == ["iPhone"]
+    assert key_names("What did the EU's sanctions target? Then NATO met.") == ["EU", "NATO"]
+    assert key_names("siapa pelatih baru Manchester United?") == ["Manchester", "United"]
+
+
+def test_key_names_of_a_headline_are_only_its_acronyms_and_mixed_case_words():
+    from index.text import key_names
+
+    assert key_names("Jakarta Wage Council Stipulates UMP Rp 2.2 Million") == ["UMP"]
+
+
+def test_an_unsure_language_guess_yields_to_a_plausible_language_of_the_index():
+    from index.language import detect_language
+
+    question = "Berapa jumlah korban gempa di Turki?"
+    assert detect_language(question) != "id", "the detector alone guesses Italian"
+    assert detect_language(question, frozenset({"en", "id"})) == "id"
+    assert detect_language("What did the Pope say about artificial intelligence?", frozenset({"id"})) == "en"
