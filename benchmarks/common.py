@@ -34,8 +34,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process, in MiB.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork + exec, so a probe
+    started by a big benchmark process reports at least the parent's size (a 600 MB parent made a
+    212 MB probe read 611 MB). VmHWM belongs to the process image itself.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no /proc: bytes on macOS, KiB elsewhere
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def article_files() -> list[Path]:
