@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .records import Article, Citation, Passage
-from .text import content_terms, sentence_spans, term_stem
+from .text import content_terms, sentence_spans, term_stem, years
 
 ABSTAIN_TEXT = "The indexed articles don't cover this question."
 
@@ -97,9 +97,24 @@ def not_covered(names: list[str]) -> str:
     return f"{ABSTAIN_TEXT} No indexed article mentions {' or '.join(names)}."
 
 
-def relevant_passages(passages: list[Passage], threshold: float) -> list[Passage]:
-    """The passages relevant enough to answer from (what abstention is judged by)."""
-    return [p for p in passages if (p.relevance or 0.0) >= threshold]
+def about_another_year(asked: set[str], article: Article | None) -> bool:
+    """The question names a year (or years) that the article neither mentions nor was published in
+    (or the year after): "Who won the 2022 World Cup?" is not answered from a 2024 article on the
+    2026 qualifiers. An undated article cannot be judged, so it is never excluded."""
+    if not asked or article is None or not article.published_at[:4].isdigit():
+        return False
+    published = int(article.published_at[:4])
+    return not (asked & years(article.text) or any(published in (int(y), int(y) + 1) for y in asked))
+
+
+def relevant_passages(
+    passages: list[Passage], threshold: float, question: str = "", articles: dict[str, Article] | None = None
+) -> list[Passage]:
+    """The passages relevant enough to answer from (what abstention is judged by): above the
+    threshold and, when the question names a year, from an article about that year."""
+    asked = years(question)
+    return [p for p in passages if (p.relevance or 0.0) >= threshold
+            and not about_another_year(asked, (articles or {}).get(p.article_id))]
 
 
 def compose(
@@ -113,7 +128,9 @@ def compose(
     best = max((p.relevance or 0.0 for p in passages), default=0.0)
     if not passages or best < threshold:
         return ABSTAIN_TEXT, [], True
-    relevant = relevant_passages(passages, threshold)
+    relevant = relevant_passages(passages, threshold, question, articles)
+    if not relevant:
+        return f"{ABSTAIN_TEXT} No matching article is from or mentions {' or '.join(sorted(years(question)))}.", [], True
     parts: list[str] = []
     citations: list[Citation] = []
     number: dict[str, int] = {}

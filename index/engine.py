@@ -541,7 +541,7 @@ class Engine:
         if self._chat is None:
             self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
         chat, prompts = self._chat
-        relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold)
+        relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold, extractive.question, articles)
         sources = llm_answer.number_sources(relevant, articles, k)
         language = detect_language(extractive.question, frozenset(p.lang for p in extractive.passages)) or "en"
         today = datetime.now(timezone.utc).date().isoformat()

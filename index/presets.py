@@ -22,6 +22,9 @@ class Preset:
     llm: bool = False  # answers written by the configured LLM (then verified)
 
 
+ALL_TERMS = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every question term
+
+
 def default_preset(settings: Settings) -> Preset:
     answers = f"answers by {settings.llm_provider}:{settings.llm_model}" if settings.llm_enabled else "extractive answers"
     return Preset(
@@ -42,15 +45,18 @@ def presets(settings: Settings) -> dict[str, Preset]:
         *([replace(base, name="extractive", description="the default retrieval with extractive answers", llm=False)]
           if base.llm else []),
         Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens, base.chunk_overlap),
-        Preset("bm25", "BM25 (SQLite FTS5) only", replace(base.retrieval, mode="lexical"), base.chunk_tokens, base.chunk_overlap),
-        Preset("hybrid-rrf", "reciprocal rank fusion of dense and BM25", replace(base.retrieval, mode="hybrid"),
-               base.chunk_tokens, base.chunk_overlap),
+        # The BM25 baselines search every question term: the rarest-terms shortcut of `auto` (where
+        # BM25 only proposes candidates) would handicap BM25 as a ranker of its own.
+        Preset("bm25", "BM25 (SQLite FTS5) only, over every question term",
+               replace(base.retrieval, mode="lexical", **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
+        Preset("hybrid-rrf", "reciprocal rank fusion of dense and BM25 (every question term)",
+               replace(base.retrieval, mode="hybrid", **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
         Preset("auto-0.05", "dense + 0.05 x term coverage", replace(auto, coverage_weight=0.05), base.chunk_tokens, base.chunk_overlap),
         Preset("auto-0.25", "dense + 0.25 x term coverage", replace(auto, coverage_weight=0.25), base.chunk_tokens, base.chunk_overlap),
         Preset("query-only", "every input embedded as a query (no symmetric search for statements)",
                replace(auto, statements_as_passages=False), base.chunk_tokens, base.chunk_overlap),
         Preset("bm25-all-terms", "auto, BM25 over every question term (no selective terms: slower at scale)",
-               replace(auto, bm25_max_df=1.0, bm25_max_terms=32), base.chunk_tokens, base.chunk_overlap),
+               replace(auto, **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
         Preset("article-0.2", "auto + 0.2 x similarity to the article's mean chunk vector",
                replace(auto, article_weight=0.2), base.chunk_tokens, base.chunk_overlap),
         Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),

@@ -146,6 +146,14 @@ def lexical_terms(text: str, lang: str = "") -> list[str]:
     return [term_stem(t) for t in terms if t]
 
 
+_YEAR = re.compile(r"(?<!\d)(?<!\d[.,])(?:1[89]|20)\d\d(?!\d)(?![.,]\d)")
+
+
+def years(text: str) -> set[str]:
+    """The years (1800-2099) a text names: "2022", not "12.000" or "20225"."""
+    return set(_YEAR.findall(text))
+
+
 _NAME = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(^|[.!?:;\"“(]\s*)$")
 

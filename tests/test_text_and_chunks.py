@@ -88,3 +88,23 @@ def test_an_unsure_language_guess_yields_to_a_plausible_language_of_the_index():
     assert detect_language(question) != "id", "the detector alone guesses Italian"
     assert detect_language(question, frozenset({"en", "id"})) == "id"
     assert detect_language("What did the Pope say about artificial intelligence?", frozenset({"id"})) == "en"
+
+
+def test_years_are_four_digit_years_not_parts_of_numbers():
+    from index.text import years
+
+    assert years("Who won the 2022 World Cup, and the 1998 one?") == {"2022", "1998"}
+    assert years("Rp 2.022 triliun, 20225 orang, 1,2019 ton") == set()
+
+
+def test_an_article_is_about_another_year_only_if_dated_otherwise_and_silent_about_it():
+    from index.answer import about_another_year
+    from index.records import Article
+
+    dated = Article("a", "t", "Kualifikasi Piala Dunia 2026.", published_at="2024-11-19")
+    assert about_another_year({"2022"}, dated)
+    assert not about_another_year({"2026"}, dated), "the text names the year"
+    assert not about_another_year({"2024"}, dated), "published that year"
+    assert not about_another_year({"2023"}, dated), "published the year after"
+    assert not about_another_year({"2022"}, Article("b", "t", "Undated text.")), "undated: cannot tell"
+    assert not about_another_year(set(), dated)
