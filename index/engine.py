@@ -202,8 +202,8 @@ class Engine:
         self.close()
 
     def close(self) -> None:
-        """Release everything, Chroma included, before the lock: the next process to open the index
-        must not find this one's SQLite connections (and their unmerged write-ahead log) still open."""
+        """Release everything, Chroma's client included, before the lock: the next process to open
+        the index must not find this one still connected to the store."""
         client = getattr(self, "client", None)
         if client is not None:
             try:
