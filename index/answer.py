@@ -26,22 +26,31 @@ class Sentence:
     score: float
 
 
-def question_stems(question: str) -> dict[str, float]:
-    """Stem -> weight; longer and capitalised words (names, places) weigh more."""
+def stem_weights(text: str, emphasised: frozenset[str] = frozenset(), numbers: bool = False) -> dict[str, float]:
+    """Stem -> weight of the text's content words: longer words weigh more, the `emphasised` ones
+    (and, with `numbers`, numbers) one more."""
     stems: dict[str, float] = {}
-    raw = question.split()
-    caps = {w.strip("\"'“”‘’?.,!:;()").lower() for w in raw[1:] if w[:1].isupper()}
-    for term in content_terms(question):
-        weight = 1.0 + min(len(term), 12) / 12 + (1.0 if term in caps or term.isdigit() else 0.0)
+    for term in content_terms(text):
+        weight = 1.0 + min(len(term), 12) / 12 + (1.0 if term in emphasised or (numbers and term.isdigit()) else 0.0)
         stem = term_stem(term)
         stems[stem] = max(stems.get(stem, 0.0), weight)
     return stems
 
 
+def stems_of(text: str) -> set[str]:
+    return {term_stem(t) for t in content_terms(text)}
+
+
+def question_stems(question: str) -> dict[str, float]:
+    """Stem -> weight; longer and capitalised words (names, places) and numbers weigh more."""
+    caps = frozenset(w.strip("\"'“”‘’?.,!:;()").lower() for w in question.split()[1:] if w[:1].isupper())
+    return stem_weights(question, caps, numbers=True)
+
+
 def score_sentence(text: str, stems: dict[str, float]) -> float:
     if not stems:
         return 0.0
-    found = {term_stem(t) for t in content_terms(text)}
+    found = stems_of(text)
     matched = sum(w for s, w in stems.items() if s in found)
     return matched / math.sqrt(sum(stems.values()))
 

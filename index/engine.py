@@ -503,7 +503,8 @@ class Engine:
         text, citations, abstained = answering.compose(
             question, passages, articles, self.settings.abstain_threshold, self.settings.answer_sentences
         )
-        unknown = [] if abstained else self._unknown_names(st.namespace, question, passages)
+        lang = detect_language(question, self.lexical.languages(st.namespace))  # as retrieval judged it (cached)
+        unknown = [] if abstained else self._unknown_names(st.namespace, question, lang, passages)
         if unknown:
             text, citations, abstained = answering.not_covered(unknown), [], True
         verified = answering.verify_citations(citations, articles)
@@ -514,16 +515,15 @@ class Engine:
         result = Answer(question, text, abstained, verified, passages, timings)
         if use_llm and not abstained:  # below the abstain threshold no LLM is asked: nothing to answer from
             t = time.perf_counter()
-            result = self._generate(result, articles, k)
+            result = self._generate(result, articles, k, lang)
             timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
 
-    def _unknown_names(self, namespace: str, question: str, passages: list[Passage]) -> list[str]:
+    def _unknown_names(self, namespace: str, question: str, lang: str, passages: list[Passage]) -> list[str]:
         """Names the question asks about that no chunk of the namespace contains (nor a retrieved
         title). Judged only when passages in the question's language were retrieved: an article in
         that language would spell the name the same way ("Pope" may be "Paus" in Indonesian)."""
-        lang = detect_language(question, self.lexical.languages(namespace))
         if not lang or not any(p.lang == lang for p in passages):
             return []
         names = {n: stems for n in key_names(question) if (stems := lexical_terms(n, lang))}
@@ -533,7 +533,7 @@ class Engine:
         titles = {t for p in passages for t in lexical_terms(p.title, p.lang)}
         return [n for n, stems in names.items() if not any(df.get(t, 0) or t in titles for t in stems)]
 
-    def _generate(self, extractive: Answer, articles: dict[str, Article], k: int) -> Answer:
+    def _generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str) -> Answer:
         """The LLM's answer after verification; the extractive one, with a notice, when the LLM fails."""
         from . import llm_answer
         from .llm import ChatLLM
@@ -543,9 +543,8 @@ class Engine:
         chat, prompts = self._chat
         relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold, extractive.question, articles)
         sources = llm_answer.number_sources(relevant, articles, k)
-        language = detect_language(extractive.question, frozenset(p.lang for p in extractive.passages)) or "en"
         today = datetime.now(timezone.utc).date().isoformat()
-        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, language, today)
+        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today)
         try:
             reply = chat.chat(system, user)
         except LLMUnavailableError as exc:

@@ -17,7 +17,8 @@ from string import Template
 
 from .errors import ConfigError
 from .records import Article, Citation, Passage, Removal
-from .text import content_terms, normalize_for_match, sentence_spans, term_stem
+from .answer import stem_weights, stems_of
+from .text import normalize_for_match, sentence_spans
 
 NOT_FOUND = "NOT_IN_SOURCES"
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -110,18 +111,11 @@ def _normalise_markers(text: str) -> str:
     return _TRAILING_MARKERS.sub(lambda m: " " + "".join(f"[{n}]" for n in _NUMBER.findall(m.group(2))) + m.group(1), text)
 
 
-def _stems(text: str) -> dict[str, float]:
-    stems: dict[str, float] = {}
-    for term in content_terms(text):
-        stems[term_stem(term)] = max(stems.get(term_stem(term), 0.0), 1.0 + min(len(term), 12) / 12)
-    return stems
-
-
 def support(claim: dict[str, float], text: str) -> float:
     """The weighted share of a claim's content words found in `text` (0..1)."""
     if not claim:
         return 0.0
-    found = {term_stem(t) for t in content_terms(text)}
+    found = stems_of(text)
     return sum(w for s, w in claim.items() if s in found) / sum(claim.values())
 
 
@@ -178,7 +172,7 @@ def _citation(number: int, source: Source, claims: list[str]) -> Citation:
     """Quote the passage sentence that best supports the claims (one holding a quoted span wins)."""
     article, passage = source.article, source.passage
     spans = sentence_spans(article.text, passage.start, passage.end) or [(passage.start, passage.end)]
-    claim = _stems(" ".join(claims))
+    claim = stem_weights(" ".join(claims))
     quotes = [normalize_for_match(q) for c in claims for q in quoted_spans(c)]
 
     def score(span: tuple[int, int]) -> tuple[int, float, int]:
