@@ -35,6 +35,8 @@ def load_drafts(limit: int) -> list[Draft]:
         for draft in iter_jsonl(path):
             if len(drafts) >= limit:
                 return drafts
+            if isinstance(draft, InputError):
+                continue
             try:
                 drafts.append(finish(draft, 10**7))
             except InputError:  # the sets hold a few near-empty articles; add skips them too

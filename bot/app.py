@@ -12,7 +12,6 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,6 @@ from discord import app_commands
 
 from index.engine import AddError, Engine
 from index.errors import InputError, NewsbotError
-from index.loaders import draft_from_bytes
 from index.records import Answer
 
 from . import render
@@ -279,20 +277,17 @@ def register_commands(bot: NewsBot) -> None:
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         ns = namespace_for(interaction.guild_id, bot.settings)
-        if url:
-            drafts = await bot.run_engine(lambda: list(bot.engine.drafts_from_sources([url.strip()])))
+        if url:  # member input: only an http(s) URL is fetched, never a path on this machine
+            draft = await bot.run_engine(bot.engine.draft_from_url, url)
         elif text:
-            drafts = [draft_from_bytes(text.encode("utf-8"), "text", url="")]
-            if title:
-                drafts = [replace(drafts[0], title=title)]
+            draft = await bot.run_engine(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
         else:
             if file.size > bot.settings.max_attachment_bytes:
                 raise InputError(f"{file.filename}: file too large ({file.size:,} bytes; the limit is "
                                  f"{bot.settings.max_attachment_bytes:,})")
             data = await file.read()
-            drafts = [await bot.run_engine(draft_from_bytes, data, file.filename)]
-            if title:
-                drafts = [replace(drafts[0], title=title)]
+            draft = await bot.run_engine(bot.engine.draft_from_upload, data, file.filename, title=title or "")
+        drafts = [draft]
         [result] = await bot.run_engine(bot.engine.add, drafts, namespace=ns)
         if isinstance(result, AddError):
             await interaction.followup.send(f"⚠️ {render.trim(render.clean(result.message), 1900)}", ephemeral=True)

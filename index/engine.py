@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import logging
+
 import numpy as np
 from filelock import FileLock, Timeout
 
@@ -41,6 +43,7 @@ from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, ope
 from .text import content_hash, key_names, lexical_terms, looks_like_question
 
 GROUP = 16  # articles embedded together, for throughput
+log = logging.getLogger("newsbot.engine")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,29 @@ def _unique_id_runs(items: list) -> list[list]:
             runs.append([])
         runs[-1].append(item)
     return [r for r in runs if r]
+
+
+class _Batch:
+    """Which id holds which content within one group being added, so that duplicates inside a
+    group resolve exactly as if the drafts were added one after another: a later version of an
+    id replaces the earlier one, and only the content an id holds last counts as already indexed."""
+
+    def __init__(self) -> None:
+        self.by_digest: dict[str, str] = {}  # content hash -> the id that holds it now
+        self.by_id: dict[str, str] = {}  # id -> the content hash it holds now
+
+    def holder_of(self, digest: str, st: NamespaceStore) -> str | None:
+        if digest in self.by_digest:
+            return self.by_digest[digest]
+        stored = st.find_by_hash(digest)
+        return None if stored in self.by_id else stored  # an id this group rewrites no longer holds it
+
+    def hold(self, article_id: str, digest: str) -> None:
+        previous = self.by_id.get(article_id)
+        if previous is not None and self.by_digest.get(previous) == article_id:
+            del self.by_digest[previous]
+        self.by_id[article_id] = digest
+        self.by_digest[digest] = article_id
 
 
 _FULL = ("disk is full", "no space left", "file too large", "quota exceeded")
@@ -288,6 +314,22 @@ class Engine:
             else:
                 yield self._load_one(source, overrides)
 
+    def draft_from_url(self, url: str) -> Draft | AddError:
+        """A page fetched from an http(s) URL, and nothing else: for untrusted input (a Discord
+        member's /add), where a path, '-' or another scheme must never reach a file or stdin."""
+        url = url.strip()
+        if not is_url(url):
+            return AddError(url[:200], f"{url[:200]!r} is not an http(s) URL; only links to web pages can be added this way")
+        return self._load_one(url, {})
+
+    def draft_from_upload(self, data: bytes, name: str, title: str = "") -> Draft | AddError:
+        """A draft from uploaded bytes (a Discord attachment or pasted text), judged by content."""
+        try:
+            draft = draft_from_bytes(data, name)
+            return replace(draft, title=title) if title else draft
+        except NewsbotError as exc:
+            return AddError(name, str(exc))
+
     def _load_one(self, source: str, overrides: dict) -> Draft | AddError:
         try:
             if source == "-":
@@ -305,10 +347,15 @@ class Engine:
             return replace(draft, **overrides)
         except NewsbotError as exc:
             return AddError(source, str(exc))
+        except Exception as exc:  # a loader's own bug or limit (pypdf, trafilatura): this source fails, not the batch
+            log.debug("loading %s failed", source, exc_info=True)
+            return AddError(source, f"cannot load it ({exc.__class__.__name__}: {str(exc)[:200]})")
 
     def drafts_from_jsonl(self, path: str) -> Iterator[Draft | AddError]:
+        """Each line is its own draft or error: a bad line never hides the lines after it."""
         try:
-            yield from iter_jsonl(Path(path))
+            for item in iter_jsonl(Path(path)):
+                yield AddError(item.origin, str(item)) if isinstance(item, InputError) else item
         except InputError as exc:
             yield AddError(path, str(exc))
 
@@ -342,7 +389,7 @@ class Engine:
         flush()
         return results
 
-    def _prepare(self, st: NamespaceStore, draft: Draft, seen: dict[str, str]) -> tuple[Article, list[Chunk]] | AddResult:
+    def _prepare(self, st: NamespaceStore, draft: Draft, batch: "_Batch") -> tuple[Article, list[Chunk]] | AddResult:
         draft = finish(draft, self.settings.max_article_chars)
         digest = content_hash(draft.text)
         article = Article(
@@ -356,7 +403,7 @@ class Engine:
             added_at=_now(),
             content_hash=digest,
         )
-        existing = seen.get(digest) or st.find_by_hash(digest)
+        existing = batch.holder_of(digest, st)
         if existing:
             old = st.get_articles([existing]).get(existing, replace(article, id=existing))
             return AddResult("duplicate", old, old.chunks)
@@ -368,21 +415,27 @@ class Engine:
             self.embedder.tokenizer(),
             id_prefix=f"{article.id}@{digest[:12]}",
         )
-        seen[digest] = article.id
+        batch.hold(article.id, digest)
         return article, chunks
 
     def _add_group(self, st: NamespaceStore, group: list[Draft | AddError]) -> list[AddResult | AddError]:
         out: list[AddResult | AddError | tuple[Article, list[Chunk]]] = []
-        seen: dict[str, str] = {}
+        batch = _Batch()
         with self._write_lock:
             for item in group:
                 if isinstance(item, AddError):
                     out.append(item)
                     continue
+                origin = item.origin or item.url or item.title
                 try:
-                    out.append(self._prepare(st, item, seen))
+                    out.append(self._prepare(st, item, batch))
                 except NewsbotError as exc:
-                    out.append(AddError(item.origin or item.url or item.title, str(exc)))
+                    out.append(AddError(origin, str(exc)))
+                except Exception as exc:  # one bad draft is its own error; the rest of the group goes on
+                    if storage_failure(exc, Path(self.settings.data_dir)) or _is_store_failure(exc):
+                        raise
+                    log.debug("preparing %s failed", origin, exc_info=True)
+                    out.append(AddError(origin, f"cannot index it ({exc.__class__.__name__}: {str(exc)[:200]})"))
             out = self._within_cap(st, out)
             pending = [o for o in out if isinstance(o, tuple)]
             texts = [c.text for _, chunks in pending for c in chunks]
@@ -391,7 +444,7 @@ class Engine:
             for article, chunks in pending:
                 items.append((article, chunks, vectors[offset : offset + len(chunks)]))
                 offset += len(chunks)
-            statuses = [s for batch in _unique_id_runs(items) for s in self._write(st, batch)]
+            statuses = [s for run in _unique_id_runs(items) for s in self._write(st, run)]
             written = iter(zip(items, statuses))
             final: list[AddResult | AddError] = []
             for o in out:

@@ -6,7 +6,12 @@ class NewsbotError(Exception):
 
 
 class InputError(NewsbotError):
-    """The input cannot become an article (empty, binary, unsupported, too large)."""
+    """The input cannot become an article (empty, binary, unsupported, too large).
+    `origin` names the source (a file, a JSONL line) when the message is reported per source."""
+
+    def __init__(self, message: str = "", origin: str = "") -> None:
+        super().__init__(message)
+        self.origin = origin
 
 
 class FetchError(NewsbotError):

@@ -144,17 +144,18 @@ def _safe_date(value) -> str:
 
 def _draft_from_pdf(data: bytes, origin: str) -> Draft:
     import io
+    import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about odd files are ours to word
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata or {}
         title = str(meta.get("/Title") or "")
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise InputError(f"{origin}: unreadable PDF ({exc})") from None
+    except Exception as exc:  # pypdf raises many kinds (its limits, parse errors, recursion) for hostile files
+        raise InputError(f"{origin}: unreadable PDF ({exc.__class__.__name__}: {str(exc)[:160]})") from None
     # PDF lines are layout, not paragraphs: join hyphenated and wrapped lines.
     text = "\n\n".join(pages)
     text = re.sub(r"-\n(?=[a-z])", "", text)
@@ -184,10 +185,16 @@ def iter_directory(path: Path) -> Iterator[Path]:
             yield p
 
 
-def iter_jsonl(path: Path) -> Iterator[Draft]:
-    """Drafts from the evaluation articles format (see ../shared/data/README.md)."""
+_TEXT_FIELDS = ("title", "url", "source", "lang", "published_at")
+
+
+def iter_jsonl(path: Path) -> Iterator[Draft | InputError]:
+    """Drafts from the evaluation articles format (see ../shared/data/README.md).
+
+    A line that is not a valid article is yielded as an InputError (with its origin) and
+    the lines after it are still read: one bad line never hides the rest of the file."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     with handle:
@@ -196,18 +203,31 @@ def iter_jsonl(path: Path) -> Iterator[Draft]:
                 continue
             origin = f"{path}:{lineno}"
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{origin}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise InputError(f"{origin}: each line must be an object with a \"text\" string")
-            yield Draft(
-                text=row["text"],
-                title=row.get("title") or "",
-                url=row.get("url") or "",
-                source=row.get("source") or "",
-                published_at=_safe_date(row.get("published_at")),
-                lang=row.get("lang") or "",
-                id=str(row.get("id") or ""),
-                origin=origin,
-            )
+                yield _draft_from_row(line, origin)
+            except InputError as exc:
+                yield InputError(f"{origin}: {exc}", origin)
+
+
+def _draft_from_row(line: str, origin: str) -> Draft:
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise InputError("each line must be an object with a \"text\" string")
+    bad = [k for k in _TEXT_FIELDS if row.get(k) is not None and not isinstance(row[k], str)]
+    if bad:
+        raise InputError(f"{bad[0]!r} must be a string or null, not {type(row[bad[0]]).__name__}")
+    article_id = row.get("id")
+    if article_id is not None and (isinstance(article_id, bool) or not isinstance(article_id, (str, int))):
+        raise InputError(f"'id' must be a string or a number, not {type(article_id).__name__}")
+    return Draft(
+        text=row["text"],
+        title=row.get("title") or "",
+        url=row.get("url") or "",
+        source=row.get("source") or "",
+        published_at=_safe_date(row.get("published_at")),
+        lang=row.get("lang") or "",
+        id=str(article_id if article_id is not None else ""),
+        origin=origin,
+    )

@@ -175,6 +175,20 @@ def test_add_by_url_then_ask_finds_it(harness, site):
     assert "Harbour Times" in embed_of(answer)["fields"][0]["value"]
 
 
+@pytest.mark.parametrize("given", ["{secret}", "{folder}", "./.env", "-", "file://{secret}", "ftp://example.com/a.txt",
+                                   "data:text/plain,Hello%20world%20this%20is%20an%20article"])
+def test_add_url_reads_only_http_urls_never_a_path_on_the_bots_machine(harness, tmp_path, given):
+    secret = tmp_path / "bot.env"
+    secret.write_text("DISCORD_TOKEN=very-secret-token-value\nThis file is private configuration of the bot.\n")
+    before = [a.id for a in harness.engine.sources(f"guild-{harness.gid}")]
+    inter = harness.fake.slash(harness.gid, harness.admin, "add", {"url": given.format(secret=secret, folder=tmp_path)})
+    reply = harness.fake.wait_reply(inter)
+    assert "is not an http(s) URL" in reply["content"]
+    assert [a.id for a in harness.engine.sources(f"guild-{harness.gid}")] == before, "nothing was indexed"
+    chunks = " ".join(text for _, text, _ in harness.engine.store(f"guild-{harness.gid}").iter_chunks())
+    assert "very-secret-token-value" not in chunks
+
+
 def test_add_by_text_and_duplicate(harness):
     text = ("The city of Surabaya opened its first electric bus line on Monday, with 20 buses running between "
             "the airport and the city centre, the transport agency said.")
@@ -316,7 +330,7 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     body = "\n\n".join(
         f"Paragraph {i}: the regional water authority in district {i} reported that {i * 37} households "
         f"received new pipes this month, while repairs on reservoir {i % 7} continued, officials said."
-        for i in range(160))
+        for i in range(480))
     harness.fake.attachments["big1"] = body.encode()
     attachment = {"id": "7771", "filename": "water.txt", "size": len(body), "content_type": "text/plain",
                   "url": "https://cdn.discordapp.com/attachments/1/big1/water.txt",

@@ -59,15 +59,17 @@ def test_huge_text_is_refused_by_the_article_limit(size):
 @FUZZ
 @given(st.lists(st.one_of(NASTY, st.just("{}"), st.just('{"text": 5}'), st.builds(lambda t: json.dumps({"text": t}), NASTY)),
                 max_size=8))
-def test_jsonl_lines_are_drafts_or_a_clear_error(tmp_path_factory, lines):
+def test_jsonl_lines_are_each_a_draft_or_a_clear_error(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("jsonl") / "a.jsonl"
-    path.write_text("\n".join(line.replace("\n", " ") for line in lines), encoding="utf-8")
-    try:
-        drafts = list(iter_jsonl(path))
-    except InputError as exc:
-        assert str(path) in str(exc)
-        return
-    assert all(isinstance(d.text, str) for d in drafts)
+    lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    items = list(iter_jsonl(path))
+    assert len(items) == sum(1 for line in lines if line.strip()), "every non-blank line gives one result"
+    for item in items:
+        if isinstance(item, InputError):
+            assert item.origin.startswith(f"{path}:") and str(item).startswith(item.origin)
+        else:
+            assert isinstance(item.text, str) and isinstance(item.title, str) and isinstance(item.id, str)
 
 
 def article_and_passages(text: str) -> tuple[Article, list[Passage]]:
