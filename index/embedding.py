@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 
 from .errors import ConfigError
+from .sqlite_files import discard, is_damage, open_derived
 from .settings import Settings
 
 
@@ -136,47 +137,72 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
 
 
 class EmbeddingCache:
-    """(model, kind, text) -> vector, in SQLite: the same text is never embedded twice."""
+    """(model, kind, text) -> vector, in SQLite: the same text is never embedded twice.
+
+    Derived data: a damaged file is started anew with a warning (the vectors are embedded again)."""
+
+    WHAT = "the embedding cache"
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
+        self.path = path
+        self._db = open_derived(path, self._setup, self.WHAT)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _setup(db: sqlite3.Connection) -> None:
+        db.execute(
             "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, key BLOB NOT NULL, vec BLOB NOT NULL,"
             " PRIMARY KEY (model, key)) WITHOUT ROWID"
         )
-        self._db.commit()
-        self._lock = threading.Lock()
 
     @staticmethod
     def key(kind: str, text: str) -> bytes:
         return hashlib.sha256(f"{kind}\x00{text}".encode("utf-8")).digest()
 
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        if not is_damage(exc):
+            raise exc
+        self._db.close()
+        discard(self.path, self.WHAT, exc)
+        self._db = open_derived(self.path, self._setup, self.WHAT)
+
     def get_many(self, model: str, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         with self._lock:
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                marks = ",".join("?" * len(part))
-                rows = self._db.execute(
-                    f"SELECT key, vec FROM embeddings WHERE model = ? AND key IN ({marks})", [model, *part]
-                )
-                for key, vec in rows:
-                    found[bytes(key)] = np.frombuffer(vec, dtype=np.float32)
+            try:
+                for i in range(0, len(keys), 500):
+                    part = keys[i : i + 500]
+                    marks = ",".join("?" * len(part))
+                    rows = self._db.execute(
+                        f"SELECT key, vec FROM embeddings WHERE model = ? AND key IN ({marks})", [model, *part]
+                    )
+                    for key, vec in rows:
+                        found[bytes(key)] = np.frombuffer(vec, dtype=np.float32)
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                return {}
         return found
 
     def put_many(self, model: str, items: list[tuple[bytes, np.ndarray]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO embeddings (model, key, vec) VALUES (?, ?, ?)",
-                [(model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
-            )
+        rows = [(model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    with self._db:
+                        self._db.executemany("INSERT OR REPLACE INTO embeddings (model, key, vec) VALUES (?, ?, ?)", rows)
+                    return
+                except sqlite3.DatabaseError as exc:
+                    if attempt == 2:
+                        raise
+                    self._recover(exc)
 
     def count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+            try:
+                return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                return 0
 
     def close(self) -> None:
         with self._lock:

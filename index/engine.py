@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import os
+import socket
 import sqlite3
 import sys
 import threading
@@ -21,8 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
-
-import logging
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -34,11 +34,12 @@ from .errors import (ConfigError, IndexBusyError, InputError, LLMUnavailableErro
                      StorageError, StoreUnavailableError)
 from .fetch import fetch_url, is_url
 from .language import detect_language
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, LexicalReset
 from .loaders import Draft, finish, iter_directory, iter_jsonl, read_file, draft_from_bytes
 from .records import AddResult, Answer, Article, Chunk, Passage
 from .retrieval import RetrievalConfig, retrieve
 from .settings import Settings
+from .sqlite_files import damaged_store_file
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
 from .text import content_hash, key_names, lexical_terms, looks_like_question
 
@@ -145,13 +146,19 @@ def _is_store_failure(exc: BaseException) -> bool:
 
 
 def store_guard(method):
-    """In server mode, a Chroma server that is down or unreachable is a clear StoreUnavailableError;
-    the next call tries again, so the bot recovers without a restart once the server is back."""
+    """Storage failures as clear errors. In server mode, a Chroma server that is down or unreachable
+    is a StoreUnavailableError; the next call tries again, so the bot recovers without a restart once
+    the server is back. A damaged lexical index is started anew, rebuilt from Chroma, and the call
+    retried once (every guarded method reaches the lexical index for writing only after Chroma's)."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except LexicalReset:
+                self._synced.clear()
+                return method(self, *args, **kwargs)
         except NewsbotError:
             raise
         except Exception as exc:
@@ -164,6 +171,9 @@ def store_guard(method):
                     f"the vector store (Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}) "
                     f"is unavailable; try again shortly ({exc.__class__.__name__})"
                 ) from None
+            damaged = None if self.settings.server_mode or not _is_store_failure(exc) else self._damaged_store()
+            if damaged:
+                raise damaged from None
             raise
 
     return wrapper
@@ -175,6 +185,31 @@ def _write_synced(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+_HOST = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_journal(path: Path) -> list[tuple[str, str]] | None:
+    """The (article id, content hash) pairs a journal lists; None when it is torn or not a journal."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rows, list) or not all(
+            isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r) for r in rows):
+        return None
+    return [(a, h) for a, h in rows]
 
 
 def _now() -> str:
@@ -208,6 +243,9 @@ class Engine:
                 raise storage from None
             if isinstance(exc, (OSError, sqlite3.Error)):
                 raise NewsbotError(f"cannot open the data directory {data_dir}: {exc}") from None
+            damaged = None if settings.server_mode or not _is_store_failure(exc) else self._damaged_store()
+            if damaged:
+                raise damaged from None
             raise
         except BaseException:
             self.close()
@@ -248,6 +286,19 @@ class Engine:
             self._lock.release()
             self._lock = None
 
+    def _damaged_store(self) -> StorageError | None:
+        """A clear error naming Chroma's file when it fails SQLite's check (it is the system of record:
+        never discarded, unlike the derived lexical index and embedding cache)."""
+        path = Path(self.settings.data_dir) / "chroma" / "chroma.sqlite3"
+        why = damaged_store_file(path)
+        if why is None:
+            return None
+        return StorageError(
+            f"the vector store file {path} is damaged ({why}). It holds your articles, so newsbot does not "
+            f"repair it by discarding data: stop newsbot, restore the data directory {self.settings.data_dir} "
+            f"from a backup, or move it away and add the articles again (newsbot add ...)."
+        )
+
     def _acquire_lock(self, data_dir: Path) -> None:
         lock = FileLock(str(data_dir / "newsbot.lock"), timeout=0)
         owner = data_dir / "newsbot.lock.owner"
@@ -281,25 +332,40 @@ class Engine:
 
     def _sync(self, st: NamespaceStore) -> None:
         """Bring the derived lexical index in line with Chroma (at first use; always in server mode),
-        after sweeping what an interrupted write left (embedded mode: its journal says what)."""
+        after sweeping what an interrupted write left (its journal says what)."""
         if st.namespace in self._synced and not self.settings.server_mode:
             return
         with self._write_lock:
-            journal = self._journal(st.namespace)
-            if not self.settings.server_mode and journal.exists():
-                try:
-                    pending = [tuple(p) for p in json.loads(journal.read_text(encoding="utf-8"))]
-                except (OSError, ValueError):  # a torn journal: it was written before anything else
-                    pending = []
-                st.sweep_orphans(pending)
-                journal.unlink()
+            for journal in self._stale_journals(st.namespace):
+                pending = read_journal(journal)
+                if pending is None:  # unreadable: sweep the whole namespace instead (O(index), and rare)
+                    log.warning("write journal %s is unreadable; checking every chunk of %r for orphans",
+                                journal, st.namespace)
+                    removed = st.sweep_all_orphans()
+                else:
+                    removed = st.sweep_orphans(pending)
+                self.lexical.remove_chunks(st.namespace, removed)
+                journal.unlink(missing_ok=True)
             if self.lexical.count(st.namespace) != st.count_chunks():
                 self.lexical.rebuild(st.namespace, st.iter_chunks())
             self._synced.add(st.namespace)
 
     def _journal(self, namespace: str) -> Path:
-        """Lists the articles being written; present only while a write is in progress (or was cut)."""
-        return Path(self.settings.data_dir) / f"pending-{namespace}.json"
+        """Lists the articles this process is writing; present only while a write is in progress
+        (or was cut). Named by host and process, so that in server mode processes sharing a data
+        directory never sweep each other's writes in progress."""
+        return Path(self.settings.data_dir) / f"pending-{namespace}.{_HOST}-{os.getpid()}.json"
+
+    def _stale_journals(self, namespace: str) -> list[Path]:
+        """Journals of writes that can no longer finish: this process's own (we hold the write
+        lock, so none of ours is in progress) and those of processes on this host that are gone."""
+        data_dir = Path(self.settings.data_dir)
+        stale = [p for p in [data_dir / f"pending-{namespace}.json"] if p.exists()]  # before journals were named
+        for path in data_dir.glob(f"pending-{namespace}.*.json"):
+            host, _, pid = path.name[len(f"pending-{namespace}."):-len(".json")].rpartition("-")
+            if host == _HOST and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+                stale.append(path)
+        return stale
 
     # ------------------------------------------------------------ adding
 
@@ -486,16 +552,16 @@ class Engine:
     def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
         """Write articles with distinct ids to Chroma, then to the lexical index; their statuses."""
         existing = set(st.get_articles([a.id for a, _, _ in items]))
-        journal = None if self.settings.server_mode else self._journal(st.namespace)
-        if journal is not None:
-            _write_synced(journal, json.dumps([[a.id, a.content_hash] for a, _, _ in items]))
+        journal = self._journal(st.namespace)
+        _write_synced(journal, json.dumps([[a.id, a.content_hash] for a, _, _ in items]))
         st.write_articles(items, replacing=existing)
-        for article, _, _ in items:
-            if article.id in existing:
+        try:
+            for article in (a for a, _, _ in items if a.id in existing):
                 self.lexical.remove_article(st.namespace, article.id)
-        self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
-        if journal is not None:
-            journal.unlink()
+            self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
+        except LexicalReset:  # Chroma holds the write; the lexical index is rebuilt from it at the next sync
+            self._synced.discard(st.namespace)
+        journal.unlink()
         return ["replaced" if a.id in existing else "added" for a, _, _ in items]
 
     # ------------------------------------------------------------ asking
@@ -634,7 +700,10 @@ class Engine:
             self._missing(article_id, namespace)
         with self._write_lock:
             article = st.delete_article(article_id)
-            self.lexical.remove_article(st.namespace, article_id)
+            try:
+                self.lexical.remove_article(st.namespace, article_id)
+            except LexicalReset:
+                self._synced.discard(st.namespace)
             self._nonempty.discard(st.namespace)
         return article
 

@@ -5,15 +5,18 @@ It indexes language-neutral stems (see `text.lexical_terms`), not raw words.
 FTS5 updates incrementally (one row per chunk) and opens instantly, so nothing is
 rebuilt on every add. Chroma stays the system of record: when the row count of a
 namespace differs from Chroma's chunk count, that namespace is rebuilt from Chroma.
+A damaged file is started anew (`LexicalReset` tells the engine to rebuild and retry).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Iterable
 
+from .sqlite_files import discard, is_damage, open_derived
 from .store import Filters, day_number
 from .text import lexical_terms
 
@@ -25,14 +28,34 @@ def _table(namespace: str) -> str:
     return f"fts{VERSION}_" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
 
+class LexicalReset(Exception):
+    """The lexical index file was damaged and has been started anew: rebuild it from Chroma."""
+
+
+def _recovering(method):
+    """A damaged file found during any operation is discarded and LexicalReset raised."""
+
+    @functools.wraps(method)
+    def wrapper(self: "LexicalIndex", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self._reset(exc)
+            raise LexicalReset(str(exc)) from None
+
+    return wrapper
+
+
 class LexicalIndex:
     """BM25 over chunk text, one FTS5 table per namespace."""
 
+    WHAT = "the lexical index"
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self.path = path
+        self._db = open_derived(path, lambda db: None, self.WHAT)
         self._lock = threading.RLock()
         self._known: set[str] = set()
         self._totals: dict[str, int] = {}  # rows per table: COUNT(*) on FTS5 reads the whole table
@@ -52,6 +75,7 @@ class LexicalIndex:
             self._known.add(table)
         return table
 
+    @_recovering
     def document_frequencies(self, namespace: str, terms: list[str]) -> tuple[dict[str, int], int]:
         """({term: number of chunks containing it}, number of chunks), for IDF weights."""
         table = self._ensure(namespace)
@@ -64,11 +88,13 @@ class LexicalIndex:
             rows = self._db.execute(f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})", terms).fetchall()
         return dict(rows), total
 
+    @_recovering
     def add(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> None:
         """Insert (chunk id, text, chunk metadata) rows."""
         table = self._ensure(namespace)
         prepared = [(cid, " ".join(lexical_terms(text, m.get("lang", ""))), m) for cid, text, m in rows]
         with self._lock, self._db:
+            self._drop(table, [cid for cid, _, _ in prepared])  # a chunk written again (a re-run) is held once
             self._db.executemany(
                 f"INSERT INTO {table} (text, chunk_id, article_id, lang, source_key, day) VALUES (?,?,?,?,?,?)",
                 [(terms, cid, m.get("article_id", ""), m.get("lang", ""), m.get("source_key", ""),
@@ -80,6 +106,7 @@ class LexicalIndex:
             if table in self._langs:
                 self._langs[table] |= {m.get("lang", "") for _, _, m in prepared} - {""}
 
+    @_recovering
     def terms_of(self, namespace: str, chunk_ids: list[str]) -> dict[str, set[str]]:
         """The indexed terms of these chunks (computed once, at add time)."""
         table = self._ensure(namespace)
@@ -92,6 +119,30 @@ class LexicalIndex:
                 out.update((cid, set(terms.split())) for cid, terms in rows)
         return out
 
+    def _drop(self, table: str, chunk_ids: list[str]) -> None:
+        """Delete these chunks' rows if present (the `_terms` b-tree says which are, cheaply;
+        only those cost a scan of the FTS table)."""
+        present: list[str] = []
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            present += [r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table}_terms WHERE chunk_id IN ({marks})", part)]
+        for i in range(0, len(present), 500):
+            part = present[i : i + 500]
+            marks = ",".join("?" * len(part))
+            self._db.execute(f"DELETE FROM {table} WHERE chunk_id IN ({marks})", part)
+            self._db.execute(f"DELETE FROM {table}_terms WHERE chunk_id IN ({marks})", part)
+        if present:
+            self._totals.pop(table, None)
+
+    @_recovering
+    def remove_chunks(self, namespace: str, chunk_ids: list[str]) -> None:
+        if chunk_ids:
+            table = self._ensure(namespace)
+            with self._lock, self._db:
+                self._drop(table, chunk_ids)
+
+    @_recovering
     def remove_article(self, namespace: str, article_id: str) -> None:
         table = self._ensure(namespace)
         with self._lock, self._db:
@@ -100,6 +151,7 @@ class LexicalIndex:
             self._db.executemany(f"DELETE FROM {table}_terms WHERE chunk_id = ?", [(i,) for i in ids])
             self._totals.pop(table, None)
 
+    @_recovering
     def count(self, namespace: str) -> int:
         """Rows in the namespace's table (the `_terms` table's b-tree counts fast; FTS5 would scan)."""
         table = self._ensure(namespace)
@@ -108,6 +160,7 @@ class LexicalIndex:
                 self._totals[table] = self._db.execute(f"SELECT COUNT(*) FROM {table}_terms").fetchone()[0]
             return self._totals[table]
 
+    @_recovering
     def languages(self, namespace: str) -> frozenset[str]:
         """The languages of the namespace's chunks (a removal may leave one too many: harmless)."""
         table = self._ensure(namespace)
@@ -117,6 +170,7 @@ class LexicalIndex:
                 self._langs[table] = frozenset(r[0] for r in rows if r[0])
             return self._langs[table]
 
+    @_recovering
     def rebuild(self, namespace: str, rows: Iterable[tuple[str, str, dict]]) -> int:
         table = self._ensure(namespace)
         with self._lock:
@@ -136,6 +190,7 @@ class LexicalIndex:
             self.add(namespace, batch)
             return n + len(batch)
 
+    @_recovering
     def search(self, namespace: str, terms: list[str], n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score; higher is better), best first, for chunks holding any of `terms`
         (as `lexical_terms` gives them)."""
@@ -159,6 +214,15 @@ class LexicalIndex:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [(cid, -float(score)) for cid, score in rows]
+
+    def _reset(self, exc: BaseException) -> None:
+        with self._lock:
+            self._db.close()
+            discard(self.path, self.WHAT, exc)
+            self._db = open_derived(self.path, lambda db: None, self.WHAT)
+            self._known.clear()
+            self._totals.clear()
+            self._langs.clear()
 
     def close(self) -> None:
         with self._lock:

@@ -170,17 +170,31 @@ class NamespaceStore:
         self.chunks.delete(where={"article_id": article_id})
         return article
 
-    def sweep_orphans(self, pending: list[tuple[str, str]]) -> int:
+    def sweep_orphans(self, pending: list[tuple[str, str]]) -> list[str]:
         """Delete the chunks an interrupted write of `pending` (article id, content hash) left behind:
-        those whose article has no record, or a record of another version. Costs O(pending), not O(index)."""
+        those whose article has no record, or a record of another version. Costs O(pending), not
+        O(index). Returns the ids of the chunks deleted."""
         live = self.get_articles([aid for aid, _ in pending])
-        for article_id, _ in pending:
+        removed: list[str] = []
+        for article_id, _ in dict.fromkeys(pending):
             if article_id in live:
                 where = {"$and": [{"article_id": article_id}, {"content_hash": {"$ne": live[article_id].content_hash}}]}
             else:
                 where = {"article_id": article_id}
-            self.chunks.delete(where=where)
-        return len(pending)
+            ids = self.chunks.get(where=where, include=[])["ids"]
+            if ids:
+                self.chunks.delete(ids=ids)
+                removed += ids
+        return removed
+
+    def sweep_all_orphans(self) -> list[str]:
+        """The same for every chunk of the namespace, when no journal says which articles to look at."""
+        live = {i: m.get("content_hash", "") for i, m in _paged(self.articles, ["metadatas"])}
+        orphans = [cid for cid, meta in _paged(self.chunks, ["metadatas"])
+                   if live.get(meta.get("article_id")) != meta.get("content_hash")]
+        for i in range(0, len(orphans), self.max_batch):
+            self.chunks.delete(ids=orphans[i : i + self.max_batch])
+        return orphans
 
     # ------------------------------------------------------------ reads
 

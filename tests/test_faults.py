@@ -100,3 +100,67 @@ def test_ask_during_a_large_add_returns_consistent_answers(engine):
         assert not answer.abstained and answer.citations[0].article_id == mrt.article.id
         assert "2029" in answer.answer
     assert len(engine.sources()) == 41
+
+
+def lexical_rows(engine: Engine, namespace: str = "default") -> list[str]:
+    """Every chunk id the lexical index holds, duplicates included (read from its FTS table)."""
+    from index.lexical import _table
+
+    return [r[0] for r in engine.lexical._db.execute(f"SELECT chunk_id FROM {_table(namespace)}")]
+
+
+FERRY = Draft(title="New ferry route to Labuan Bajo", url="https://news.example/ferry",
+              text="A new ferry route will link Bali and Labuan Bajo from June, the transport ministry said on Friday. "
+                   "The crossing will take eleven hours and run three times a week.")
+
+
+@pytest.mark.server
+def test_a_chroma_server_killed_mid_add_leaves_no_orphans_and_the_rerun_indexes_each_chunk_once(settings, tmp_path, monkeypatch):
+    port = free_port()
+    server = start_chroma(tmp_path / "chroma", port)
+    try:
+        with Engine(replace(settings, chroma_host="127.0.0.1", chroma_port=port)) as engine:
+            engine.add([STORY])
+            chunks = engine.store().chunks
+            real_upsert = type(chunks).upsert
+
+            def upsert_then_die(self, *args, **kwargs):  # the server dies after the chunks, before the commit record
+                real_upsert(self, *args, **kwargs)
+                server.kill()
+                server.wait(20)
+
+            monkeypatch.setattr(type(chunks), "upsert", upsert_then_die)
+            with pytest.raises(StoreUnavailableError):
+                engine.add([FERRY])
+            monkeypatch.undo()
+            server = start_chroma(tmp_path / "chroma", port)
+
+            assert [a.id for a in engine.sources()] == [STORY_ID := engine.sources()[0].id]
+            stored = [meta["article_id"] for _, _, meta in engine.store().iter_chunks()]
+            assert set(stored) == {STORY_ID}, "the ferry's orphan chunks were swept"
+            assert sorted(lexical_rows(engine)) == sorted(cid for cid, _, _ in engine.store().iter_chunks())
+
+            [again] = engine.add([FERRY])
+            assert again.status == "added"
+            rows = lexical_rows(engine)
+            assert len(rows) == len(set(rows)) == engine.store().count_chunks(), "no chunk twice in the lexical index"
+            answer = engine.ask("How long will the ferry crossing to Labuan Bajo take?", mode="lexical")
+            assert not answer.abstained and answer.citations[0].article_id == again.article.id
+        assert not list(Path(settings.data_dir).glob("pending-*")), "no journal is left behind"
+    finally:
+        stop(server)
+
+
+def test_a_garbage_journal_falls_back_to_a_full_orphan_sweep(settings):
+    with Engine(settings) as engine:
+        engine.add([STORY])
+        st = engine.store()
+        vec = engine.embedder.embed_passages(["an orphan chunk"])[0]
+        st.chunks.upsert(ids=["ghost@000000000000#0"], embeddings=[vec], documents=["an orphan chunk"],
+                         metadatas=[{"article_id": "ghost", "content_hash": "0" * 64, "lang": "en"}])
+    (Path(settings.data_dir) / "pending-default.json").write_text('{"not": "a journal"}')
+    with Engine(settings) as engine:
+        stored = {meta["article_id"] for _, _, meta in engine.store().iter_chunks()}
+        assert stored == {a.id for a in engine.sources()}, "the orphan was found without a journal"
+        assert not engine.ask("When will the MRT reach Kota?").abstained
+    assert not (Path(settings.data_dir) / "pending-default.json").exists()
