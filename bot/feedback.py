@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,15 +12,40 @@ from pathlib import Path
 from index.records import Answer
 
 
-def hash_user(user_id: int, salt: str = "newsbot") -> str:
+def hash_user(user_id: int, salt: str) -> str:
     """Feedback keeps no Discord user id, only a salted hash (to count distinct users)."""
     return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:16]
+
+
+def install_salt(path: Path) -> str:
+    """A random salt made once per installation and kept beside the feedback (mode 0600): with a
+    fixed salt, anyone could hash the public member ids of a server and tell who voted what."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(16)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(salt)
+    return salt
 
 
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._salt: str | None = None
+
+    @property
+    def salt(self) -> str:
+        if self._salt is None:
+            self._salt = install_salt(self.path.with_name("feedback.salt"))
+        return self._salt
 
     def record(self, *, namespace: str, answer: Answer, user_id: int, vote: str) -> dict:
         row = {
@@ -29,7 +56,7 @@ class FeedbackStore:
             "answer": answer.answer,
             "abstained": answer.abstained,
             "citations": [c.to_dict() for c in answer.citations],
-            "user": hash_user(user_id),
+            "user": hash_user(user_id, self.salt),
         }
         line = json.dumps(row, ensure_ascii=False) + "\n"
         with self._lock:

@@ -6,6 +6,8 @@ never makes a message fail.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import discord
 
 from index.records import Answer, Article, Citation
@@ -59,10 +61,16 @@ def _meta(outlet: str, date: str) -> str:
     return " · ".join(x for x in (clean(outlet), date) if x)
 
 
+def link_target(url: str) -> str:
+    """A URL made safe inside a markdown link: brackets, parentheses, quotes, spaces and markdown
+    characters percent-encoded, so a crafted URL cannot close the link and start another."""
+    return quote(url, safe=":/?#@!$&+,;=%-._~")
+
+
 def citation_field(c: Citation, quote_limit: int = 600) -> tuple[str, str]:
     name = trim(f"[{c.n}] {clean(c.title) or c.article_id}", FIELD_NAME)
     meta = _meta(c.source, c.published_at)
-    link = f"[{meta or 'source'}]({c.url})" if c.url.startswith(("http://", "https://")) else meta
+    link = f"[{meta or 'source'}]({link_target(c.url)})" if c.url.startswith(("http://", "https://")) else meta
     quote = trim(clean(" ".join(c.quote.split())), quote_limit)
     value = trim(f"{link}\n> {quote}" if link else f"> {quote}", FIELD_VALUE)
     return name, value

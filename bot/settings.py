@@ -1,6 +1,7 @@
 """The bot's own settings (Discord-specific), read like the engine's: .env, then the environment."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -36,3 +37,17 @@ class BotSettings:
             )
         except ValueError as exc:
             raise ConfigError(f"invalid bot setting: {exc}") from None
+
+    def __post_init__(self) -> None:
+        rules = {
+            "NEWSBOT_ASK_RATE": (self.ask_rate, 1 <= self.ask_rate <= 10_000, "a whole number from 1 to 10000"),
+            "NEWSBOT_ASK_WINDOW_S": (self.ask_window_s, math.isfinite(self.ask_window_s) and self.ask_window_s > 0,
+                                     "a positive number of seconds"),
+            "NEWSBOT_MAX_ATTACHMENT_BYTES": (self.max_attachment_bytes, self.max_attachment_bytes > 0,
+                                             "a positive number of bytes"),
+            "NEWSBOT_BOT_WORKERS": (self.workers, 1 <= self.workers <= 64, "a whole number from 1 to 64"),
+            "DISCORD_GUILD_ID": (self.guild_id, self.guild_id is None or self.guild_id > 0, "a server id (digits)"),
+        }
+        for name, (value, ok, why) in rules.items():
+            if not ok:
+                raise ConfigError(f"invalid bot setting {name}={value!r}: {why}")

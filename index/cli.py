@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from typing import Sequence
@@ -38,6 +39,16 @@ examples:
 """
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (1 to 1000)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Answer QUESTION from the indexed articles. Each sentence cites [n]; the "
                          "sources follow with the quoted passage.")
     ask.add_argument("question")
-    ask.add_argument("--k", type=int, help="passages to retrieve (default: NEWSBOT_TOP_K or 5)")
+    ask.add_argument("--k", type=positive_int, help="passages to retrieve (default: NEWSBOT_TOP_K or 5)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (see README)")
     ask.add_argument("--source", dest="outlet", help="only articles from this outlet (case-insensitive)")
     ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
@@ -97,10 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--articles", help="articles JSONL")
     ev.add_argument("--questions", help="questions JSONL")
     ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the bot uses)")
-    ev.add_argument("--k", type=int, default=10, help="passages retrieved per question (default 10)")
+    ev.add_argument("--k", type=positive_int, default=10, help="passages retrieved per question (default 10)")
     ev.add_argument("--out", help="directory for report.json and report.md")
     ev.add_argument("--work-dir", help="keep the evaluation indexes here (default: a temporary directory)")
-    ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument("--limit", type=positive_int, help="only the first N questions")
     ev.add_argument("--list-configs", action="store_true", help="list the presets and exit")
     ev.add_argument("--feedback", action="store_true", help="summarise the 👍/👎 feedback the bot stored instead")
     ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as questions JSONL")
@@ -113,12 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Text from articles and users as the terminal may print it: no escape codes or other
+    control characters (an outlet named "\\x1b]0;..." must not retitle the terminal)."""
+    return _CONTROL.sub("", text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
     except NewsbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -186,7 +206,7 @@ def cmd_add(engine, ns: str, args) -> int:
         if isinstance(result, AddError):
             counts["error"] += 1
             text = result.message if result.message.startswith(result.origin) else f"{result.origin}: {result.message}"
-            bar.write(f"error      {text}", file=sys.stderr)
+            bar.write(shown(f"error      {text}"), file=sys.stderr)
             if args.json:
                 print(json.dumps(result.to_dict(), ensure_ascii=False))
             return
@@ -194,7 +214,7 @@ def cmd_add(engine, ns: str, args) -> int:
         if args.json:
             print(json.dumps(result.to_dict(), ensure_ascii=False))
         else:
-            bar.write(_add_line(result))
+            bar.write(shown(_add_line(result)))
 
     engine.add(drafts(), namespace=ns, on_result=report)
     bar.close()
@@ -221,7 +241,7 @@ def cmd_ask(engine, ns: str, args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(render_answer(answer))
+        print(shown(render_answer(answer)))
     return 0
 
 
@@ -259,7 +279,7 @@ def cmd_sources(engine, ns: str, args) -> int:
         return 0
     for a in articles:
         meta = ", ".join(x for x in (a.source, a.published_at) if x)
-        print(f"{a.id}  {a.title}" + (f"  — {meta}" if meta else "") + f"  ({a.chunks} chunks)")
+        print(shown(f"{a.id}  {a.title}" + (f"  — {meta}" if meta else "") + f"  ({a.chunks} chunks)"))
     print(f"{len(articles)} articles", file=sys.stderr)
     return 0
 
@@ -274,7 +294,7 @@ def cmd_remove(engine, ns: str, args) -> int:
     if args.json:
         print(json.dumps(_source_dict(article), ensure_ascii=False))
     else:
-        print(f"removed {article.id}  {article.title}  ({article.chunks} chunks)")
+        print(shown(f"removed {article.id}  {article.title}  ({article.chunks} chunks)"))
     return 0
 
 
@@ -284,7 +304,7 @@ def cmd_stats(engine, ns: str, args) -> int:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
     else:
         for key, value in stats.items():
-            print(f"{key:<24} {value}")
+            print(shown(f"{key:<24} {value}"))
     return 0
 
 
@@ -315,7 +335,7 @@ def cmd_eval(settings, args) -> int:
             for ns, c in summary["namespaces"].items():
                 print(f"  {ns}: {c['up']} 👍, {c['down']} 👎")
             for q, n in summary["down_questions"]:
-                print(f"  👎 x{n}: {q}")
+                print(shown(f"  👎 x{n}: {q}"))
         return 0
     if not args.articles or not args.questions:
         print("error: eval needs --articles and --questions (or --feedback)", file=sys.stderr)

@@ -376,7 +376,7 @@ class Engine:
             path = Path(source)
             if source != "-" and not is_url(source) and path.is_dir():
                 for file in iter_directory(path):
-                    yield self._load_one(str(file), overrides)
+                    yield AddError(file.origin, str(file)) if isinstance(file, InputError) else self._load_one(str(file), overrides)
             else:
                 yield self._load_one(source, overrides)
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
+from .chunking import UNBREAKABLE
 from .errors import InputError
 from .text import clean_text, derive_title
 
@@ -59,8 +60,19 @@ def finish(draft: Draft, max_chars: int) -> Draft:
         raise InputError(f"{where}no text to index (only {letters} letters after removing markup and spaces)")
     if len(text) > max_chars:
         raise InputError(f"{where}article too long ({len(text):,} characters; the limit is {max_chars:,})")
-    title = clean_text(draft.title).replace("\n", " ") or derive_title(text)
-    return replace(draft, text=text, title=title, published_at=normalize_date(draft.published_at))
+    unbreakable = sum(len(m.group()) for m in UNBREAKABLE.finditer(text))
+    if unbreakable > len(text) // 2:
+        raise InputError(f"{where}not an article: {unbreakable:,} of its {len(text):,} characters are runs without "
+                         "a space or punctuation (encoded data?)")
+    title = one_line(draft.title) or derive_title(text)
+    return replace(draft, text=text, title=title, source=one_line(draft.source),
+                   url="".join(clean_text(draft.url or "").split()), published_at=normalize_date(draft.published_at))
+
+
+def one_line(value: str) -> str:
+    """A metadata field (title, outlet) as one clean line: no control characters (such as a
+    terminal's escape codes), no line breaks."""
+    return " ".join(clean_text(value or "").split())
 
 
 # ---------------------------------------------------------------- bytes -> text
@@ -84,10 +96,41 @@ def decode_bytes(data: bytes, origin: str, declared: str | None = None) -> str:
             continue
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise InputError(f"{origin}: cannot decode the text (unknown character set)")
-    return str(best)
+    best = matches[0]
+    # A short text fits several 8-bit charsets equally well; then Western European (by far the most
+    # common legacy encoding of news pages) wins, so "São" does not become "Săo".
+    western = next((m for m in matches if m.encoding in _WESTERN and m.chaos <= best.chaos
+                    and m.coherence >= best.coherence), None)
+    return str(western or best)
+
+
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
+
+
+def utf16_as_utf8(data: bytes) -> bytes | None:
+    """UTF-16 text (with a byte-order mark, or without one when every other byte is zero) as UTF-8;
+    None when `data` is not UTF-16."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    else:
+        head = data[:4096]
+        if len(head) < 8 or len(head) % 2:
+            return None
+        even, odd = head[0::2], head[1::2]
+        zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+        if zeros_odd > 0.6 and zeros_even < 0.05:
+            encoding = "utf-16-le"
+        elif zeros_even > 0.6 and zeros_odd < 0.05:
+            encoding = "utf-16-be"
+        else:
+            return None
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 _MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|article|p|div)\b", re.I)
@@ -107,6 +150,9 @@ def sniff(data: bytes, name: str = "") -> str:
 def draft_from_bytes(data: bytes, origin: str, url: str = "", charset: str | None = None) -> Draft:
     if not data.strip():
         raise InputError(f"{origin}: no text to index (the input is empty)")
+    as_utf8 = utf16_as_utf8(data)
+    if as_utf8 is not None:
+        data, charset = as_utf8, "utf-8"
     kind = sniff(data, origin)
     if kind == "pdf":
         return _draft_from_pdf(data, origin)
@@ -176,13 +222,19 @@ def read_file(path: Path, max_bytes: int) -> Draft:
     return draft_from_bytes(data, str(path))
 
 
-def iter_directory(path: Path) -> Iterator[Path]:
-    """Supported files below `path`, recursively, in a stable order; hidden ones skipped."""
+def iter_directory(path: Path) -> Iterator[Path | InputError]:
+    """Supported files below `path`, recursively, in a stable order; hidden ones skipped. A link
+    that leads out of the directory is an InputError, never followed: adding a folder must not
+    read, say, /etc/passwd through a symlink placed in it."""
+    root = path.resolve()
     for p in sorted(path.rglob("*")):
         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not any(
             part.startswith(".") for part in p.relative_to(path).parts
         ):
-            yield p
+            if p.resolve().is_relative_to(root):
+                yield p
+            else:
+                yield InputError(f"{p}: links to a file outside {path}; not followed", str(p))
 
 
 _TEXT_FIELDS = ("title", "url", "source", "lang", "published_at")

