@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import ConfigError, ModelMismatchError, NotFoundError, StoreUnavailableError
+from .errors import ModelMismatchError, NotFoundError, StoreUnavailableError
 from .records import Article, Chunk
 from .settings import check_namespace
 

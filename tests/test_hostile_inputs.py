@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import replace
 
 import pytest
 
 from bot.feedback import FeedbackStore
 from bot.render import citation_field
 from conftest import run_cli
-from index.engine import AddError, Engine
+from index.engine import AddError
 from index.errors import ConfigError
 from index.loaders import Draft
 from index.records import Answer, Citation
-from index.settings import Settings
 
 STORY = "Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin, kata kementerian pekerjaan umum."
 
