@@ -41,7 +41,7 @@ from .retrieval import RetrievalConfig, retrieve
 from .settings import Settings
 from .sqlite_files import damaged_store_file
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
-from .text import content_hash, key_names, lexical_terms, looks_like_question
+from .text import content_hash, key_names, lexical_terms, looks_like_question, sentence_spans
 
 GROUP = 16  # articles embedded together, for throughput
 log = logging.getLogger("newsbot.engine")
@@ -668,7 +668,7 @@ class Engine:
             reply = chat.chat(system, user)
         except LLMUnavailableError as exc:
             return replace(extractive, notes=[*extractive.notes, f"LLM unavailable ({exc}); answered with quotes instead"])
-        checked = llm_answer.verify(reply, sources)
+        checked = llm_answer.verify(reply, sources, self._closest_sentence)
         verified = answering.verify_citations(checked.citations, articles)
         if checked.citations and len(verified) == len(checked.citations):
             return replace(extractive, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
@@ -678,6 +678,15 @@ class Engine:
                            notes=[*extractive.notes, "the LLM found no answer in the passages"])
         return replace(extractive, removed=checked.removed,
                        notes=[*extractive.notes, "the LLM's answer had no verifiable sentence; answered with quotes instead"])
+
+    def _closest_sentence(self, claim: str, cited: list) -> float:
+        """The highest cosine between `claim` and a sentence of the cited passages (both embedded as
+        passages: a symmetric comparison that works across languages). Sentences are cached."""
+        sentences = [s.text[a:b] for s in cited for a, b in sentence_spans(s.text)][:60]
+        if not sentences:
+            return 0.0
+        vectors = self.embedder.embed_passages([claim, *sentences], urgent=True)
+        return float(np.max(vectors[1:] @ vectors[0]))
 
     # ------------------------------------------------------------ managing
 

@@ -90,7 +90,7 @@ class Citation:
 class Removal:
     """Something verification took out of a generated answer, and why."""
 
-    kind: str  # invalid_citation | uncited_sentence | unverified_quote
+    kind: str  # invalid_citation | uncited_sentence | unverified_quote | unsupported_claim | truncated
     text: str  # the sentence or marker concerned
     reason: str
 

@@ -200,8 +200,8 @@ def test_no_llm_override_never_calls_the_model(llm_engine, fake):
 def test_unknown_provider_or_missing_settings_are_clear_errors(tmp_path):
     from index.llm import build_llm
 
-    with pytest.raises(ConfigError, match="not one of: none, openai, openai-compatible, ollama"):
-        build_llm(Settings(llm_provider="gpt5"))
+    with pytest.raises(ConfigError, match="LLM_PROVIDER='gpt5': one of none, openai, openai-compatible, ollama"):
+        build_llm(Settings(llm_provider="gpt5"))  # refused as the settings are made
     with pytest.raises(ConfigError, match="needs LLM_MODEL"):
         build_llm(Settings(llm_provider="ollama"))
     with pytest.raises(ConfigError, match="needs LLM_BASE_URL"):
@@ -283,11 +283,16 @@ def test_cli_llm_flags_and_slow_model_notice(tmp_path, cache_dir, fake):
     assert refused.returncode != 0 and "LLM_PROVIDER" in refused.stderr.decode()
 
 
-def sloppy_model(request: dict) -> Reply:
-    """Cites source 1 correctly, then invents a quote and cites a source that was not given."""
+def first_words(request: dict, n: int) -> str:
+    """The first `n` words of source 1 in the prompt, without quote marks."""
     user = request["messages"][1]["content"]
     first = user.split("<source n=\"1\"", 1)[1].split(">", 1)[1].strip()
-    words = " ".join(w.strip("\"“”«»„") for w in first.split()[:8])
+    return " ".join(w.strip("\"“”«»„'‘’") for w in first.split()[:n])
+
+
+def sloppy_model(request: dict) -> Reply:
+    """Cites source 1 correctly, then invents a quote and cites a source that was not given."""
+    words = first_words(request, 8)
     return Reply(f"The first source reports that {words} [1]. An official said \"we will win by Friday\" [1]. "
                  "More details are in [9].")
 
@@ -311,3 +316,88 @@ def test_eval_scores_the_llm_path_and_its_citations_stay_valid(tmp_path, cache_d
     assert len(fake.requests) > 15, "the answerable questions (22 of 30) went to the model"
     assert llm["metrics"]["citation_validity"] == 1.0 and extractive["metrics"]["citation_validity"] == 1.0
     assert llm["metrics"]["hit@1"] == extractive["metrics"]["hit@1"], "the same retrieval under both"
+
+
+@pytest.mark.parametrize("quoted", ["‘a robbery of Ukraine’", "'a robbery of Ukraine'", "「a robbery of Ukraine」",
+                                    "『a robbery of Ukraine』", "‹a robbery of Ukraine›", "‚a robbery of Ukraine‘",
+                                    "＂a robbery of Ukraine＂"])
+def test_invented_quotes_in_every_quote_style_are_removed(llm_engine, fake, quoted):
+    fake.play(Reply(f"Zelenskyy is not ready to sign the minerals deal [1]. He called the deal {quoted} [1]."))
+    answer = llm_engine.ask(SEED_QUESTION, k=3)
+    assert "robbery" not in answer.answer
+    assert [r.kind for r in answer.removed] == ["unverified_quote"]
+
+
+def test_apostrophes_are_not_taken_for_quotes(llm_engine, fake):
+    fake.play(Reply("Lumen Metals' mine is in Nevada, and the company's output will be 40,000 tonnes a year [1]."))
+    answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
+    assert answer.mode == "llm" and answer.removed == []
+
+
+def test_a_claim_the_cited_passage_does_not_support_is_removed(llm_engine, fake):
+    fake.play(Reply("Zelenskyy is not ready to sign the minerals deal [1]. The moon is made of cheese [1]."))
+    answer = llm_engine.ask(SEED_QUESTION, k=3)
+    assert answer.answer == "Zelenskyy is not ready to sign the minerals deal [1]."
+    [removed] = answer.removed
+    assert removed.kind == "unsupported_claim" and "moon" in removed.text and "does not say this" in removed.reason
+
+
+def test_a_number_the_cited_passage_does_not_state_is_removed(llm_engine, fake):
+    fake.play(Reply("Lumen Metals opened its Thacker Pass lithium mine in Nevada on Friday [1]. "
+                    "The mine is expected to produce 90,000 tonnes of lithium carbonate a year [1]."))
+    answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
+    assert "90,000" not in answer.answer and "Thacker Pass" in answer.answer
+    assert [(r.kind, r.reason) for r in answer.removed] == [("unsupported_claim", "the cited source does not state 90000")]
+
+
+def test_numbers_match_across_thousands_separators(llm_engine, fake):
+    fake.play(Reply("The mine is expected to produce 40.000 tonnes of lithium carbonate a year [1]."))
+    answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
+    assert answer.mode == "llm" and answer.removed == []
+
+
+def test_an_english_claim_supported_by_an_indonesian_passage_is_kept(llm_engine, fake):
+    fake.play(Reply("According to a source who spoke to AFP, Zelenskyy is not prepared to sign the agreement on minerals "
+                    "with the United States, despite pressure from American officials [1]."))
+    answer = llm_engine.ask(SEED_QUESTION, k=3)
+    assert answer.mode == "llm" and answer.removed == [], answer.removed
+
+
+def test_a_huge_reply_is_cut_before_it_is_checked(llm_engine, fake):
+    sentence = "Zelenskyy is not ready to sign the minerals deal [1]. "
+    fake.play(Reply(sentence * 20_000))  # about 1 MB
+    answer = llm_engine.ask(SEED_QUESTION, k=3)
+    assert answer.mode == "llm" and len(answer.answer) <= 8000
+    assert answer.removed[0].kind == "truncated" and "only the first 8,000 were checked" in answer.removed[0].reason
+
+
+def claims_model(request: dict) -> Reply:
+    """A restatement of source 1 (true), a fabricated claim, a wrong number, and an invented quote."""
+    words = first_words(request, 10)
+    return Reply(f"The first source reports that {words} [1]. The moon is made of green cheese, scientists agree [1]. "
+                 "Officials counted 987,654 visitors last year [1]. An official said ‘we will win by Friday’ [1].")
+
+
+def test_the_support_check_measured_on_a_sloppy_model_over_the_own_question_set(llm_engine, fake):
+    """Every true restatement is kept; every fabrication, wrong number and invented quote is removed."""
+    from index.evaluate import load_questions
+
+    fake.play()
+    fake.responder = claims_model
+    kinds: dict[str, int] = {}
+    kept = asked = 0
+    try:
+        for q in load_questions(str(SAMPLES / "questions.jsonl")):
+            answer = llm_engine.ask(q.question, k=3)
+            if answer.mode != "llm":
+                continue
+            asked += 1
+            kept += answer.answer.startswith("The first source reports that")
+            assert "moon" not in answer.answer and "987,654" not in answer.answer and "win by Friday" not in answer.answer
+            for r in answer.removed:
+                kinds[r.kind] = kinds.get(r.kind, 0) + 1
+    finally:
+        fake.responder = None
+    assert asked >= 15
+    assert kept == asked, f"true restatements kept {kept}/{asked}"
+    assert kinds == {"unsupported_claim": 2 * asked, "unverified_quote": asked}, kinds
