@@ -81,6 +81,9 @@ def answer_embed(answer: Answer, elapsed_s: float) -> discord.Embed:
     if answer.abstained:
         embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=ABSTAIN_COLOR,
                               description=trim(clean(answer.answer), DESCRIPTION))
+        if answer.closest is not None:
+            _, value = citation_field(answer.closest, 500)
+            embed.add_field(name="Closest passage — may not answer", value=value, inline=False)
         closest = list(dict.fromkeys((p.article_id, p.title, p.source, p.published_at) for p in answer.passages))[:5]
         if closest:
             lines = [f"• {clean(t) or aid} ({_meta(s, d)})" if _meta(s, d) else f"• {clean(t) or aid}" for aid, t, s, d in closest]

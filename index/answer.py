@@ -1,6 +1,7 @@
-"""Extractive answers with verified citations, and abstention.
+"""Extractive answers with verified citations, and the wording of an abstention.
 
-No LLM: the answer is made of sentences quoted verbatim from the top passages,
+Whether to answer at all is `answerability`'s judgment. No LLM: the answer is made of
+sentences quoted verbatim from the passages judged to answer,
 each followed by its [n]. A sentence is chosen by the question's content words it
 contains (compared on crude stems, so names and cognates meet across languages)
 and by its passage's rank. Every quote is checked against the stored article at
@@ -12,10 +13,19 @@ import math
 import re
 from dataclasses import dataclass
 
+from .answerability import NAMES, YEAR, expected_type, holds_type
 from .records import Article, Citation, Passage
-from .text import content_terms, sentence_spans, term_stem, years
+from .text import content_terms, sentence_spans, term_stem
 
 ABSTAIN_TEXT = "The indexed articles don't cover this question."
+# The abstention in the question's language (the bot's full message catalogue is a front-end matter).
+_WORDING = {
+    "en": {"not_covered": ABSTAIN_TEXT, "names": "No indexed article mentions {names}.",
+           "year": "No matching article is from or mentions {years}.", "or": " or "},
+    "id": {"not_covered": "Artikel yang terindeks tidak membahas pertanyaan ini.",
+           "names": "Tidak ada artikel terindeks yang menyebut {names}.",
+           "year": "Tidak ada artikel yang cocok dari tahun {years} atau yang menyebutnya.", "or": " atau "},
+}
 
 
 @dataclass(frozen=True)
@@ -56,15 +66,26 @@ def score_sentence(text: str, stems: dict[str, float]) -> float:
 
 
 def pick_sentences(
-    question: str, passages: list[Passage], articles: dict[str, Article], max_sentences: int, margin: float = 0.03
+    question: str, passages: list[Passage], articles: dict[str, Article], max_sentences: int, margin: float = 0.03,
+    context: str = "",
 ) -> list[tuple[Passage, Sentence]]:
-    """The lead sentence of the top passage, then sentences of passages nearly as
-    relevant (score within `margin`) that match the question nearly as well."""
+    """The sentences to quote: the best sentence of the top passage, the sentence after it when that one
+    holds what the question asks for and the best does not, then sentences of passages nearly as relevant
+    (score within `margin`) that match the question nearly as well.
+
+    A sentence scores by the question's content words it contains; one holding the kind of thing the
+    question asks for (a number for "how many", a date for "when", a new name for "who") scores more,
+    and a question quoted in the article less. `context` (a follow-up's earlier question) counts at
+    half weight, so "Did he sign it?" finds the sentence about the earlier question's deal."""
     stems = question_stems(question)
+    for stem, weight in (question_stems(context) if context else {}).items():
+        stems.setdefault(stem, 0.5 * weight)
     if not passages:
         return []
+    kind = expected_type(question)
     floor = passages[0].score - margin
     candidates: list[tuple[Passage, Sentence]] = []
+    typed: dict[tuple[str, int], bool] = {}
     for rank, passage in enumerate(passages):
         if rank and passage.score < floor:
             continue
@@ -73,11 +94,15 @@ def pick_sentences(
             continue
         span = max(1, passage.end - passage.start)
         for a, b in sentence_spans(article.text, passage.start, passage.end):
-            if sum(c.isalpha() for c in article.text[a:b]) < 12:
+            text = article.text[a:b]
+            if sum(c.isalpha() for c in text) < 12:
                 continue  # photo credits, datelines
-            lexical = score_sentence(article.text[a:b], stems)
-            if article.text[a:b].rstrip("\"'”’») ").endswith("?"):
+            lexical = score_sentence(text, stems)
+            if text.rstrip("\"'”’») ").endswith("?"):
                 lexical *= 0.3  # a question in the article restates, it does not answer
+            typed[(passage.article_id, a)] = holds_type(kind, text, question)
+            if kind and typed[(passage.article_id, a)]:
+                lexical *= TYPE_BONUS
             # Among equal matches prefer the better passage, then the earlier sentence.
             candidates.append((passage, Sentence(rank, a, b, lexical - 0.01 * rank - 0.001 * (a - passage.start) / span)))
     lead = max((c for c in candidates if c[1].passage_rank == candidates[0][1].passage_rank), key=lambda c: c[1].score, default=None)
@@ -85,6 +110,17 @@ def pick_sentences(
         return []
     picked = [lead]
     seen = {(lead[0].article_id, lead[1].start)}
+    if kind and not typed.get((lead[0].article_id, lead[1].start)) and max_sentences > 1:
+        article, end = articles[lead[0].article_id], lead[1].end
+        for _ in range(NEIGHBOURS):  # the next sentences of the paragraph: the first that holds it
+            following = _next_sentence(article, end)
+            if following is None:
+                break
+            if holds_type(kind, article.text[following[0]:following[1]], question):
+                picked.append((lead[0], Sentence(lead[1].passage_rank, *following, lead[1].score)))
+                seen.add((lead[0].article_id, following[0]))
+                break
+            end = following[1]
     for passage, sentence in sorted(candidates, key=lambda c: -c[1].score):
         if len(picked) >= max_sentences or sentence.score < max(0.7 * lead[1].score, 1e-9):
             break
@@ -95,55 +131,59 @@ def pick_sentences(
     return picked
 
 
+TYPE_BONUS = 1.3  # a sentence holding the asked kind of thing outranks one that only repeats the question
+NEIGHBOURS = 2  # how many sentences after the best one may be looked at for what the question asks
+
+
+def _next_sentence(article: Article, after: int) -> tuple[int, int] | None:
+    """The sentence that follows offset `after` in the same paragraph (the answer often comes right
+    after the sentence that repeats the question's words), or None."""
+    spans = sentence_spans(article.text, after, min(len(article.text), after + 1500))
+    if not spans or "\n\n" in article.text[after:spans[0][0]]:
+        return None
+    a, b = spans[0]
+    return (a, b) if sum(c.isalpha() for c in article.text[a:b]) >= 12 else None
+
+
 def defuse_markers(text: str) -> str:
     """An article's own "[9]" would read as a citation: show it with full-width brackets."""
     return re.sub(r"\[(\d+)\]", "［\\1］", text)
 
 
-def not_covered(names: list[str]) -> str:
-    """The abstention for a question about names no indexed article mentions (no quote marks: they
-    would read as a quotation from an article)."""
-    return f"{ABSTAIN_TEXT} No indexed article mentions {' or '.join(names)}."
+def abstention(judgment, lang: str = "en") -> str:
+    """What the user reads when the judgment says no article answers, in the question's language
+    (English or Indonesian; the JSON carries the reason as data for front ends that word it themselves)."""
+    words = _WORDING.get(lang, _WORDING["en"])
+    if judgment.reason == NAMES:
+        return f"{words['not_covered']} {words['names'].format(names=words['or'].join(judgment.names))}"
+    if judgment.reason == YEAR:
+        return f"{words['not_covered']} {words['year'].format(years=words['or'].join(judgment.years))}"
+    return words["not_covered"]
 
 
-def about_another_year(asked: set[str], article: Article | None) -> bool:
-    """The question names a year (or years) that the article neither mentions nor was published in
-    (or the year after): "Who won the 2022 World Cup?" is not answered from a 2024 article on the
-    2026 qualifiers. An undated article cannot be judged, so it is never excluded."""
-    if not asked or article is None or not article.published_at[:4].isdigit():
-        return False
-    published = int(article.published_at[:4])
-    return not (asked & years(article.text) or any(published in (int(y), int(y) + 1) for y in asked))
-
-
-def relevant_passages(
-    passages: list[Passage], threshold: float, question: str = "", articles: dict[str, Article] | None = None
-) -> list[Passage]:
-    """The passages relevant enough to answer from (what abstention is judged by): above the
-    threshold and, when the question names a year, from an article about that year."""
-    asked = years(question)
-    return [p for p in passages if (p.relevance or 0.0) >= threshold
-            and not about_another_year(asked, (articles or {}).get(p.article_id))]
+def closest_sentence(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> Citation | None:
+    """The best sentence of the closest passage, shown as "closest, may not answer" beside an abstention."""
+    picked = pick_sentences(question, passages[:1], articles, 1, context=context)
+    if not picked:
+        return None
+    passage, sentence = picked[0]
+    article = articles[passage.article_id]
+    return Citation(1, article.id, article.title, article.source, article.published_at, article.url,
+                    article.text[sentence.start:sentence.end], sentence.start, sentence.end, passage.chunk_id)
 
 
 def compose(
     question: str,
     passages: list[Passage],
     articles: dict[str, Article],
-    threshold: float,
     max_sentences: int = 3,
-) -> tuple[str, list[Citation], bool]:
-    """(answer text, citations, abstained)."""
-    best = max((p.relevance or 0.0 for p in passages), default=0.0)
-    if not passages or best < threshold:
-        return ABSTAIN_TEXT, [], True
-    relevant = relevant_passages(passages, threshold, question, articles)
-    if not relevant:
-        return f"{ABSTAIN_TEXT} No matching article is from or mentions {' or '.join(sorted(years(question)))}.", [], True
+    context: str = "",
+) -> tuple[str, list[Citation]]:
+    """(answer text, citations): sentences quoted from passages judged to answer the question."""
     parts: list[str] = []
     citations: list[Citation] = []
     number: dict[str, int] = {}
-    for passage, sentence in pick_sentences(question, relevant, articles, max_sentences):
+    for passage, sentence in pick_sentences(question, passages, articles, max_sentences, context=context):
         article = articles[passage.article_id]
         quote = article.text[sentence.start : sentence.end]
         key = f"{passage.article_id}:{sentence.start}"
@@ -165,8 +205,8 @@ def compose(
             )
         parts.append(f"{defuse_markers(' '.join(quote.split()))} [{number[key]}]")
     if not citations:
-        return ABSTAIN_TEXT, [], True
-    return " ".join(parts), citations, False
+        return ABSTAIN_TEXT, []
+    return " ".join(parts), citations
 
 
 def verify_citations(citations: list[Citation], articles: dict[str, Article]) -> list[Citation]:

@@ -258,6 +258,11 @@ def render_answer(answer: Answer, width: int = 100) -> str:
             lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
             lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
     elif answer.abstained and answer.passages:
+        if answer.closest is not None:
+            c = answer.closest
+            meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
+            lines += ["", "Closest passage (may not answer the question):", f"    {c.title}" + (f" — {meta}" if meta else ""),
+                      textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    ")]
         lines += ["", "Closest articles:"]
         seen = set()
         for p in answer.passages:
@@ -352,7 +357,8 @@ def cmd_eval(settings, args) -> int:
     if args.out:
         eval_run.write_reports(report, Path(args.out))
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        shown_report = {**report, "configs": [{k: v for k, v in c.items() if k != "answers"} for c in report["configs"]]}
+        print(json.dumps(shown_report, ensure_ascii=False, indent=2, default=str))
     else:
         print(eval_run.markdown_table(report))
         if args.out:

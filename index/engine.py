@@ -28,6 +28,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from . import answer as answering
+from . import answerability
 from .chunking import chunk_text
 from .embedding import Embedder, EmbeddingCache, build_embedding
 from .errors import (ConfigError, IndexBusyError, InputError, LLMUnavailableError, NewsbotError, NotFoundError,
@@ -37,7 +38,7 @@ from .language import detect_language
 from .lexical import LexicalIndex, LexicalReset
 from .loaders import Draft, finish, iter_directory, iter_jsonl, read_file, draft_from_bytes
 from .records import AddResult, Answer, Article, Chunk, Passage
-from .retrieval import RetrievalConfig, retrieve
+from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
 from .sqlite_files import damaged_store_file
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
@@ -600,7 +601,8 @@ class Engine:
         st = self.store(namespace, create=False)
         if st.namespace not in self._nonempty and (not st.exists or st.count_chunks() == 0):
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
-            return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings)
+            return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings,
+                          reason=answerability.EMPTY)
         self._nonempty.add(st.namespace)
         t = time.perf_counter()
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
@@ -619,25 +621,43 @@ class Engine:
             p for p in passages
             if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
         ]
-        text, citations, abstained = answering.compose(
-            question, passages, articles, self.settings.abstain_threshold, self.settings.answer_sentences
-        )
         lang = detect_language(question, self.lexical.languages(st.namespace))  # as retrieval judged it (cached)
-        unknown = [] if abstained else self._unknown_names(st.namespace, question, lang, passages)
-        if unknown:
-            text, citations, abstained = answering.not_covered(unknown), [], True
+        judgment = self._judge(st.namespace, question, lang, passages, articles)
+        if judgment.answerable:
+            text, citations = answering.compose(question, list(judgment.passages), articles, self.settings.answer_sentences,
+                                                context=context)
+        else:
+            text, citations = answering.abstention(judgment, lang), []
+        abstained = not citations
+        closest = None
+        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(
+                judgment, answerability.operating_point(self.settings.abstain_threshold)):
+            closest = answering.closest_sentence(question, list(judgment.passages), articles, context)
         verified = answering.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
             text = " ".join(f"{answering.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
             abstained = not verified
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
-        result = Answer(question, text, abstained, verified, passages, timings)
-        if use_llm and not abstained:  # below the abstain threshold no LLM is asked: nothing to answer from
+        result = Answer(question, text, abstained, verified, passages, timings,
+                        reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
+                        closest=closest)
+        if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
             result = self._generate(result, articles, k, lang)
             timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
+
+    def _judge(self, namespace: str, question: str, lang: str, passages: list[Passage],
+               articles: dict[str, Article]) -> "answerability.Judgment":
+        """The answerability judgment, with the term statistics it needs from the lexical index."""
+        q_terms = lexical_terms(question, lang)
+        df, total = self.lexical.document_frequencies(namespace, q_terms) if q_terms else ({}, 0)
+        weights = idf_weights(q_terms, df, total) if q_terms else {}
+        terms = self.lexical.terms_of(namespace, [p.chunk_id for p in passages[:5]])
+        return answerability.judge(question, lang, passages, articles, weights, terms,
+                                   self._unknown_names(namespace, question, lang, passages),
+                                   answerability.operating_point(self.settings.abstain_threshold))
 
     def _unknown_names(self, namespace: str, question: str, lang: str, passages: list[Passage]) -> list[str]:
         """Names the question asks about that no chunk of the namespace contains (nor a retrieved
@@ -660,8 +680,7 @@ class Engine:
         if self._chat is None:
             self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
         chat, prompts = self._chat
-        relevant = answering.relevant_passages(extractive.passages, self.settings.abstain_threshold, extractive.question, articles)
-        sources = llm_answer.number_sources(relevant, articles, k)
+        sources = llm_answer.number_sources(answerability.sources_for(extractive.judgment), articles, k)
         today = datetime.now(timezone.utc).date().isoformat()
         system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today)
         try:
@@ -674,6 +693,7 @@ class Engine:
             return replace(extractive, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
         if checked.said_not_found:
             return replace(extractive, answer=answering.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
+                           reason=answerability.NOT_COVERED,
                            model=chat.name, removed=checked.removed,
                            notes=[*extractive.notes, "the LLM found no answer in the passages"])
         return replace(extractive, removed=checked.removed,

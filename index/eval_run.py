@@ -100,6 +100,7 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
     texts = {a.id: a.text for a in st.get_articles([a.id for a in st.list_articles()], with_text=True).values()}
     rows: list[dict] = []
     langs: list[str] = []
+    answers: list[dict] = []
     bar = progress(total=len(questions), desc=f"asking ({preset.name})", unit="question")
     for q in questions:
         try:
@@ -108,8 +109,10 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
             row = score_question(q, answer)
             row["latency_ms"] = (time.perf_counter() - started) * 1000
             row["citation_valid"] = citation_valid(answer, texts)
+            answers.append(answer_record(preset.name, q, answer, row))
         except Exception as exc:  # counted and reported, never dropped
             row = error_row(q, f"{exc.__class__.__name__}: {exc}")
+            answers.append({"config": preset.name, "id": q.id, "question": q.question, "error": row["error"]})
         rows.append(row)
         langs.append(q.lang or "?")
         bar.update(1)
@@ -119,7 +122,21 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
     }
     errors = [{"question": q.id, "error": r["error"]} for q, r in zip(questions, rows) if "error" in r]
     return {"name": preset.name, "description": preset.description, "metrics": aggregate(rows),
-            "by_language": by_language, "errors": errors[:50]}
+            "by_language": by_language, "errors": errors[:50], "answers": answers}
+
+
+def answer_record(config: str, q: Question, answer, row: dict) -> dict:
+    """One line of answers.jsonl: what the user read, why, and what it was chosen from, to read misses one by one."""
+    return {
+        "config": config, "id": q.id, "question": q.question, "gold_articles": q.article_ids, "gold_answers": q.answers,
+        "answer": answer.answer, "abstained": answer.abstained, "reason": answer.reason,
+        "judgment": answer.judgment.to_dict() if answer.judgment is not None else None,
+        "citations": [c.to_dict() for c in answer.citations],
+        "passages": [{"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
+                      "relevance": round(p.relevance or 0.0, 4), "dense": round(p.dense or 0.0, 4), "title": p.title,
+                      "text": p.text[:400]} for p in answer.passages[:5]],
+        "metrics": {k: v for k, v in row.items() if k not in ("latency_ms",)},
+    }
 
 
 # ------------------------------------------------------------------ reports
@@ -134,9 +151,7 @@ def _fmt(key: str, value) -> str:
     return f"{value:.3f}"
 
 
-TABLE_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "evidence@5",
-              "citation_validity", "abstain_precision", "abstain_recall", "false_abstain", "latency_p50_ms",
-              "latency_p95_ms", "n_questions", "n_errors")
+TABLE_KEYS = METRIC_KEYS
 
 
 def markdown_table(report: dict) -> str:
@@ -154,6 +169,10 @@ def markdown_table(report: dict) -> str:
 def write_reports(report: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     clean = json.loads(json.dumps(report, default=str).replace("NaN", "null"))
+    with open(out / "answers.jsonl", "w", encoding="utf-8") as handle:
+        for c in clean["configs"]:
+            for record in c.pop("answers", []):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     for c in clean["configs"]:
         c["metrics"] = {k: c["metrics"].get(k) for k in METRIC_KEYS}
     (out / "report.json").write_text(json.dumps(clean, indent=2, ensure_ascii=False), encoding="utf-8")

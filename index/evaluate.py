@@ -73,6 +73,11 @@ def score_question(q: Question, answer: Answer) -> dict[str, float | None]:
         cited_chunks = {c.chunk_id for c in answer.citations}
         cited = [p.text for p in answer.passages if p.chunk_id in cited_chunks]
         m["answer_cited"] = float(contains_any(cited, q.answers))
+        # What the user reads: the answer text itself (an abstention shows nothing, so it misses).
+        shown = 0.0 if answer.abstained else float(contains_any([answer.answer], q.answers))
+        m["answer_shown"] = shown
+        first_is_gold = bool(answer.citations) and answer.citations[0].article_id in gold
+        m["answer_shown_when_first"] = shown if first_is_gold else None
     if gold and q.evidence:
         m["evidence@5"] = float(contains_any([p.text for p in answer.passages[:5]], q.evidence))
     m["abstained"] = float(answer.abstained)
@@ -101,7 +106,8 @@ def citation_valid(answer: Answer, article_texts: dict[str, str]) -> bool:
 
 
 METRIC_KEYS = (
-    "hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "evidence@5",
+    "hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "answer_shown",
+    "answer_shown_when_first", "evidence@5",
     "citation_validity", "abstain_precision", "abstain_recall", "false_abstain", "latency_p50_ms", "latency_p95_ms",
     "n_questions", "n_errors",
 )
@@ -127,7 +133,8 @@ def aggregate(rows: list[dict]) -> dict[str, float | None]:
     retrieval and answer metrics of its question: errors are never silently dropped.
     """
     out: dict[str, float | None] = {}
-    for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "evidence@5"):
+    for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "answer_shown",
+                "answer_shown_when_first", "evidence@5"):
         out[key] = _mean([r[key] for r in rows if r.get(key) is not None])
     scored = [r for r in rows if "error" not in r]
     out["citation_validity"] = _mean([float(r["citation_valid"]) for r in scored if "citation_valid" in r])
@@ -153,7 +160,7 @@ def error_row(q: Question, message: str) -> dict:
         row.update({"hit@1": 0.0, "hit@5": 0.0, "hit@10": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0})
         row["recall@10"] = 0.0 if len(q.article_ids) > 1 else None
         if q.answers:
-            row.update({"answer@5": 0.0, "answer_cited": 0.0})
+            row.update({"answer@5": 0.0, "answer_cited": 0.0, "answer_shown": 0.0})
         if q.evidence:
             row["evidence@5"] = 0.0
     return row

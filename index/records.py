@@ -112,12 +112,16 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # shown to the user, e.g. "the LLM timed out"
     removed: list[Removal] = field(default_factory=list)  # what verification took out of an LLM answer
     model: str = ""  # the LLM that wrote the answer, when mode == "llm"
+    reason: str = ""  # why it abstained: not_covered | name_not_mentioned | year | no_articles
+    judgment: Any = None  # the answerability judgment (index.answerability.Judgment) behind the decision
+    closest: Citation | None = None  # with an abstention: the nearest sentence, shown as "may not answer"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "reason": self.reason,
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
@@ -125,6 +129,8 @@ class Answer:
             "notes": list(self.notes),
             "removed": [r.to_dict() for r in self.removed],
             "model": self.model,
+            "judgment": self.judgment.to_dict() if self.judgment is not None else None,
+            "closest": self.closest.to_dict() if self.closest is not None else None,
         }
 
 

@@ -36,7 +36,7 @@ class Settings:
     retrieval_mode: str = "auto"  # auto | dense | lexical | hybrid
     top_k: int = 5
     candidates: int = 50
-    abstain_threshold: float = 0.85
+    abstain_threshold: float | None = None  # answerability operating point; None: the fitted one
     answer_sentences: int = 3
     fetch_timeout_s: float = 20.0
     fetch_max_bytes: int = 5_000_000
@@ -159,7 +159,7 @@ _RULES = {
     "retrieval_mode": (_one_of("auto", "dense", "lexical", "hybrid"), "one of auto, dense, lexical, hybrid"),
     "top_k": (_between(1, 100), "a whole number from 1 to 100"),
     "candidates": (_between(1, 1000), "a whole number from 1 to 1000"),
-    "abstain_threshold": (_between(0.0, 1.0), "a number from 0 to 1"),
+    "abstain_threshold": (lambda v: v is None or _between(0.0, 1.0)(v), "empty (the fitted operating point) or a number from 0 to 1"),
     "answer_sentences": (_between(1, 10), "a whole number from 1 to 10"),
     "fetch_timeout_s": (_between(0.1, 600), "seconds, from 0.1 to 600"),
     "fetch_max_bytes": (_positive, "a positive number of bytes"),
@@ -189,7 +189,7 @@ def _convert(name: str, type_name, raw: str):
             return Path(raw).expanduser()
         if type_name == "int":
             return int(raw)
-        if type_name == "float":
+        if type_name.startswith("float"):
             return float(raw)
         if type_name == "bool":
             return _bool(raw)

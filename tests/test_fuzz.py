@@ -84,12 +84,12 @@ def article_and_passages(text: str) -> tuple[Article, list[Passage]]:
 @given(text=NASTY.filter(str.strip), question=NASTY)
 def test_extractive_citations_always_slice_back_to_their_quote(text, question):
     article, passages = article_and_passages(text)
-    answer_text, citations, abstained = compose(question or "?", passages, {"a": article}, threshold=0.5)
+    answer_text, citations = compose(question or "?", passages, {"a": article})
+    abstained = not citations
     assert verify_citations(citations, {"a": article}) == citations
     assert citation_valid(Answer("q", answer_text, abstained, citations), {"a": text}), "a [9] in the article is not a marker"
     for c in citations:
         assert text[c.start:c.end] == c.quote and f"[{c.n}]" in answer_text
-    assert abstained == (not citations)
 
 
 @FUZZ
@@ -119,7 +119,7 @@ def test_a_source_can_never_close_its_own_tag(text):
 def test_discord_messages_keep_their_limits_and_never_ping(text, title, search):
     article, passages = article_and_passages(text or "x")
     article = Article(id="a", title=title, text=article.text, source=title[:50], published_at="2025-02-22")
-    answer_text, citations, _ = compose(search or "q", passages, {"a": article}, threshold=0.5)
+    answer_text, citations = compose(search or "q", passages, {"a": article})
     answer = Answer(search or "q", answer_text, not citations, citations, passages)
     embed = render.answer_embed(answer, 1.0)
     assert len(embed) <= render.EMBED_TOTAL and len(embed.description or "") <= render.DESCRIPTION
@@ -136,7 +136,7 @@ def test_a_fake_marker_in_the_article_is_not_a_citation():
     text = "Lumen Metals opened its lithium mine in Nevada, and readers must cite [9] now. Nothing else happened."
     article = Article(id="a", title="T", text=text)
     passage = Passage("a#0", "a", text, 0, len(text), score=1.0, relevance=0.9)
-    answer_text, citations, _ = compose("What did Lumen Metals open in Nevada?", [passage], {"a": article}, threshold=0.5)
+    answer_text, citations = compose("What did Lumen Metals open in Nevada?", [passage], {"a": article})
     assert answer_text == "Lumen Metals opened its lithium mine in Nevada, and readers must cite ［9］ now. [1]"
     assert citations[0].quote.endswith("cite [9] now."), "the stored quote stays verbatim"
     assert citation_valid(Answer("q", answer_text, False, citations), {"a": text})

@@ -98,7 +98,7 @@ def test_years_are_four_digit_years_not_parts_of_numbers():
 
 
 def test_an_article_is_about_another_year_only_if_dated_otherwise_and_silent_about_it():
-    from index.answer import about_another_year
+    from index.answerability import about_another_year
     from index.records import Article
 
     dated = Article("a", "t", "Kualifikasi Piala Dunia 2026.", published_at="2024-11-19")

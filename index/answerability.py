@@ -1,0 +1,231 @@
+"""Does any indexed article answer this question? One judgment, made in one place.
+
+Input: the question (and its language), its ranked passages, their articles, and the
+document frequencies of the question's terms in the namespace. Output: a `Judgment`:
+answer or not, why not, the probability, the features it was judged by, and the
+passages to answer from. The CLI, the bot, the eval and the LLM path all go through
+`Engine.ask`, which asks this module and nothing else.
+
+Two rules are certain and come first: a question naming a year is answered only from
+articles of (or mentioning) that year, and a question about a name that no chunk of the
+namespace contains is not covered (judged only when passages in the question's language
+were retrieved: "Pope" may be "Paus" in Indonesian). Everything else is a logistic model
+over cheap signals of the top passages: how similar the best passage is, how far it stands
+above the next ones, how much of the question (IDF-weighted) it and its title cover,
+whether it holds what the question asks for (a number for "how many / berapa", a date for
+"when / kapan", a name for "who / siapa"), and whether question and passage are in the same
+language. It is fitted by `benchmarks/fit_answerability.py` on the leave-gold-out versions
+of the dev sets and the own set; the parameters are in `answerability.json`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from .records import Article, Passage
+from .text import key_names, lexical_terms, sentence_spans, words, years
+
+NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "no_articles"
+FEATURES = ("rel1", "dense1", "gap", "cov1", "cov_max", "sent_cov", "rare_in", "names", "xling", "xl_rel1", "xl_dense1",
+            "xl_gap")
+
+
+@dataclass(frozen=True)
+class Judgment:
+    answerable: bool
+    reason: str = ""  # why not: not_covered | name_not_mentioned | year | no_articles
+    probability: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+    passages: tuple[Passage, ...] = ()  # what to answer from (relevant, of the asked year)
+    names: tuple[str, ...] = ()  # the names no article mentions (reason name_not_mentioned)
+    years: tuple[str, ...] = ()  # the years asked (reason year)
+
+    def to_dict(self) -> dict:
+        return {"answerable": self.answerable, "reason": self.reason, "probability": round(self.probability, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}, "names": list(self.names),
+                "years": list(self.years)}
+
+
+@dataclass(frozen=True)
+class Model:
+    """Logistic regression per language pair: `same` (question and best passage in one language) and
+    `xling` (across languages), each with its own weights and operating point, so that a probability
+    means the same thing whichever language the passage is in."""
+
+    groups: dict[str, dict]  # group -> {"weights": {feature: w}, "bias": b, "threshold": t}
+
+    @staticmethod
+    def group(features: dict[str, float]) -> str:
+        return "xling" if features.get("xling") else "same"
+
+    def probability(self, features: dict[str, float]) -> float:
+        g = self.groups[self.group(features)]
+        z = g["bias"] + sum(w * features.get(name, 0.0) for name, w in g["weights"].items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def threshold(self, features: dict[str, float]) -> float:
+        return float(self.groups[self.group(features)]["threshold"])
+
+
+@lru_cache(maxsize=1)
+def fitted_model() -> Model:
+    data = json.loads(resources.files("index").joinpath("answerability.json").read_text(encoding="utf-8"))
+    return Model(data["groups"])
+
+
+def operating_point(threshold: float | None) -> Model:
+    """The fitted model, or the same model answering at `threshold` (NEWSBOT_ABSTAIN_THRESHOLD) instead."""
+    model = fitted_model()
+    if threshold is None:
+        return model
+    return Model({name: {**group, "threshold": threshold} for name, group in model.groups.items()})
+
+
+# ------------------------------------------------------------------ expected answer types
+
+_NUMBER_Q = re.compile(r"\b(how (many|much|old|long|far|big|large|tall|high|often)|what (number|percentage|share|amount|age)|"
+                       r"berapa|berapakah)\b", re.I)
+_MONEY_Q = re.compile(r"\b(how much\b.*\b(cost|costs|price|pay|paid|spend|spent|worth|fund|budget|raise|invest)|"
+                      r"what (is|was|will be) the (cost|price|budget)|berapa (biaya|harga|anggaran|dana|nilai)|"
+                      r"(biaya|harga|anggaran|dana|nilai)\w* berapa)", re.I)
+_MONEY = re.compile(r"(\$|€|£|¥|\bRp\.?\s?|\b(dollars?|euros?|pounds?|yen|yuan|rupiah|rupees?|usd|eur|idr)\b)", re.I)
+_WHEN_Q = re.compile(r"\b(when|what (year|date|day|month|time)|kapan|kapankah|tanggal berapa|tahun berapa|pada tahun)\b", re.I)
+_WHO_Q = re.compile(r"\b(who|whom|whose|siapa|siapakah)\b", re.I)
+_WHICH_Q = re.compile(r"^\W*(which\b|what (?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
+                      r"(apa|siapa) nama\b)", re.I)
+_WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
+_MONTHS = ("january february march april may june july august september october november december "
+           "januari februari maret april mei juni juli agustus september oktober november desember "
+           "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu minggu "
+           "yesterday today kemarin")
+_DATE_WORDS = frozenset(_MONTHS.split())
+
+
+def expected_type(question: str) -> str:
+    """What kind of thing the question asks for: money, number, date, person, place, name ("which show",
+    "what company": a name the question does not give), or "" (anything).
+    The question word that comes first decides ("How old was she when ..." asks for a number)."""
+    found = [(m.start(), kind) for kind, pattern in (("money", _MONEY_Q), ("number", _NUMBER_Q), ("date", _WHEN_Q),
+                                                     ("person", _WHO_Q), ("place", _WHERE_Q), ("name", _WHICH_Q))
+             if (m := pattern.search(question))]
+    return min(found)[1] if found else ""
+
+
+def holds_type(kind: str, text: str, question: str) -> bool:
+    """Whether `text` holds something of the asked kind that the question does not already contain."""
+    if not kind:
+        return True
+    if kind == "money":
+        return bool(_MONEY.search(text)) and holds_type("number", text, question)
+    if kind == "number":  # a quantity: a number that is not a year and not one the question already gives
+        given = set(re.findall(r"\d+", question))
+        found = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in given and n not in years(n)]
+        return bool(found) or any(w in _NUMBER_WORDS for w in words(text) if w not in words(question))
+    if kind == "date":
+        return bool(years(text)) or any(w in _DATE_WORDS for w in words(text)) or bool(re.search(r"\d", text))
+    asked = {n.lower() for n in key_names(question)}
+    return any(n.lower() not in asked for n in key_names(text))
+
+
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve hundred thousand million billion "
+                          "dozen half satu dua tiga empat lima enam tujuh delapan sembilan sepuluh puluh ratus ribu "
+                          "juta miliar triliun setengah".split())
+
+
+# ------------------------------------------------------------------ the judgment
+
+def _coverage(terms: set[str], weights: dict[str, float]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
+
+
+def features_of(question: str, lang: str, passages: list[Passage], weights: dict[str, float],
+                passage_terms: dict[str, set[str]]) -> dict[str, float]:
+    """The signals the model reads, from the top five passages (`weights`: IDF of the question's terms).
+
+    Cross-lingual statements (a sentence looked up in another language) and same-language questions
+    sit on different similarity scales, so the similarity signals also enter multiplied by `xling`."""
+    top = passages[:5]
+    best = top[0]
+    rels = [p.relevance or 0.0 for p in top]
+    covers = [_coverage(passage_terms.get(p.chunk_id, set()) | set(lexical_terms(p.title, p.lang)), weights) for p in top]
+    terms = passage_terms.get(best.chunk_id, set()) | set(lexical_terms(best.title, best.lang))
+    rarest = max(weights, key=weights.get) if weights else ""
+    names = key_names(question)
+    seen = " ".join(f"{p.title} {p.text}" for p in top[:3]).lower()
+    xling = float(bool(lang and best.lang and lang != best.lang))
+    gap = rels[0] - (sum(rels[1:]) / len(rels[1:]) if len(rels) > 1 else rels[0] - 0.05)
+    return {
+        "rel1": rels[0],
+        "dense1": best.dense or 0.0,
+        "gap": gap,
+        "cov1": covers[0],
+        "cov_max": max(covers),
+        "sent_cov": max((_coverage(set(lexical_terms(best.text[a:b], best.lang)), weights)
+                         for a, b in sentence_spans(best.text)), default=0.0),
+        "rare_in": float(bool(rarest) and rarest in terms),
+        "names": sum(n.lower() in seen for n in names) / len(names) if names else 1.0,
+        "xling": xling,
+        "xl_rel1": xling * rels[0],
+        "xl_dense1": xling * (best.dense or 0.0),
+        "xl_gap": xling * gap,
+    }
+
+
+SOURCE_MARGIN = 0.05
+
+
+def sources_for(judgment: Judgment) -> list[Passage]:
+    """The passages an answer may be written from: those of an answerable judgment whose relevance is
+    within SOURCE_MARGIN of the best (a passage far below the one judged to answer is not a source)."""
+    if not judgment.answerable or not judgment.passages:
+        return []
+    best = max(p.relevance or 0.0 for p in judgment.passages)
+    return [p for p in judgment.passages if (p.relevance or 0.0) >= best - SOURCE_MARGIN]
+
+
+def near_topic(judgment: Judgment, model: Model | None = None) -> bool:
+    """Judged not to answer, but close enough that the nearest passage is worth showing as
+    "closest, may not answer" (a third of the way to the operating point)."""
+    model = model or fitted_model()
+    return bool(judgment.passages) and judgment.probability >= model.threshold(judgment.features) / 3
+
+
+def about_another_year(asked: set[str], article: Article | None) -> bool:
+    """The question names a year (or years) that the article neither mentions nor was published in
+    (or the year after): "Who won the 2022 World Cup?" is not answered from a 2024 article on the
+    2026 qualifiers. An undated article cannot be judged, so it is never excluded."""
+    if not asked or article is None or not article.published_at[:4].isdigit():
+        return False
+    published = int(article.published_at[:4])
+    return not (asked & years(article.text) or any(published in (int(y), int(y) + 1) for y in asked))
+
+
+def judge(
+    question: str,
+    lang: str,
+    passages: list[Passage],
+    articles: dict[str, Article],
+    weights: dict[str, float],
+    passage_terms: dict[str, set[str]],
+    unknown_names: list[str] | None = None,
+    model: Model | None = None,
+) -> Judgment:
+    """Answer or not, and from which passages. `unknown_names`: names of the question that no chunk
+    of the namespace contains (the caller looks them up; None when not judged)."""
+    if not passages:
+        return Judgment(False, EMPTY)
+    asked = years(question)
+    usable = [p for p in passages if not about_another_year(asked, articles.get(p.article_id))]
+    if not usable:
+        return Judgment(False, YEAR, years=tuple(sorted(asked)), passages=())
+    features = features_of(question, lang, usable, weights, passage_terms)
+    if unknown_names:
+        return Judgment(False, NAMES, 0.0, features, tuple(usable), names=tuple(unknown_names))
+    model = model or fitted_model()
+    p, threshold = model.probability(features), model.threshold(features)
+    return Judgment(p >= threshold, "" if p >= threshold else NOT_COVERED, p, features, tuple(usable))
