@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "for each configuration side by side (report.json, report.md and a table). The embedding cache is "
         "shared with your index, so a second run embeds nothing. File formats: ../shared/data/README.md.",
     )
-    ev.add_argument("--articles", help="articles JSONL")
+    ev.add_argument("--articles", action="append", metavar="FILE",
+                    help="articles JSONL; repeat it to index several files together (a mixed-language index)")
     ev.add_argument("--questions", help="questions JSONL")
     ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the bot uses)")
     ev.add_argument("--k", type=positive_int, default=10, help="passages retrieved per question (default 10)")
@@ -351,7 +352,7 @@ def cmd_eval(settings, args) -> int:
     def progress(**kw):
         return tqdm(file=sys.stderr, dynamic_ncols=True, mininterval=0.5, **kw)
 
-    report = eval_run.run_eval(Path(args.articles), questions, configs, settings, k=args.k,
+    report = eval_run.run_eval([Path(a) for a in args.articles], questions, configs, settings, k=args.k,
                                work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress)
     report["questions"] = args.questions
     if args.out:

@@ -1,4 +1,4 @@
-"""`newsbot eval`: build a fresh index from an articles file, ask every question through
+"""`newsbot eval`: build a fresh index from articles files, ask every question through
 `Engine.ask` (the bot's path) for each configuration, and report the metrics.
 
 The embedding cache is shared with the user's index (NEWSBOT_CACHE_DIR, else
@@ -37,7 +37,7 @@ def _no_progress(**kwargs):
 
 
 def run_eval(
-    articles: Path,
+    articles: Path | list[Path],
     questions: list[Question],
     configs: list[Preset],
     settings: Settings,
@@ -52,7 +52,8 @@ def run_eval(
     if work_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="newsbot-eval-")
         work_dir = Path(tmp.name)
-    report: dict = {"articles": str(articles), "n_questions": len(questions), "k": k, "configs": []}
+    articles = [articles] if isinstance(articles, Path) else list(articles)
+    report: dict = {"articles": ", ".join(map(str, articles)), "n_questions": len(questions), "k": k, "configs": []}
     try:
         engines: dict[tuple[int, int], Engine] = {}
         for preset in configs:
@@ -74,7 +75,7 @@ def _build_index(articles, settings, work_dir, cache_dir, preset, progress, repo
     engine_settings = replace(settings, data_dir=data_dir, cache_dir=cache_dir, chroma_host="",
                               chunk_tokens=preset.chunk_tokens, chunk_overlap=preset.chunk_overlap, namespace="eval")
     engine = Engine(engine_settings)
-    total = sum(1 for line in open(articles, encoding="utf-8") if line.strip())
+    total = sum(1 for path in articles for line in open(path, encoding="utf-8") if line.strip())
     bar = progress(total=total, desc=f"indexing ({preset.chunk_tokens}-token chunks)", unit="article")
     started = time.perf_counter()
     before = engine.embedder.stats["embedded"]
@@ -85,7 +86,7 @@ def _build_index(articles, settings, work_dir, cache_dir, preset, progress, repo
         if isinstance(result, AddError):
             errors.append(result.message)
 
-    engine.add(engine.drafts_from_jsonl(str(articles)), on_result=on_result)
+    engine.add((d for path in articles for d in engine.drafts_from_jsonl(str(path))), on_result=on_result)
     bar.close()
     report.setdefault("indexes", []).append({
         "chunk_tokens": preset.chunk_tokens, "articles": total, "chunks": engine.store().count_chunks(),
