@@ -653,7 +653,9 @@ class Engine:
         """The answerability judgment, with the term statistics it needs from the lexical index."""
         q_terms = lexical_terms(question, lang)
         df, total = self.lexical.document_frequencies(namespace, q_terms) if q_terms else ({}, 0)
-        weights = idf_weights(q_terms, df, total) if q_terms else {}
+        # IDF as if the index held at least JUDGE_MIN_CHUNKS chunks: in a tiny index every term it lacks
+        # would otherwise outweigh the terms it has several times over, whatever the question.
+        weights = idf_weights(q_terms, df, max(total, answerability.JUDGE_MIN_CHUNKS)) if q_terms else {}
         terms = self.lexical.terms_of(namespace, [p.chunk_id for p in passages[:5]])
         return answerability.judge(question, lang, passages, articles, weights, terms,
                                    self._unknown_names(namespace, question, lang, passages),

@@ -59,6 +59,8 @@ def presets(settings: Settings) -> dict[str, Preset]:
                replace(auto, **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
         Preset("article-0.2", "auto + 0.2 x similarity to the article's mean chunk vector",
                replace(auto, article_weight=0.2), base.chunk_tokens, base.chunk_overlap),
+        Preset("no-xl-bonus", "auto without the cross-lingual bonus in mixed-language indexes",
+               replace(auto, crosslingual_bonus=0.0), base.chunk_tokens, base.chunk_overlap),
         Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),
         Preset("chunks-448", "auto with 448-token chunks", auto, 448, 48),
     ]

@@ -129,3 +129,18 @@ def test_eval_writes_what_users_read_for_every_question(settings, tmp_path):
     m = json.loads((out / "report.json").read_text(encoding="utf-8"))["configs"][0]["metrics"]
     assert m["answer_shown"] is not None and m["answer_shown_when_first"] is not None
     assert m["answer_shown_when_first"] >= m["answer_shown"] - 1e-9
+
+
+
+@pytest.mark.parametrize("question", [
+    "Which alliance did US officials suggest Ukraine should give up its goal of joining?",
+    "What did the United States offer at the UN about the war in Ukraine?",
+])
+def test_an_english_question_finds_the_indonesian_article_beside_english_news_on_the_story(sample_engine, question):
+    """The samples hold English articles on Zelenskyy and Ukraine beside the Indonesian seed that answers."""
+    from index.retrieval import RetrievalConfig
+
+    fair = sample_engine.ask(question)
+    assert fair.passages[0].article_id == "seed-trump-putin-summit"
+    unfair = sample_engine.ask(question, retrieval=RetrievalConfig(crosslingual_bonus=0.0))
+    assert unfair.passages[0].article_id != "seed-trump-putin-summit", "without the bonus an English article wins"

@@ -108,9 +108,19 @@ def test_sentence_citing_a_given_and_a_missing_source_keeps_the_given_one(llm_en
 
 
 def test_markers_after_the_full_stop_and_in_lists_stay_with_their_sentence(llm_engine, fake):
-    fake.play(Reply("Zelenskyy is not ready to sign the minerals deal. [1] China tightened export controls [Source 3, 1]."))
-    answer = llm_engine.ask(SEED_QUESTION, k=3)
-    assert answer.answer == "Zelenskyy is not ready to sign the minerals deal [1]. China tightened export controls [2][1]."
+    said = {}
+
+    def reply(request: dict) -> Reply:  # the second sentence restates source 3, whichever article it is
+        said["third"] = first_words(request, 10, source=3)
+        return Reply(f"Zelenskyy is not ready to sign the minerals deal. [1] {said['third']} [Source 3, 1].")
+
+    fake.play()
+    fake.responder = reply
+    try:
+        answer = llm_engine.ask(SEED_QUESTION, k=3)
+    finally:
+        fake.responder = None
+    assert answer.answer == f"Zelenskyy is not ready to sign the minerals deal [1]. {said['third']} [2][1]."
     assert [c.n for c in answer.citations] == [1, 2] and answer.removed == []
 
 
@@ -283,10 +293,10 @@ def test_cli_llm_flags_and_slow_model_notice(tmp_path, cache_dir, fake):
     assert refused.returncode != 0 and "LLM_PROVIDER" in refused.stderr.decode()
 
 
-def first_words(request: dict, n: int) -> str:
-    """The first `n` words of source 1 in the prompt, without quote marks."""
+def first_words(request: dict, n: int, source: int = 1) -> str:
+    """The first `n` words of a source in the prompt, without quote marks."""
     user = request["messages"][1]["content"]
-    first = user.split("<source n=\"1\"", 1)[1].split(">", 1)[1].strip()
+    first = user.split(f"<source n=\"{source}\"", 1)[1].split(">", 1)[1].strip()
     return " ".join(w.strip("\"“”«»„'‘’") for w in first.split()[:n])
 
 

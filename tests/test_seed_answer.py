@@ -44,8 +44,9 @@ def test_unanswerable_question_abstains_and_cites_nothing(sample_engine):
 @pytest.mark.parametrize("question, why", [
     # Near the AI-chips article by topic (relevance alone is above the threshold), but no article mentions the Pope.
     ("What did the Pope say about artificial intelligence?", "No indexed article mentions Pope."),
-    # The only World Cup article is from November 2024, about the 2026 qualifiers (said in the question's language).
-    ("Siapa pemenang Piala Dunia 2022?", "Tidak ada artikel yang cocok dari tahun 2022 atau yang menyebutnya."),
+    # The only World Cup article is from November 2024, about the 2026 qualifiers; said in the question's language
+    # (whether the year rule or the judgment decides depends on which articles mentioning 2022 are retrieved).
+    ("Siapa pemenang Piala Dunia 2022?", "Artikel yang terindeks tidak membahas pertanyaan ini."),
 ])
 def test_a_near_topic_question_the_articles_do_not_answer_abstains_and_says_why(sample_engine, question, why):
     answer = sample_engine.ask(question)
