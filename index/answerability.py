@@ -9,13 +9,18 @@ passages to answer from. The CLI, the bot, the eval and the LLM path all go thro
 Two rules are certain and come first: a question naming a year is answered only from
 articles of (or mentioning) that year, and a question about a name that no chunk of the
 namespace contains is not covered (judged only when passages in the question's language
-were retrieved: "Pope" may be "Paus" in Indonesian). Everything else is a logistic model
-over cheap signals of the top passages: how similar the best passage is, how far it stands
-above the next ones, how much of the question (IDF-weighted) it and its title cover,
-whether it holds what the question asks for (a number for "how many / berapa", a date for
-"when / kapan", a name for "who / siapa"), and whether question and passage are in the same
-language. It is fitted by `benchmarks/fit_answerability.py` on the leave-gold-out versions
-of the dev sets and the own set; the parameters are in `answerability.json`.
+were retrieved: "Pope" may be "Paus" in Indonesian). Everything else is a logistic model,
+one per language pair, over cheap signals of the top passages: how similar the best passage
+is, how far it stands above the next ones, how much of the question (IDF-weighted) it, its
+title, its best sentence and the top five cover, whether it holds the question's rarest
+term, and how many of the question's names the top passages contain. It is fitted by
+`benchmarks/fit_answerability.py` on the leave-gold-out versions of the dev sets and the
+own set; the parameters are in `answerability.json`.
+
+The expected answer type (a number for "how many / berapa", a date for "when / kapan", a
+name for "who / siapa / which X") is read here too; the sentence choice uses it (the
+passage-level signal did not separate answerable questions: every news paragraph holds
+numbers and names).
 """
 from __future__ import annotations
 
