@@ -1,6 +1,6 @@
 """Compare cross-lingual bonus values (RetrievalConfig.crosslingual_bonus) on mixed and single-language sets.
 
-    python benchmarks/language_bonus.py SET[,SET...] [BONUS,BONUS,...]
+    python benchmarks/language_bonus.py SET[,SET...] [BONUS,BONUS,...] [--pool=N]
 
 SET is one of the runs below (../shared/data must be beside the project); the default bonuses are
 0, 0.04 and 0.06. Prints hit@1/hit@5, answer_shown and abstention figures per set and bonus.
@@ -28,6 +28,7 @@ RUNS = {
     "idmt": (["idmt-dev"], D / "idmt-dev" / "questions.jsonl"),
     "facqa": (["facqa-dev"], D / "facqa-dev" / "questions.jsonl"),
     "rtqa": (["rtqa-dev"], D / "rtqa-dev" / "questions.jsonl"),
+    "own": ([ROOT / "samples" / "articles.jsonl"], ROOT / "samples" / "questions.jsonl"),
 }
 KEYS = ("hit@1", "hit@5", "answer_shown", "answer_shown_when_first", "false_abstain", "abstain_recall", "latency_p95_ms")
 
@@ -37,10 +38,13 @@ def main() -> None:
     bonuses = [float(x) for x in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.0, 0.04, 0.06]
     settings = Settings(data_dir=ROOT / "bench" / "work" / "language-bonus", cache_dir=ROOT / "bench" / "cache")
     base = default_preset(settings)
-    presets = [replace(base, name=f"bonus-{b}", retrieval=replace(base.retrieval, crosslingual_bonus=b)) for b in bonuses]
+    pool = int(next((a.split("=", 1)[1] for a in sys.argv[3:] if a.startswith("--pool=")), base.retrieval.language_pool))
+    presets = [replace(base, name=f"bonus-{b}", retrieval=replace(base.retrieval, crosslingual_bonus=b, language_pool=pool))
+               for b in bonuses]
     for name in names:
         sets, questions = RUNS[name]
-        report = run_eval([D / s / "articles.jsonl" for s in sets], load_questions(questions), presets, settings, k=10)
+        files = [s if isinstance(s, Path) else D / s / "articles.jsonl" for s in sets]
+        report = run_eval(files, load_questions(questions), presets, settings, k=10)
         for c in report["configs"]:
             m = c["metrics"]
             print(name, c["name"], {k: None if m[k] is None else round(m[k], 3) for k in KEYS}, flush=True)
