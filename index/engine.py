@@ -172,7 +172,7 @@ def store_guard(method):
                     f"the vector store (Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}) "
                     f"is unavailable; try again shortly ({exc.__class__.__name__})"
                 ) from None
-            damaged = None if self.settings.server_mode or not _is_store_failure(exc) else self._damaged_store()
+            damaged = self._damaged_store(exc)
             if damaged:
                 raise damaged from None
             raise
@@ -244,7 +244,7 @@ class Engine:
                 raise storage from None
             if isinstance(exc, (OSError, sqlite3.Error)):
                 raise NewsbotError(f"cannot open the data directory {data_dir}: {exc}") from None
-            damaged = None if settings.server_mode or not _is_store_failure(exc) else self._damaged_store()
+            damaged = self._damaged_store(exc)
             if damaged:
                 raise damaged from None
             raise
@@ -287,9 +287,12 @@ class Engine:
             self._lock.release()
             self._lock = None
 
-    def _damaged_store(self) -> StorageError | None:
-        """A clear error naming Chroma's file when it fails SQLite's check (it is the system of record:
-        never discarded, unlike the derived lexical index and embedding cache)."""
+    def _damaged_store(self, exc: BaseException) -> StorageError | None:
+        """When `exc` came from the embedded Chroma store and its file fails SQLite's check, a clear
+        error naming the file (it is the system of record: never discarded, unlike the derived
+        lexical index and embedding cache)."""
+        if self.settings.server_mode or not _is_store_failure(exc):
+            return None
         path = Path(self.settings.data_dir) / "chroma" / "chroma.sqlite3"
         why = damaged_store_file(path)
         if why is None:
@@ -630,8 +633,7 @@ class Engine:
             text, citations = answering.abstention(judgment, lang), []
         abstained = not citations
         closest = None
-        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(
-                judgment, answerability.operating_point(self.settings.abstain_threshold)):
+        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment, self._model):
             closest = answering.closest_sentence(question, list(judgment.passages), articles, context)
         verified = answering.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
@@ -658,8 +660,12 @@ class Engine:
         weights = idf_weights(q_terms, df, max(total, answerability.JUDGE_MIN_CHUNKS)) if q_terms else {}
         terms = self.lexical.terms_of(namespace, [p.chunk_id for p in passages[:5]])
         return answerability.judge(question, lang, passages, articles, weights, terms,
-                                   self._unknown_names(namespace, question, lang, passages),
-                                   answerability.operating_point(self.settings.abstain_threshold))
+                                   self._unknown_names(namespace, question, lang, passages), self._model)
+
+    @functools.cached_property
+    def _model(self) -> "answerability.Model":
+        """The answerability model at the configured operating point (read once)."""
+        return answerability.operating_point(self.settings.abstain_threshold)
 
     def _unknown_names(self, namespace: str, question: str, lang: str, passages: list[Passage]) -> list[str]:
         """Names the question asks about that no chunk of the namespace contains (nor a retrieved
