@@ -49,10 +49,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
     common.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
@@ -77,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="answer a question with cited sources",
                          description="Answer QUESTION from the indexed articles. Each sentence cites [n]; the "
                          "sources follow with the quoted passage.")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question; '-' reads it from standard input")
     ask.add_argument("--k", type=positive_int, help="passages to retrieve (default: NEWSBOT_TOP_K or 5)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (see README)")
     ask.add_argument("--source", dest="outlet", help="only articles from this outlet (case-insensitive)")
@@ -237,8 +247,8 @@ def cmd_ask(engine, ns: str, args) -> int:
     from .store import Filters
 
     filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
-    answer = engine.ask(args.question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode,
-                        llm=args.llm)
+    question = sys.stdin.read(engine.settings.max_question_chars * 4 + 1) if args.question == "-" else args.question
+    answer = engine.ask(question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode, llm=args.llm)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -1,5 +1,9 @@
-"""`newsbot --help` explains every command."""
-from conftest import run_cli
+"""`newsbot --help` explains every command; `--version`; a question from standard input."""
+import json
+import subprocess
+import sys
+
+from conftest import SEED_QUESTION, run_cli
 
 
 def test_help_lists_every_command(settings):
@@ -20,3 +24,17 @@ def test_add_help_explains_sources_and_options(settings):
 def test_add_without_sources_is_a_usage_error(settings):
     out = run_cli(["add"], settings)
     assert out.returncode == 2 and "SOURCE" in out.stderr.decode()
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-m", "index.cli", "--version"], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.decode().strip() == f"newsbot {version('newsbot')}"
+
+
+def test_ask_dash_reads_the_question_from_stdin(sample_engine, settings):
+    sample_engine.close()
+    done = run_cli(["ask", "-", "--json"], settings, input=SEED_QUESTION.encode())
+    data = json.loads(done.stdout)
+    assert data["question"] == SEED_QUESTION and "tidak siap" in data["answer"]
