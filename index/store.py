@@ -77,9 +77,11 @@ def open_client(data_dir: Path, host: str = "", port: int = 8000):
 class NamespaceStore:
     """The chunks and articles of one namespace, in two Chroma collections."""
 
-    def __init__(self, client, namespace: str, model_id: str, create: bool = True) -> None:
+    def __init__(self, client, namespace: str, model_id: str, create: bool = True,
+                 accepted_ids: frozenset[str] = frozenset()) -> None:
         self.namespace = check_namespace(namespace)
         self.model_id = model_id
+        self.accepted_ids = accepted_ids | {model_id}
         self._client = client
         self.max_batch = _max_batch(client)
         self.chunks = self._collection(f"nb-{namespace}-chunks", create)
@@ -108,7 +110,7 @@ class NamespaceStore:
         except (ConnectionError, OSError) as exc:
             raise _unavailable(exc) from None
         built_with = (col.metadata or {}).get("embed_model")
-        if built_with and built_with != self.model_id:
+        if built_with and built_with not in self.accepted_ids:
             raise ModelMismatchError(
                 f"namespace {self.namespace!r} was indexed with the embedding model {built_with!r}, "
                 f"but the current setting is {self.model_id!r}. Set NEWSBOT_EMBED_PROVIDER/NEWSBOT_EMBED_MODEL "

@@ -330,7 +330,7 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     body = "\n\n".join(
         f"Paragraph {i}: the regional water authority in district {i} reported that {i * 37} households "
         f"received new pipes this month, while repairs on reservoir {i % 7} continued, officials said."
-        for i in range(480))
+        for i in range(1500))  # ~10 s of embedding on 2 cores with the ONNX runtime
     harness.fake.attachments["big1"] = body.encode()
     attachment = {"id": "7771", "filename": "water.txt", "size": len(body), "content_type": "text/plain",
                   "url": "https://cdn.discordapp.com/attachments/1/big1/water.txt",

