@@ -19,8 +19,9 @@ demo: $(STAMP)
 	$(BIN)/newsbot add --jsonl samples/articles.jsonl
 	$(BIN)/newsbot ask "$(DEMO_QUESTION)"
 
+# Two workers (pytest-xdist): the suite is 4.5 min in one process, 3.3 min in two on 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks print figures and write bench/results.json; CI does not run them.
 bench: $(STAMP)
