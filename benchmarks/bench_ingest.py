@@ -19,12 +19,12 @@ import time
 
 from common import WORK, article_files, percentile, question_texts, save, table
 
-from index.chunking import chunk_text
-from index.embedding import E5Small
-from index.engine import Engine
-from index.errors import InputError
-from index.loaders import Draft, finish, iter_jsonl
-from index.settings import Settings
+from newsbot.index.chunking import chunk_text
+from newsbot.index.embedding import E5Small
+from newsbot.index.engine import Engine
+from newsbot.index.errors import InputError
+from newsbot.index.loaders import Draft, finish, iter_jsonl
+from newsbot.index.settings import Settings
 
 
 PROBE = Draft(title="Port of Odesa reopens", text="The port of Odesa reopened on Thursday after a drone attack damaged "

@@ -28,8 +28,8 @@ from pathlib import Path
 from common import CACHE, ROOT, WORK, article_files, percentile, question_texts, save, table
 from corpus import GrowingCorpus
 
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 
 K = 5
 

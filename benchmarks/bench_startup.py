@@ -4,7 +4,7 @@
 
 CLI: wall time of `newsbot ask QUESTION` in a new process (interpreter start,
 imports, opening the index, embedding the question, answering), on the sample
-articles. Bot: a new process that imports bot.app, opens the engine and answers
+articles. Bot: a new process that imports newsbot.bot.app, opens the engine and answers
 once, which is what `newsbot serve` does before it logs in. Median of the runs
 (the first run, with a cold OS file cache, is reported too).
 """
@@ -19,14 +19,14 @@ import time
 
 from common import CACHE, ROOT, SAMPLES, WORK, percentile, save, table
 
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 
 QUESTION = "What did Zelenskyy say about the minerals deal?"
 BOT = (
     "import time; t = time.perf_counter()\n"
-    "import bot.app\n"
-    "from index.engine import Engine\nfrom index.settings import Settings\n"
+    "import newsbot.bot.app\n"
+    "from newsbot.index.engine import Engine\nfrom newsbot.index.settings import Settings\n"
     "e = Engine(Settings.load()); e.ask(%r)\n"
     "print(time.perf_counter() - t)\n" % QUESTION
 )

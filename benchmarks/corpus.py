@@ -18,10 +18,10 @@ from typing import Iterator
 
 import numpy as np
 
-from index.chunking import chunk_text
-from index.engine import AddError, Engine
-from index.records import Article, Chunk
-from index.text import content_hash
+from newsbot.index.chunking import chunk_text
+from newsbot.index.engine import AddError, Engine
+from newsbot.index.records import Article, Chunk
+from newsbot.index.text import content_hash
 
 _DIGIT = re.compile(r"\d")
 

@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.answerability import FEATURES, Model  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.evaluate import load_questions  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from newsbot.index.answerability import FEATURES, Model  # noqa: E402
+from newsbot.index.engine import Engine  # noqa: E402
+from newsbot.index.evaluate import load_questions  # noqa: E402
+from newsbot.index.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CACHE = ROOT / "bench" / "cache"  # shared with the benchmarks: the dev sets are embedded once

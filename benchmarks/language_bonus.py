@@ -14,10 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.eval_run import run_eval  # noqa: E402
-from index.evaluate import load_questions  # noqa: E402
-from index.presets import default_preset  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from newsbot.index.eval_run import run_eval  # noqa: E402
+from newsbot.index.evaluate import load_questions  # noqa: E402
+from newsbot.index.presets import default_preset  # noqa: E402
+from newsbot.index.settings import Settings  # noqa: E402
 
 D = ROOT.parent / "shared" / "data"
 RUNS = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from common import peak_rss_mb, question_texts
 
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ import numpy as np
 
 from common import CACHE, SHARED, table
 
-from index.engine import Engine
-from index.retrieval import RetrievalConfig, retrieve
-from index.settings import Settings
-from index.text import looks_like_question
+from newsbot.index.engine import Engine
+from newsbot.index.retrieval import RetrievalConfig, retrieve
+from newsbot.index.settings import Settings
+from newsbot.index.text import looks_like_question
 
 SIGNALS = ("query_sim", "passage_sim", "coverage", "bm25_rank", "hubness", "mean_question_sim")
 GRID = {

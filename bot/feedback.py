@@ -9,7 +9,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from index.records import Answer
+from newsbot.index.records import Answer
 
 
 def hash_user(user_id: int, salt: str) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import discord
 
-from index.records import Answer, Article, Citation
+from newsbot.index.records import Answer, Article, Citation
 
 CONTENT = 2000
 TITLE = 256

@@ -5,8 +5,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from index.errors import ConfigError
-from index.settings import read_env
+from newsbot.index.errors import ConfigError
+from newsbot.index.settings import read_env
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ class Model:
 
 @lru_cache(maxsize=1)
 def fitted_model() -> Model:
-    data = json.loads(resources.files("index").joinpath("answerability.json").read_text(encoding="utf-8"))
+    data = json.loads(resources.files(__package__).joinpath("answerability.json").read_text(encoding="utf-8"))
     return Model(data["groups"])
 
 

@@ -53,7 +53,7 @@ def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("newsbot")
+        return version("newsbot-qa")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown (not installed)"
 
@@ -175,7 +175,7 @@ def _run(args) -> int:
 
         if args.data_dir:
             os.environ["NEWSBOT_DATA_DIR"] = args.data_dir
-        from bot.app import run  # the Discord layer, imported only to serve
+        from newsbot.bot.app import run  # the Discord layer, imported only to serve
 
         run(args.env_file)
         return 0

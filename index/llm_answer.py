@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Callable
@@ -22,7 +23,7 @@ from .answer import stem_weights, stems_of
 from .text import normalize_for_match, sentence_spans
 
 NOT_FOUND = "NOT_IN_SOURCES"
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_PACKAGE = "newsbot.prompts"  # prompts/ in the checkout, package data when installed
 LANGUAGES = {
     "en": "English", "id": "Indonesian", "ms": "Malay", "fr": "French", "de": "German", "es": "Spanish",
     "pt": "Portuguese", "it": "Italian", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian", "ar": "Arabic",
@@ -74,7 +75,8 @@ class Prompts:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
-        directory = Path(directory or PROMPTS_DIR)
+        """The templates in `directory` (NEWSBOT_PROMPTS_DIR), else the ones installed with newsbot."""
+        directory = Path(directory) if directory else resources.files(PROMPTS_PACKAGE)
         try:
             return cls((directory / "system.txt").read_text("utf-8").strip(),
                        Template((directory / "answer.txt").read_text("utf-8")))

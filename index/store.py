@@ -109,6 +109,11 @@ class NamespaceStore:
                     col = self._client.get_collection(name)
         except (ConnectionError, OSError) as exc:
             raise _unavailable(exc) from None
+        schema = (col.metadata or {}).get("schema", SCHEMA)
+        if isinstance(schema, int) and schema > SCHEMA:
+            raise ModelMismatchError(
+                f"namespace {self.namespace!r} was written by a newer newsbot (store schema {schema}, this one reads "
+                f"{SCHEMA}): upgrade newsbot to open it")
         built_with = (col.metadata or {}).get("embed_model")
         if built_with and built_with not in self.accepted_ids:
             raise ModelMismatchError(

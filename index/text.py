@@ -115,7 +115,7 @@ def stopwords() -> frozenset[str]:
     """English and Indonesian function words, which carry no topic."""
     out: set[str] = set()
     for name in ("en.txt", "id.txt"):
-        data = resources.files("index").joinpath("stopwords", name).read_text(encoding="utf-8")
+        data = resources.files(__package__).joinpath("stopwords", name).read_text(encoding="utf-8")
         out.update(w.strip() for w in data.split() if w.strip())
     return frozenset(out)
 

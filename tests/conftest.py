@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -56,7 +56,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
 def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
     """Run the real `newsbot` command in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "index.cli", *args],
+        [sys.executable, "-m", "newsbot.index.cli", *args],
         cwd=cwd or ROOT,
         env=cli_env(settings, **env),
         input=input,

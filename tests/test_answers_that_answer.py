@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conftest import SAMPLES, SEED_QUESTION, run_cli
-from index.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, expected_type, holds_type, judge
-from index.loaders import Draft
-from index.records import Article, Passage
+from newsbot.index.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, expected_type, holds_type, judge
+from newsbot.index.loaders import Draft
+from newsbot.index.records import Article, Passage
 
 SHARAPOVA = Draft(
     id="sharapova", title="Sharapova retires from tennis", source="Sample Sport", published_at="2020-02-26",
@@ -103,7 +103,7 @@ def test_a_near_topic_passage_is_shown_as_closest_not_as_an_answer(settings):
     and the nearest sentence is shown as "closest, may not answer"."""
     from dataclasses import replace as dc_replace
 
-    from index.engine import Engine
+    from newsbot.index.engine import Engine
 
     strict = dc_replace(settings, abstain_threshold=0.99)
     with Engine(strict) as engine:
@@ -138,7 +138,7 @@ def test_eval_writes_what_users_read_for_every_question(settings, tmp_path):
 ])
 def test_an_english_question_finds_the_indonesian_article_beside_english_news_on_the_story(sample_engine, question):
     """The samples hold English articles on Zelenskyy and Ukraine beside the Indonesian seed that answers."""
-    from index.retrieval import RetrievalConfig
+    from newsbot.index.retrieval import RetrievalConfig
 
     fair = sample_engine.ask(question)
     assert fair.passages[0].article_id == "seed-trump-putin-summit"

@@ -8,8 +8,8 @@ import zlib
 import pytest
 
 from conftest import run_cli
-from index.engine import AddError
-from index.loaders import Draft
+from newsbot.index.engine import AddError
+from newsbot.index.loaders import Draft
 from pdf_fixture import make_pdf
 
 STORIES = [

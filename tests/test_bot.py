@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from bot.app import NewsBot
-from bot.ratelimit import RateLimiter
-from bot.settings import BotSettings
+from newsbot.bot.app import NewsBot
+from newsbot.bot.ratelimit import RateLimiter
+from newsbot.bot.settings import BotSettings
 from conftest import SAMPLES, SEED_QUESTION
 from fake_discord import ClientThread, FakeDiscord
-from index.engine import Engine
+from newsbot.index.engine import Engine
 from test_url_ingest import QuietServer, Handler
 
 
@@ -78,7 +78,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory, cache_dir):
-    from index.settings import Settings
+    from newsbot.index.settings import Settings
 
     data = tmp_path_factory.mktemp("bot-data")
     engine = Engine(Settings(data_dir=data, cache_dir=cache_dir, allow_loopback_urls=True))
@@ -349,7 +349,7 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
 
 def test_llm_answers_are_labelled_and_a_slow_llm_falls_back_with_a_notice(tmp_path, cache_dir):
     from fake_llm import FakeLLM, Reply
-    from index.settings import Settings
+    from newsbot.index.settings import Settings
 
     llm = FakeLLM()
     settings = Settings(data_dir=tmp_path / "data", cache_dir=cache_dir, llm_provider="openai-compatible",

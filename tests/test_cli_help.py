@@ -29,7 +29,7 @@ def test_add_without_sources_is_a_usage_error(settings):
 def test_version_prints_the_installed_version():
     from importlib.metadata import version
 
-    done = subprocess.run([sys.executable, "-m", "index.cli", "--version"], capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "newsbot.index.cli", "--version"], capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stdout.decode().strip() == f"newsbot {version('newsbot')}"
 
 

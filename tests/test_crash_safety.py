@@ -7,7 +7,7 @@ import sys
 import time
 
 from conftest import ROOT, SAMPLES, cli_env
-from index.engine import Engine
+from newsbot.index.engine import Engine
 
 
 def chunk_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
@@ -33,7 +33,7 @@ def bulk_file(path) -> tuple[str, int]:
 def test_sigkill_during_a_bulk_add_leaves_whole_articles_and_a_rerun_completes(settings, tmp_path):
     env = cli_env(settings, NEWSBOT_CACHE_DIR=str(tmp_path / "fresh-cache"))  # nothing cached: embedding is slow
     articles, total = bulk_file(tmp_path / "bulk.jsonl")
-    proc = subprocess.Popen([sys.executable, "-m", "index.cli", "add", "--jsonl", articles],
+    proc = subprocess.Popen([sys.executable, "-m", "newsbot.index.cli", "add", "--jsonl", articles],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     first = proc.stdout.readline()  # the first group of articles is written
     assert first.startswith(b"added"), first
@@ -48,7 +48,7 @@ def test_sigkill_during_a_bulk_add_leaves_whole_articles_and_a_rerun_completes(s
         assert stored == listed, "every listed article has all its chunks, and no chunk lacks its article"
         assert engine.lexical.count("default") == sum(stored.values())
 
-    rerun = subprocess.run([sys.executable, "-m", "index.cli", "add", "--jsonl", articles],
+    rerun = subprocess.run([sys.executable, "-m", "newsbot.index.cli", "add", "--jsonl", articles],
                            cwd=ROOT, env=env, capture_output=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr.decode()
     assert f"{len(listed)} already indexed" in rerun.stderr.decode()

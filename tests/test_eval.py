@@ -4,8 +4,8 @@ import json
 import pytest
 
 from conftest import SAMPLES, SHARED_DATA, needs_shared, run_cli
-from index.evaluate import METRIC_KEYS, Question, aggregate, error_row, score_question
-from index.records import Answer, Passage
+from newsbot.index.evaluate import METRIC_KEYS, Question, aggregate, error_row, score_question
+from newsbot.index.records import Answer, Passage
 
 
 def eval_report(settings, tmp_path, articles, questions, *extra):

@@ -7,11 +7,11 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.app import NewsBot
-from bot.settings import BotSettings
+from newsbot.bot.app import NewsBot
+from newsbot.bot.settings import BotSettings
 from fake_discord import ClientThread, FakeDiscord, check_message, DiscordError
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 
 
 class RuleBreaker(discord.Client):

@@ -10,13 +10,13 @@ import json
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from bot import render
-from index.answer import compose, verify_citations
-from index.errors import InputError
-from index.evaluate import citation_valid
-from index.llm_answer import Source, number_sources, render_sources, verify
-from index.loaders import draft_from_bytes, finish, iter_jsonl
-from index.records import Answer, Article, Passage
+from newsbot.bot import render
+from newsbot.index.answer import compose, verify_citations
+from newsbot.index.errors import InputError
+from newsbot.index.evaluate import citation_valid
+from newsbot.index.llm_answer import Source, number_sources, render_sources, verify
+from newsbot.index.loaders import draft_from_bytes, finish, iter_jsonl
+from newsbot.index.records import Answer, Article, Passage
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 RTL = "\u202e\u202b\u200f"

@@ -8,13 +8,13 @@ import stat
 
 import pytest
 
-from bot.feedback import FeedbackStore
-from bot.render import citation_field
+from newsbot.bot.feedback import FeedbackStore
+from newsbot.bot.render import citation_field
 from conftest import run_cli
-from index.engine import AddError
-from index.errors import ConfigError
-from index.loaders import Draft
-from index.records import Answer, Citation
+from newsbot.index.engine import AddError
+from newsbot.index.errors import ConfigError
+from newsbot.index.loaders import Draft
+from newsbot.index.records import Answer, Citation
 
 STORY = "Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin, kata kementerian pekerjaan umum."
 
@@ -63,7 +63,7 @@ def test_escape_codes_in_metadata_are_neither_stored_nor_printed(engine, setting
 
 
 def test_cli_output_strips_control_characters_stored_before_they_were_cleaned():
-    from index.cli import shown
+    from newsbot.index.cli import shown
 
     assert shown("Outlet\x1b]0;title\x07 \x9b31m\u202eevil") == "Outlet]0;title 31mevil"
     assert shown("two\nlines\tand a tab") == "two\nlines\tand a tab"
@@ -117,7 +117,7 @@ def test_an_invalid_k_is_a_usage_error(settings, k):
 
 
 def test_invalid_bot_settings_are_refused(tmp_path):
-    from bot.settings import BotSettings
+    from newsbot.bot.settings import BotSettings
 
     for bad in ({"NEWSBOT_ASK_RATE": "0"}, {"NEWSBOT_BOT_WORKERS": "-1"}, {"NEWSBOT_ASK_WINDOW_S": "nan"},
                 {"DISCORD_GUILD_ID": "abc"}):

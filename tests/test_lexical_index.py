@@ -1,6 +1,6 @@
 """The lexical index is derived from Chroma: lost or stale, it is rebuilt from what Chroma holds."""
-from index.engine import Engine
-from index.retrieval import RetrievalConfig
+from newsbot.index.engine import Engine
+from newsbot.index.retrieval import RetrievalConfig
 
 
 def test_a_deleted_lexical_index_is_rebuilt_from_chroma(sample_engine, settings):

@@ -14,11 +14,11 @@ import pytest
 
 from conftest import ROOT, SAMPLES, SEED_QUESTION, run_cli
 from fake_llm import FakeLLM, Reply, rate_limited, server_error
-from index.engine import Engine
-from index.errors import ConfigError
-from index.evaluate import citation_valid
-from index.loaders import Draft
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.errors import ConfigError
+from newsbot.index.evaluate import citation_valid
+from newsbot.index.loaders import Draft
+from newsbot.index.settings import Settings
 
 SEED_ID = "seed-trump-putin-summit"
 HOSTILE_ID = "hostile-lithium"
@@ -208,7 +208,7 @@ def test_no_llm_override_never_calls_the_model(llm_engine, fake):
 
 
 def test_unknown_provider_or_missing_settings_are_clear_errors(tmp_path):
-    from index.llm import build_llm
+    from newsbot.index.llm import build_llm
 
     with pytest.raises(ConfigError, match="LLM_PROVIDER='gpt5': one of none, openai, openai-compatible, ollama"):
         build_llm(Settings(llm_provider="gpt5"))  # refused as the settings are made
@@ -219,7 +219,7 @@ def test_unknown_provider_or_missing_settings_are_clear_errors(tmp_path):
 
 
 def test_missing_prompt_templates_are_a_clear_error(tmp_path):
-    from index.llm_answer import Prompts
+    from newsbot.index.llm_answer import Prompts
 
     with pytest.raises(ConfigError, match="cannot read the prompt templates"):
         Prompts.load(tmp_path)
@@ -390,7 +390,7 @@ def claims_model(request: dict) -> Reply:
 
 def test_the_support_check_measured_on_a_sloppy_model_over_the_own_question_set(llm_engine, fake):
     """Every true restatement is kept; every fabrication, wrong number and invented quote is removed."""
-    from index.evaluate import load_questions
+    from newsbot.index.evaluate import load_questions
 
     fake.play()
     fake.responder = claims_model

@@ -1,8 +1,8 @@
 """Discord rendering is pure: limits always hold, untrusted text cannot ping or break markdown."""
 from hypothesis import given, settings as hsettings, strategies as st
 
-from bot import render
-from index.records import Answer, Article, Citation, Passage
+from newsbot.bot import render
+from newsbot.index.records import Answer, Article, Citation, Passage
 
 
 def citation(n: int, title: str = "Title", quote: str = "A quote.", url: str = "https://news.example/a") -> Citation:

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 
 from conftest import run_cli
-from index.engine import Engine
-from index.loaders import Draft
+from newsbot.index.engine import Engine
+from newsbot.index.loaders import Draft
 
 NICKEL = Draft(
     title="Nickel smelters expand in Sulawesi",
@@ -69,7 +69,7 @@ def test_namespaces_do_not_see_each_other(engine):
     [added] = engine.add([NICKEL], namespace="guild-a")
     assert engine.sources("guild-b") == []
     assert engine.ask("nickel smelters in Sulawesi", namespace="guild-b").abstained
-    from index.errors import NotFoundError
+    from newsbot.index.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
         engine.remove(added.article.id, namespace="guild-b")
@@ -80,7 +80,7 @@ def test_filters_by_outlet_and_date(engine):
     other = replace(NICKEL, url="https://other.example/nickel", source="Other Paper", published_at="2024-01-10",
                     text=NICKEL.text.replace("three", "four"))
     engine.add([NICKEL, other])
-    from index.store import Filters
+    from newsbot.index.store import Filters
 
     by_outlet = engine.ask("nickel smelters Sulawesi", filters=Filters(source="other paper"))
     assert {p.source for p in by_outlet.passages} == {"Other Paper"}

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from index.errors import ConfigError
-from index.settings import Settings
+from newsbot.index.errors import ConfigError
+from newsbot.index.settings import Settings
 
 
 def test_dotenv_values_are_read(tmp_path, monkeypatch):

@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(not _can_mount(), reason="needs unshare and tmpf
 
 CHECK = """
 import json
-from index.engine import Engine
-from index.settings import Settings
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 with Engine(Settings.load()) as e:
     listed = {a.id: a.chunks for a in e.sources()}
     stored = {}
@@ -48,7 +48,7 @@ def run_in_namespace(script: str, settings, tmp_path) -> dict[str, str]:
     py = shlex.quote(sys.executable)
     (tmp_path / "check.py").write_text(CHECK, encoding="utf-8")
     prelude = (f"set -u; DATA={shlex.quote(str(data))}; cd {shlex.quote(str(ROOT))}; "
-               f"nb() {{ {py} -m index.cli \"$@\" 2>&1; echo \"rc=$?\"; }}; "
+               f"nb() {{ {py} -m newsbot.index.cli \"$@\" 2>&1; echo \"rc=$?\"; }}; "
                f"check() {{ {py} {shlex.quote(str(tmp_path / 'check.py'))} 2>&1; }}; "
                f"step() {{ echo \"@@step $1\"; }}; ")
     env = cli_env(settings, NEWSBOT_DATA_DIR=str(data))

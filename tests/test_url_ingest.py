@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import FetchError, InputError
-from index.fetch import fetch_url
+from newsbot.index.errors import FetchError, InputError
+from newsbot.index.fetch import fetch_url
 
 PAGE = (Path(__file__).parent / "fixtures" / "news_page.html").read_bytes()
 BOILERPLATE = ["cookies", "Subscribe", "All rights reserved", "borscht", "Privacy policy", "Most read"]
@@ -158,7 +158,7 @@ def test_a_redirect_to_a_private_address_is_refused(site):
 def test_the_engine_refuses_loopback_unless_the_setting_allows_it(settings, site):
     from dataclasses import replace as dc_replace
 
-    from index.engine import Engine
+    from newsbot.index.engine import Engine
 
     with Engine(dc_replace(settings, allow_loopback_urls=False)) as engine:
         [result] = engine.add(engine.drafts_from_sources([f"{site}/world/ukraine-grain-insurance"]))

@@ -1,0 +1,1 @@
+"""Prompt templates for generated answers (package data: found with importlib.resources when installed)."""
