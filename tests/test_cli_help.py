@@ -30,7 +30,7 @@ def test_version_prints_the_installed_version():
     from importlib.metadata import version
 
     done = subprocess.run([sys.executable, "-m", "newsbot.index.cli", "--version"], capture_output=True, timeout=60)
-    assert done.returncode == 0 and done.stdout.decode().strip() == f"newsbot {version('newsbot')}"
+    assert done.returncode == 0 and done.stdout.decode().strip() == f"newsbot {version('newsbot-qa')}"
 
 
 def test_ask_dash_reads_the_question_from_stdin(sample_engine, settings):
