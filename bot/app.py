@@ -79,6 +79,10 @@ class NewsBot(discord.Client):
             self.asked.popitem(last=False)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Every command's failures, worded once: a failed check says why, an engine error says what."""
+        if isinstance(error, app_commands.CheckFailure):
+            await send_ephemeral(interaction, str(error) or "You can't use this command here.")
+            return
         original = getattr(error, "original", error)
         if isinstance(original, NewsbotError):
             text = f"⚠️ {render.trim(render.clean(str(original)), 1900)}"
@@ -152,6 +156,35 @@ def is_admin(interaction: discord.Interaction, settings: BotSettings) -> bool:
     if interaction.permissions.manage_guild or member.guild_permissions.manage_guild:
         return True
     return bool(settings.admin_role) and any(r.name == settings.admin_role for r in member.roles)
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """A member without Manage Server (or the admin role) used /add or /remove."""
+
+
+class NoNamespace(app_commands.CheckFailure):
+    """Outside a server, with no NEWSBOT_DM_NAMESPACE."""
+
+
+def admins_only(what: str):
+    """The check behind /add and /remove. Discord already hides them from members without Manage
+    Server (`default_permissions`); a server can show them to a role in its Integrations settings, and
+    this check is what lets that role's members in only if it is NEWSBOT_ADMIN_ROLE."""
+    def predicate(interaction: discord.Interaction) -> bool:
+        settings = interaction.client.settings
+        if is_admin(interaction, settings):
+            return True
+        role = f" or the {settings.admin_role} role" if settings.admin_role else ""
+        raise NotAdmin(f"Only members with Manage Server{role} can {what}.")
+    return app_commands.check(predicate)
+
+
+def in_a_namespace():
+    def predicate(interaction: discord.Interaction) -> bool:
+        if namespace_for(interaction.guild_id, interaction.client.settings) is None:
+            raise NoNamespace("I only answer in servers here.")
+        return True
+    return app_commands.check(predicate)
 
 
 # -------------------------------------------------------------------- views
@@ -243,11 +276,9 @@ def register_commands(bot: NewsBot) -> None:
 
     @tree.command(name="ask", description="Ask a question about the indexed news articles")
     @app_commands.describe(question="Your question, in any language", private="Only you see the answer")
+    @in_a_namespace()
     async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000], private: bool = False) -> None:
         ns = namespace_for(interaction.guild_id, bot.settings)
-        if ns is None:
-            await interaction.response.send_message("I only answer in servers here.", ephemeral=True)
-            return
         wait = bot.limiter.hit(interaction.user.id)
         if wait:
             await interaction.response.send_message(
@@ -264,13 +295,10 @@ def register_commands(bot: NewsBot) -> None:
     @app_commands.describe(url="Link to the article", text="The article's text", title="Title for a pasted text",
                            file="A .txt, .md or .html file")
     @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @admins_only("add articles")
     async def add(interaction: discord.Interaction, url: str | None = None, text: str | None = None,
                   title: str | None = None, file: discord.Attachment | None = None) -> None:
-        if not is_admin(interaction, bot.settings):
-            await interaction.response.send_message(
-                "Only members with Manage Server" + (f" or the {bot.settings.admin_role} role" if bot.settings.admin_role else "")
-                + " can add articles.", ephemeral=True)
-            return
         given = [x for x in (url, text, file) if x]
         if len(given) != 1:
             await interaction.response.send_message("Give exactly one of: url, text (with a title), or file.", ephemeral=True)
@@ -296,11 +324,9 @@ def register_commands(bot: NewsBot) -> None:
 
     @tree.command(name="sources", description="List this server's articles")
     @app_commands.describe(search="Only articles whose title, outlet or id contains this")
+    @in_a_namespace()
     async def sources(interaction: discord.Interaction, search: str | None = None) -> None:
         ns = namespace_for(interaction.guild_id, bot.settings)
-        if ns is None:
-            await interaction.response.send_message("I only answer in servers here.", ephemeral=True)
-            return
         articles = await bot.run_engine(bot.engine.sources, ns)
         if search:
             needle = search.lower()
@@ -311,10 +337,9 @@ def register_commands(bot: NewsBot) -> None:
     @tree.command(name="remove", description="Remove an article (admins)")
     @app_commands.describe(id="The article's id (start typing a title)")
     @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @admins_only("remove articles")
     async def remove(interaction: discord.Interaction, id: str) -> None:
-        if not is_admin(interaction, bot.settings):
-            await interaction.response.send_message("Only admins can remove articles.", ephemeral=True)
-            return
         ns = namespace_for(interaction.guild_id, bot.settings)
         article = await bot.run_engine(bot.engine.article, id, namespace=ns)
         view = ConfirmRemove(bot, ns, article.id, interaction.user.id)

@@ -221,8 +221,18 @@ def test_non_admin_cannot_add_or_remove(harness):
     assert "Only members with Manage Server" in inter.original["content"] and inter.ephemeral
     inter = harness.fake.slash(harness.gid, harness.member, "remove", {"id": "sample-football"})
     harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
-    assert "Only admins" in inter.original["content"]
+    assert "Only members with Manage Server" in inter.original["content"] and "remove" in inter.original["content"]
     assert "sample-football" in [a.id for a in harness.engine.sources(f"guild-{harness.gid}")]
+
+
+def test_add_and_remove_are_hidden_from_members_without_manage_server(harness):
+    """The synced schema carries default_member_permissions: Discord shows /add and /remove only to
+    members with Manage Server (a server may grant them to a role in its Integrations settings)."""
+    synced = {c["name"]: c for c in harness.fake.commands_for(harness.gid)}
+    manage_guild = str(1 << 5)
+    assert str(synced["add"]["default_member_permissions"]) == manage_guild
+    assert str(synced["remove"]["default_member_permissions"]) == manage_guild
+    assert synced["ask"].get("default_member_permissions") is None and synced["sources"].get("default_member_permissions") is None
 
 
 def test_admin_role_may_add(harness):
@@ -419,7 +429,12 @@ def test_direct_messages_are_refused_without_a_dm_namespace(harness):
     assert "only answer in servers" in inter.original["content"]
 
 
-def test_the_token_never_appears_in_logs(harness):
+def test_the_token_never_appears_in_logs(harness, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(harness.engine, "ask", broken)  # a failing command, so that a traceback is logged
+    harness.fake.wait_reply(harness.fake.slash(harness.gid, harness.member, "ask", {"question": "anything"}))
     assert harness.log.lines, "discord.py logged at DEBUG"
     assert not [line for line in harness.log.lines if harness.fake.token in line]
     assert any("Traceback" in line or "disk on fire" in line for line in harness.log.lines), \
