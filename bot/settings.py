@@ -6,48 +6,36 @@ import os
 from dataclasses import dataclass
 
 from newsbot.index.errors import ConfigError
-from newsbot.index.settings import read_env
+from newsbot.index.settings import Declared, read_env, setting
+
+
+def _guild(raw: str) -> int:
+    return int(raw.strip())
 
 
 @dataclass(frozen=True)
-class BotSettings:
-    token: str = ""
-    guild_id: int | None = None  # sync commands instantly to this server (development)
-    admin_role: str = ""  # members with this role may /add and /remove, besides Manage Server
-    dm_namespace: str = ""  # answer DMs from this namespace; empty: DMs are refused
-    ask_rate: int = 5  # questions per user ...
-    ask_window_s: float = 60.0  # ... per this many seconds
-    max_attachment_bytes: int = 2_000_000
-    workers: int = 2  # engine calls run in this many threads, off the event loop
+class BotSettings(Declared):
+    """Declared like the engine's settings (`newsbot.index.settings.setting`), read from .env then the environment."""
+
+    KIND = "bot setting"
+
+    token: str = setting("", "DISCORD_TOKEN", repr=False)
+    guild_id: int | None = setting(None, "DISCORD_GUILD_ID", _guild, lambda v: v is None or v > 0,
+                                   "a server id (digits)")  # sync commands instantly to this server (development)
+    admin_role: str = setting("", "NEWSBOT_ADMIN_ROLE")  # members with this role may /add and /remove, besides Manage Server
+    dm_namespace: str = setting("", "NEWSBOT_DM_NAMESPACE")  # answer DMs from this namespace; empty: DMs are refused
+    ask_rate: int = setting(5, "NEWSBOT_ASK_RATE", int, lambda v: 1 <= v <= 10_000,
+                            "a whole number from 1 to 10000")  # questions per user ...
+    ask_window_s: float = setting(60.0, "NEWSBOT_ASK_WINDOW_S", float, lambda v: math.isfinite(v) and v > 0,
+                                  "a positive number of seconds")  # ... per this many seconds
+    max_attachment_bytes: int = setting(2_000_000, "NEWSBOT_MAX_ATTACHMENT_BYTES", int, lambda v: v > 0,
+                                        "a positive number of bytes")
+    workers: int = setting(2, "NEWSBOT_BOT_WORKERS", int, lambda v: 1 <= v <= 64,
+                           "a whole number from 1 to 64")  # engine calls run in this many threads, off the event loop
+
+    def __post_init__(self) -> None:
+        self.check_fields()
 
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None) -> "BotSettings":
-        env = read_env(env_file)
-        try:
-            guild = env.get("DISCORD_GUILD_ID", "").strip()
-            return cls(
-                token=env.get("DISCORD_TOKEN", "").strip(),
-                guild_id=int(guild) if guild else None,
-                admin_role=env.get("NEWSBOT_ADMIN_ROLE", "").strip(),
-                dm_namespace=env.get("NEWSBOT_DM_NAMESPACE", "").strip(),
-                ask_rate=int(env.get("NEWSBOT_ASK_RATE") or cls.ask_rate),
-                ask_window_s=float(env.get("NEWSBOT_ASK_WINDOW_S") or cls.ask_window_s),
-                max_attachment_bytes=int(env.get("NEWSBOT_MAX_ATTACHMENT_BYTES") or cls.max_attachment_bytes),
-                workers=int(env.get("NEWSBOT_BOT_WORKERS") or cls.workers),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"invalid bot setting: {exc}") from None
-
-    def __post_init__(self) -> None:
-        rules = {
-            "NEWSBOT_ASK_RATE": (self.ask_rate, 1 <= self.ask_rate <= 10_000, "a whole number from 1 to 10000"),
-            "NEWSBOT_ASK_WINDOW_S": (self.ask_window_s, math.isfinite(self.ask_window_s) and self.ask_window_s > 0,
-                                     "a positive number of seconds"),
-            "NEWSBOT_MAX_ATTACHMENT_BYTES": (self.max_attachment_bytes, self.max_attachment_bytes > 0,
-                                             "a positive number of bytes"),
-            "NEWSBOT_BOT_WORKERS": (self.workers, 1 <= self.workers <= 64, "a whole number from 1 to 64"),
-            "DISCORD_GUILD_ID": (self.guild_id, self.guild_id is None or self.guild_id > 0, "a server id (digits)"),
-        }
-        for name, (value, ok, why) in rules.items():
-            if not ok:
-                raise ConfigError(f"invalid bot setting {name}={value!r}: {why}")
+        return cls(**cls.from_env(read_env(env_file)))

