@@ -25,7 +25,7 @@ from newsbot.index.errors import InputError, NewsbotError
 from newsbot.index.records import Answer
 
 from . import render
-from .feedback import FeedbackStore
+from newsbot.index.feedback import FeedbackStore
 from .ratelimit import RateLimiter
 from .settings import BotSettings
 

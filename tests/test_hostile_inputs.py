@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from newsbot.bot.feedback import FeedbackStore
+from newsbot.index.feedback import FeedbackStore
 from newsbot.bot.render import citation_field
 from conftest import run_cli
 from newsbot.index.engine import AddError
@@ -154,3 +154,16 @@ def test_an_article_with_an_encoded_blob_gets_full_size_chunks(engine):
     article = engine.article(result.article.id)
     for _, text, meta in engine.store().iter_chunks():
         assert article.text[meta["start"]:meta["end"]] == text
+
+
+def test_a_feedback_line_cut_short_by_a_crash_is_skipped_and_the_eval_still_reads_the_rest(tmp_path):
+    from newsbot.index.eval_run import feedback_questions, summarize_feedback
+
+    store = FeedbackStore(tmp_path / "feedback.jsonl")
+    answer = Answer("Q?", "A [1].", False, [], [])
+    store.record(namespace="n", answer=answer, user_id=1, vote="up")
+    with store.path.open("a", encoding="utf-8") as handle:
+        handle.write('{"time": "2026-11-29T10:00:00+00:00", "vote": "do')  # the process died mid-append
+    store.record(namespace="n", answer=answer, user_id=2, vote="down")
+    assert [r["vote"] for r in store.read()] == ["up", "down"]
+    assert summarize_feedback(store.path)["total"] == 2 and len(feedback_questions(store.path)) == 2

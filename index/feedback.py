@@ -1,4 +1,7 @@
-"""👍/👎 feedback, appended as JSON lines under the data directory (read back by the eval)."""
+"""👍/👎 feedback, appended as JSON lines under the data directory: the bot writes it, the eval reads it.
+
+One owner of the file's format, in the engine (nothing here is about Discord: a member is a number,
+kept only as a salted hash)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +12,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from newsbot.index.records import Answer
+from .records import Answer
 
 
 def hash_user(user_id: int, salt: str) -> str:
@@ -33,6 +36,12 @@ def install_salt(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(salt)
     return salt
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 class FeedbackStore:
@@ -61,12 +70,22 @@ class FeedbackStore:
         line = json.dumps(row, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+            with self.path.open("ab") as handle:
+                if handle.tell() and not _ends_with_newline(self.path):  # a line cut short by a crash stays alone
+                    line = "\n" + line
+                handle.write(line.encode("utf-8"))
         return row
 
     def read(self) -> list[dict]:
+        """Every vote, oldest first; a line cut short by a crash mid-append is skipped, not fatal."""
         if not self.path.exists():
             return []
+        rows = []
         with self.path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+            for line in handle:
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        continue
+        return rows
