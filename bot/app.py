@@ -15,7 +15,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import discord
 from discord import app_commands
@@ -28,6 +28,9 @@ from . import render
 from newsbot.index.feedback import FeedbackStore
 from .ratelimit import RateLimiter
 from .settings import BotSettings
+
+if TYPE_CHECKING:
+    from newsbot.index.settings import Settings
 
 log = logging.getLogger("newsbot.bot")
 PER_PAGE = 10
@@ -358,15 +361,16 @@ def register_commands(bot: NewsBot) -> None:
         return [app_commands.Choice(name=render.trim(f"{a.title} ({a.id})", 100), value=a.id[:100]) for a in hits]
 
 
-def run(env_file: str | None = None) -> None:
-    """`newsbot serve`: start the bot with DISCORD_TOKEN from .env."""
+def run(env_file: str | None = None, engine_settings: "Settings | None" = None) -> None:
+    """`newsbot serve`: start the bot with DISCORD_TOKEN from .env; the engine's settings as the CLI
+    read them (its --data-dir and --namespace included), else from .env and the environment."""
     from newsbot.index.settings import Settings
 
     settings = BotSettings.load(env_file)
     if not settings.token:
         raise NewsbotError("DISCORD_TOKEN is not set (see .env.example and the README's Discord section)")
     discord.utils.setup_logging(level=logging.INFO)
-    engine = Engine.open(Settings.load(env_file))
+    engine = Engine.open(engine_settings or Settings.load(env_file))
     try:
         NewsBot(engine, settings).run(settings.token, log_handler=None)
     finally:

@@ -171,13 +171,9 @@ def _run(args) -> int:
     from .engine import Engine
 
     if args.command == "serve":
-        import os
-
-        if args.data_dir:
-            os.environ["NEWSBOT_DATA_DIR"] = args.data_dir
         from newsbot.bot.app import run  # the Discord layer, imported only to serve
 
-        run(args.env_file)
+        run(args.env_file, _settings(args))
         return 0
     if args.command == "eval":
         return cmd_eval(_settings(args), args)
