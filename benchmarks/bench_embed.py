@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ROOT, WORK, article_files, question_texts, save, table
+from common import ROOT, WORK, question_texts, save, table
 
 CHILD = r'''
 import json, sys, time

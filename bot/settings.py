@@ -5,7 +5,6 @@ import math
 import os
 from dataclasses import dataclass
 
-from newsbot.index.errors import ConfigError
 from newsbot.index.settings import Declared, read_env, setting
 
 

