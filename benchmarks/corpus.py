@@ -6,7 +6,7 @@ first run. Past the real corpus, each further article is a *variant* of a real
 one: its digits are redrawn (same length, so the chunk offsets hold), it gets its
 own id and content hash, and each chunk vector is the real chunk's vector plus
 Gaussian noise (sigma 0.01 per dimension, cosine about 0.98 to the original),
-renormalised. Variants are written with `Engine.import_embedded`, the same
+renormalised. Variants are written with `Ingest.write_embedded`, the same
 Chroma and lexical writes as an add, minus the model.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Iterator
 import numpy as np
 
 from newsbot.index.chunking import chunk_text
-from newsbot.index.engine import AddError, Engine
+from newsbot.index.engine import Engine
+from newsbot.index.records import AddError
 from newsbot.index.records import Article, Chunk
 from newsbot.index.text import content_hash
 
@@ -62,7 +63,7 @@ class GrowingCorpus:
                 article, chunks, vectors = self.rng.choice(self.base)
                 items.append(self._variant(article, chunks, vectors))
                 count += len(chunks)
-            self.engine.import_embedded(items, namespace=self.namespace)
+            self.engine.ingest.write_embedded(self.engine.store(self.namespace), items)
             self.variants += len(items)
         return self.chunks()
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import discord
 from discord import app_commands
 
-from newsbot.index.engine import AddError, Engine
+from newsbot.index.engine import Engine
+from newsbot.index.records import AddError
 from newsbot.index.errors import InputError, NewsbotError
 from newsbot.index.records import Answer
 

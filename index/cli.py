@@ -188,7 +188,7 @@ def _run(args) -> int:
 def cmd_add(engine, ns: str, args) -> int:
     from tqdm import tqdm
 
-    from .engine import AddError
+    from .records import AddError
     from .loaders import normalize_date
 
     if not args.sources and not args.jsonl:

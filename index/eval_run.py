@@ -14,7 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from .engine import AddError, Engine
+from .engine import Engine
+from .records import AddError
 from .feedback import FeedbackStore
 from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, score_question
 from .presets import Preset

@@ -144,3 +144,14 @@ class AddResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "chunks": self.chunks, **self.article.to_dict()}
+
+
+@dataclass(frozen=True)
+class AddError:
+    """A source that could not be added, and why (reported in place of its AddResult)."""
+
+    origin: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": "error", "origin": self.origin, "error": self.message}

@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from conftest import run_cli
-from newsbot.index.engine import AddError
+from newsbot.index.records import AddError
 from newsbot.index.loaders import Draft
 from pdf_fixture import make_pdf
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 
 from conftest import ROOT, cli_env, run_cli
-from newsbot.index.engine import AddError, Engine
+from newsbot.index.engine import Engine
+from newsbot.index.records import AddError
 from newsbot.index.errors import ModelMismatchError, NotFoundError
 from newsbot.index.loaders import Draft
 

@@ -2,7 +2,7 @@
 from pdf_fixture import make_pdf
 
 from conftest import run_cli
-from newsbot.index.engine import AddError
+from newsbot.index.records import AddError
 
 LINES = [
     "Jakarta's new flood tunnel opened on Monday after six years of construction.",

@@ -11,7 +11,7 @@ import pytest
 from newsbot.index.feedback import FeedbackStore
 from newsbot.bot.render import citation_field
 from conftest import run_cli
-from newsbot.index.engine import AddError
+from newsbot.index.records import AddError
 from newsbot.index.errors import ConfigError
 from newsbot.index.loaders import Draft
 from newsbot.index.records import Answer, Citation

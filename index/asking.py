@@ -1,0 +1,178 @@
+"""Answering a question from one namespace: retrieve, judge whether the passages answer it,
+compose a cited answer (or say what is missing), and, with an LLM configured, generate and verify."""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Iterable
+
+import numpy as np
+
+from . import answer as answering
+from . import answerability
+from .embedding import Embedder
+from .errors import ConfigError, InputError, LLMUnavailableError
+from .language import detect_language
+from .lexical import LexicalIndex
+from .records import Answer, Article, Passage
+from .retrieval import RetrievalConfig, idf_weights, retrieve
+from .settings import Settings
+from .store import Filters, NamespaceStore
+from .text import key_names, lexical_terms, looks_like_question, sentence_spans
+
+
+class Asker:
+    def __init__(self, settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.lexical = lexical
+        self._chat = None  # the LLM client and prompts, built on first use
+        self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
+
+    def forget(self, namespace: str) -> None:
+        """Count the namespace's chunks again before the next question (an article was removed)."""
+        self._nonempty.discard(namespace)
+
+    def ask(
+        self,
+        st: NamespaceStore,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        retrieval: RetrievalConfig | None = None,
+        context: str = "",
+        context_articles: Iterable[str] = (),
+        llm: bool | None = None,
+    ) -> Answer:
+        """See Engine.ask."""
+        t0 = time.perf_counter()
+        question = " ".join((question or "").split())
+        if not question:
+            raise InputError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        k = k or self.settings.top_k
+        use_llm = self.settings.llm_enabled if llm is None else llm
+        if use_llm and not self.settings.llm_enabled:
+            raise ConfigError("no LLM is configured: set LLM_PROVIDER (openai, openai-compatible or ollama) in .env")
+        timings: dict[str, float] = {}
+        if st.namespace not in self._nonempty and (not st.exists or st.count_chunks() == 0):
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings,
+                          reason=answerability.EMPTY)
+        self._nonempty.add(st.namespace)
+        t = time.perf_counter()
+        config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
+        config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
+        search = f"{' '.join(context.split())} {question}" if context else question
+        symmetric = config.statements_as_passages and not looks_like_question(question)
+        qvec = self.embedder.embed_query(search, as_passage=symmetric)
+        judge = self.embedder.embed_query(search) if symmetric else None
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
+                            context_articles=frozenset(context_articles), judge_vector=judge)
+        t = time.perf_counter()
+        articles = st.get_articles([p.article_id for p in passages], with_text=True)
+        # Drop chunks of an article version that is not (or no longer) committed.
+        passages = [
+            p for p in passages
+            if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
+        ]
+        lang = detect_language(question, self.lexical.languages(st.namespace))  # as retrieval judged it (cached)
+        judgment = self.judge(st.namespace, question, lang, passages, articles)
+        if judgment.answerable:
+            text, citations = answering.compose(question, list(judgment.passages), articles, self.settings.answer_sentences,
+                                                context=context)
+        else:
+            text, citations = answering.abstention(judgment, lang), []
+        abstained = not citations
+        closest = None
+        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment, self.model):
+            closest = answering.closest_sentence(question, list(judgment.passages), articles, context)
+        verified = answering.verify_citations(citations, articles)
+        if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
+            text = " ".join(f"{answering.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified) or answering.ABSTAIN_TEXT
+            abstained = not verified
+        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        result = Answer(question, text, abstained, verified, passages, timings,
+                        reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
+                        closest=closest)
+        if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
+            t = time.perf_counter()
+            result = self.generate(result, articles, k, lang)
+            timings["llm_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return result
+
+    # ------------------------------------------------------------ judging
+
+    def judge(self, namespace: str, question: str, lang: str, passages: list[Passage],
+              articles: dict[str, Article]) -> "answerability.Judgment":
+        """The answerability judgment, with the term statistics it needs from the lexical index."""
+        q_terms = lexical_terms(question, lang)
+        df, total = self.lexical.document_frequencies(namespace, q_terms) if q_terms else ({}, 0)
+        # IDF as if the index held at least JUDGE_MIN_CHUNKS chunks: in a tiny index every term it lacks
+        # would otherwise outweigh the terms it has several times over, whatever the question.
+        weights = idf_weights(q_terms, df, max(total, answerability.JUDGE_MIN_CHUNKS)) if q_terms else {}
+        terms = self.lexical.terms_of(namespace, [p.chunk_id for p in passages[:5]])
+        return answerability.judge(question, lang, passages, articles, weights, terms,
+                                   self._unknown_names(namespace, question, lang, passages), self.model)
+
+    @functools.cached_property
+    def model(self) -> "answerability.Model":
+        """The answerability model at the configured operating point (read once)."""
+        return answerability.operating_point(self.settings.abstain_threshold)
+
+    def _unknown_names(self, namespace: str, question: str, lang: str, passages: list[Passage]) -> list[str]:
+        """Names the question asks about that no chunk of the namespace contains (nor a retrieved
+        title). Judged only when passages in the question's language were retrieved: an article in
+        that language would spell the name the same way ("Pope" may be "Paus" in Indonesian)."""
+        if not lang or not any(p.lang == lang for p in passages):
+            return []
+        names = {n: stems for n in key_names(question) if (stems := lexical_terms(n, lang))}
+        if not names:
+            return []
+        df, _ = self.lexical.document_frequencies(namespace, [t for stems in names.values() for t in stems])
+        titles = {t for p in passages for t in lexical_terms(p.title, p.lang)}
+        return [n for n, stems in names.items() if not any(df.get(t, 0) or t in titles for t in stems)]
+
+    # ------------------------------------------------------------ generating
+
+    def generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str) -> Answer:
+        """The LLM's answer after verification; the extractive one, with a notice, when the LLM fails."""
+        from . import llm_answer
+        from .llm import ChatLLM
+
+        if self._chat is None:
+            self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
+        chat, prompts = self._chat
+        sources = llm_answer.number_sources(answerability.sources_for(extractive.judgment), articles, k)
+        today = datetime.now(timezone.utc).date().isoformat()
+        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today)
+        try:
+            reply = chat.chat(system, user)
+        except LLMUnavailableError as exc:
+            return replace(extractive, notes=[*extractive.notes, f"LLM unavailable ({exc}); answered with quotes instead"])
+        checked = llm_answer.verify(reply, sources, self._closest_sentence)
+        verified = answering.verify_citations(checked.citations, articles)
+        if checked.citations and len(verified) == len(checked.citations):
+            return replace(extractive, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
+        if checked.said_not_found:
+            return replace(extractive, answer=answering.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
+                           reason=answerability.NOT_COVERED,
+                           model=chat.name, removed=checked.removed,
+                           notes=[*extractive.notes, "the LLM found no answer in the passages"])
+        return replace(extractive, removed=checked.removed,
+                       notes=[*extractive.notes, "the LLM's answer had no verifiable sentence; answered with quotes instead"])
+
+    def _closest_sentence(self, claim: str, cited: list) -> float:
+        """The highest cosine between `claim` and a sentence of the cited passages (both embedded as
+        passages: a symmetric comparison that works across languages). Sentences are cached."""
+        sentences = [s.text[a:b] for s in cited for a, b in sentence_spans(s.text)][:60]
+        if not sentences:
+            return 0.0
+        vectors = self.embedder.embed_passages([claim, *sentences], urgent=True)
+        return float(np.max(vectors[1:] @ vectors[0]))
