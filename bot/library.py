@@ -1,0 +1,93 @@
+"""The server's library of articles: /add and /remove (admins), /sources (everyone)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from newsbot.index.errors import InputError
+from newsbot.index.records import AddError
+
+from . import render
+from .checks import admins_only, in_a_namespace, namespace_for
+from .views import ConfirmRemove, SourcesView
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+
+@app_commands.command(name="add", description="Add a news article (admins): a URL, a text with a title, or a file")
+@app_commands.describe(url="Link to the article", text="The article's text", title="Title for a pasted text",
+                       file="A .txt, .md or .html file")
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+@admins_only("add articles")
+async def add(interaction: discord.Interaction, url: str | None = None, text: str | None = None,
+              title: str | None = None, file: discord.Attachment | None = None) -> None:
+    bot: NewsBot = interaction.client
+    given = [x for x in (url, text, file) if x]
+    if len(given) != 1:
+        await interaction.response.send_message("Give exactly one of: url, text (with a title), or file.", ephemeral=True)
+        return
+    await interaction.response.defer(thinking=True, ephemeral=True)
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    if url:  # member input: only an http(s) URL is fetched, never a path on this machine
+        draft = await bot.run_engine(bot.engine.draft_from_url, url)
+    elif text:
+        draft = await bot.run_engine(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
+    else:
+        if file.size > bot.settings.max_attachment_bytes:
+            raise InputError(f"{file.filename}: file too large ({file.size:,} bytes; the limit is "
+                             f"{bot.settings.max_attachment_bytes:,})")
+        data = await file.read()
+        draft = await bot.run_engine(bot.engine.draft_from_upload, data, file.filename, title=title or "")
+    [result] = await bot.run_engine(bot.engine.add, [draft], namespace=ns)
+    if isinstance(result, AddError):
+        await interaction.followup.send(f"⚠️ {render.trim(render.clean(result.message), 1900)}", ephemeral=True)
+    else:
+        await interaction.followup.send(render.added_message(result.status, result.article, result.chunks), ephemeral=True)
+
+
+@app_commands.command(name="sources", description="List this server's articles")
+@app_commands.describe(search="Only articles whose title, outlet or id contains this")
+@in_a_namespace()
+async def sources(interaction: discord.Interaction, search: str | None = None) -> None:
+    bot: NewsBot = interaction.client
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    articles = await bot.run_engine(bot.engine.sources, ns)
+    if search:
+        needle = search.lower()
+        articles = [a for a in articles if needle in f"{a.id} {a.title} {a.source}".lower()]
+    view = SourcesView(articles, search or "", interaction.user.id)
+    await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+
+
+@app_commands.command(name="remove", description="Remove an article (admins)")
+@app_commands.describe(id="The article's id (start typing a title)")
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+@admins_only("remove articles")
+async def remove(interaction: discord.Interaction, id: str) -> None:
+    bot: NewsBot = interaction.client
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    article = await bot.run_engine(bot.engine.article, id, namespace=ns)
+    view = ConfirmRemove(bot, ns, article.id, interaction.user.id)
+    await interaction.response.send_message(
+        render.trim(f"Remove `{article.id}` — **{render.clean(article.title)}** ({article.chunks} chunks)?", render.CONTENT),
+        view=view, ephemeral=True)
+
+
+@remove.autocomplete("id")
+async def remove_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot: NewsBot = interaction.client
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    if ns is None:
+        return []
+    articles = await bot.run_engine(bot.engine.sources, ns)
+    needle = current.lower()
+    hits = [a for a in articles if needle in f"{a.id} {a.title}".lower()][:25]
+    return [app_commands.Choice(name=render.trim(f"{a.title} ({a.id})", 100), value=a.id[:100]) for a in hits]
+
+
+COMMANDS = [add, sources, remove]

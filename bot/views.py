@@ -1,0 +1,97 @@
+"""The buttons under the bot's messages: an answer's passages and feedback, paging the sources,
+confirming a removal."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from newsbot.index.errors import NewsbotError
+from newsbot.index.records import Answer
+
+from . import render
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+PER_PAGE = 10
+
+
+class AnswerView(discord.ui.View):
+    """Buttons under every answer: the full passages, and 👍 / 👎 feedback."""
+
+    def __init__(self, bot: "NewsBot", namespace: str, answer: Answer) -> None:
+        super().__init__(timeout=24 * 3600)
+        self.bot, self.namespace, self.answer = bot, namespace, answer
+
+    @discord.ui.button(label="Show passages", style=discord.ButtonStyle.secondary)
+    async def show_passages(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        messages = render.passages_messages(self.answer)
+        await interaction.response.send_message(messages[0], ephemeral=True)
+        for extra in messages[1:5]:
+            await interaction.followup.send(extra, ephemeral=True)
+
+    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary)
+    async def thumbs_up(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._vote(interaction, "up")
+
+    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary)
+    async def thumbs_down(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._vote(interaction, "down")
+
+    async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
+        await self.bot.run_engine(self.bot.feedback.record, namespace=self.namespace, answer=self.answer,
+                                  user_id=interaction.user.id, vote=vote)
+        await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
+
+
+class SourcesView(discord.ui.View):
+    def __init__(self, articles: list, search: str, owner_id: int) -> None:
+        super().__init__(timeout=600)
+        self.articles, self.search, self.owner_id, self.page = articles, search, owner_id, 0
+        self.pages = max(1, -(-len(articles) // PER_PAGE))
+        self._sync_buttons()
+
+    def embed(self) -> discord.Embed:
+        return render.sources_embed(self.articles, self.page, PER_PAGE, self.search)
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = max(0, min(self.pages - 1, self.page + step))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, 1)
+
+
+class ConfirmRemove(discord.ui.View):
+    def __init__(self, bot: "NewsBot", namespace: str, article_id: str, user_id: int) -> None:
+        super().__init__(timeout=120)
+        self.bot, self.namespace, self.article_id, self.user_id = bot, namespace, article_id, user_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.user_id
+
+    @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        try:
+            article = await self.bot.run_engine(self.bot.engine.remove, self.article_id, namespace=self.namespace)
+            text = f"Removed `{article.id}` — **{render.clean(article.title)}** ({article.chunks} chunks)."
+        except NewsbotError as exc:
+            text = f"⚠️ {render.clean(str(exc))}"
+        self.stop()
+        await interaction.response.edit_message(content=render.trim(text, render.CONTENT), view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was removed.", view=None)
