@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_QUESTION := What did Zelenskyy say about the minerals deal?
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
-# Benchmarks print figures and write bench/results.json; CI does not run them.
+# The engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py), without the tests
+# marked `model` or `drill`: under a minute on 2 cores, for the edit-test loop. CI runs `make test`.
+# Three workers: the tier waits on subprocesses and sockets as much as it computes (52 s; 65 s with two).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest --fast -n 3 -q $(PYTEST_ARGS)
+
+# Benchmarks print figures and write benchmarks/results.json; CI does not run them.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	cd benchmarks && ../$(BIN)/python bench_embed.py

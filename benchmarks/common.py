@@ -1,6 +1,6 @@
 """What every benchmark shares: where data lives, percentiles, results.json, tables.
 
-Benchmarks print figures; they assert nothing. `bench/results.json` collects the
+Benchmarks print figures; they assert nothing. `benchmarks/results.json` collects the
 figures of every script (each script replaces its own keys).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH = ROOT / "bench"
+BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results.json"
 WORK = Path(os.environ.get("NEWSBOT_BENCH_WORK", BENCH / "work"))
 # Embeddings are cached across runs here (set NEWSBOT_BENCH_CACHE to reuse another cache).
@@ -73,7 +73,7 @@ def question_texts(limit: int, seed: int = 7) -> list[str]:
 
 
 def save(section: dict) -> None:
-    """Merge `section` into bench/results.json."""
+    """Merge `section` into benchmarks/results.json."""
     BENCH.mkdir(exist_ok=True)
     data = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
     data.update(section)

@@ -33,7 +33,7 @@ from newsbot.index.evaluate import load_questions  # noqa: E402
 from newsbot.index.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-CACHE = ROOT / "bench" / "cache"  # shared with the benchmarks: the dev sets are embedded once
+CACHE = ROOT / "benchmarks" / "cache"  # shared with the benchmarks: the dev sets are embedded once
 SETS = ("idmt-dev", "facqa-dev", "rtqa-dev")
 FALSE_ABSTAIN_BUDGET = float(next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--budget=")), 0.02))
 L2 = 1.0

@@ -36,7 +36,7 @@ KEYS = ("hit@1", "hit@5", "answer_shown", "answer_shown_when_first", "false_abst
 def main() -> None:
     names = sys.argv[1].split(",") if len(sys.argv) > 1 else list(RUNS)
     bonuses = [float(x) for x in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.0, 0.04, 0.06]
-    settings = Settings(data_dir=ROOT / "bench" / "work" / "language-bonus", cache_dir=ROOT / "bench" / "cache")
+    settings = Settings(data_dir=ROOT / "benchmarks" / "work" / "language-bonus", cache_dir=ROOT / "benchmarks" / "cache")
     base = default_preset(settings)
     pool = int(next((a.split("=", 1)[1] for a in sys.argv[3:] if a.startswith("--pool=")), base.retrieval.language_pool))
     presets = [replace(base, name=f"bonus-{b}", retrieval=replace(base.retrieval, crosslingual_bonus=b, language_pool=pool))

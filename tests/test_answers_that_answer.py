@@ -76,6 +76,7 @@ def test_the_quote_holds_the_age_not_only_the_sentence_that_repeats_the_question
     assert all(engine.article(c.article_id).text[c.start:c.end] == c.quote for c in answer.citations + cost.citations)
 
 
+@pytest.mark.model
 def test_a_follow_up_reads_the_earlier_question_to_choose_its_sentence(sample_engine):
     follow = sample_engine.ask("Did he sign it?", context=SEED_QUESTION, context_articles=["seed-trump-putin-summit"])
     assert follow.citations and follow.citations[0].article_id == "seed-trump-putin-summit"
@@ -87,6 +88,7 @@ def test_an_indonesian_question_gets_an_indonesian_abstention(sample_engine):
     assert answer.abstained and answer.answer.startswith("Artikel yang terindeks tidak membahas")
 
 
+@pytest.mark.model
 def test_the_json_says_why_it_abstained_and_what_was_judged(sample_engine, settings):
     sample_engine.close()
     out = run_cli(["ask", "What did the Pope say about Gaza?", "--json"], settings)
@@ -98,6 +100,7 @@ def test_the_json_says_why_it_abstained_and_what_was_judged(sample_engine, setti
     assert set(ok["judgment"]["features"]) >= {"rel1", "gap", "cov1", "names", "xling"}
 
 
+@pytest.mark.model
 def test_a_near_topic_passage_is_shown_as_closest_not_as_an_answer(settings):
     """At a strict operating point the seed question is judged not to answer: nothing is asserted,
     and the nearest sentence is shown as "closest, may not answer"."""
@@ -136,6 +139,7 @@ def test_eval_writes_what_users_read_for_every_question(settings, tmp_path):
     "Which alliance did US officials suggest Ukraine should give up its goal of joining?",
     "What did the United States offer at the UN about the war in Ukraine?",
 ])
+@pytest.mark.model
 def test_an_english_question_finds_the_indonesian_article_beside_english_news_on_the_story(sample_engine, question):
     """The samples hold English articles on Zelenskyy and Ukraine beside the Indonesian seed that answers."""
     from newsbot.index.retrieval import RetrievalConfig

@@ -12,7 +12,7 @@ import pytest
 from newsbot.bot.app import NewsBot
 from newsbot.bot.ratelimit import RateLimiter
 from newsbot.bot.settings import BotSettings
-from conftest import SAMPLES, SEED_QUESTION
+from conftest import SAMPLES, SEED_QUESTION, answerable, make_settings
 from fake_discord import ClientThread, FakeDiscord
 from newsbot.index.engine import Engine
 from test_url_ingest import QuietServer, Handler
@@ -78,10 +78,8 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory, cache_dir):
-    from newsbot.index.settings import Settings
-
     data = tmp_path_factory.mktemp("bot-data")
-    engine = Engine(Settings(data_dir=data, cache_dir=cache_dir, allow_loopback_urls=True))
+    engine = Engine(make_settings(data_dir=data, cache_dir=cache_dir, allow_loopback_urls=True))
     h = Harness(engine, BotSettings(token="unused", ask_rate=1000, admin_role="News Admin")).start()
     yield h
     h.stop()
@@ -113,6 +111,7 @@ def test_startup_syncs_every_command_and_identifies(harness):
     assert harness.fake.identifies == 1 and harness.fake.heartbeats
 
 
+@pytest.mark.model
 def test_ask_is_deferred_then_answered_with_the_seed_citation(harness):
     inter, reply = harness.ask(SEED_QUESTION)
     assert inter.response["type"] == 5, "acknowledged at once with a deferred 'thinking' response"
@@ -148,6 +147,7 @@ def test_show_passages_sends_the_full_cited_passage_ephemerally(harness):
     assert "tidak siap" in click.original["content"] and len(click.original["content"]) <= 2000
 
 
+@pytest.mark.model
 def test_feedback_click_is_stored(harness):
     inter, reply = harness.ask(SEED_QUESTION)
     click = harness.fake.click(inter, harness.member, "👍", reply)
@@ -287,6 +287,7 @@ def test_sources_search_filters(harness):
     assert "sample-chile-lithium" in description and "sample-football" not in description
 
 
+@pytest.mark.model
 def test_mention_gets_the_answer_as_a_reply_and_a_reply_asks_a_follow_up(harness):
     n = len(harness.fake.channel_messages)
     harness.fake.mention(harness.gid, harness.member, SEED_QUESTION)
@@ -303,10 +304,11 @@ def test_mention_gets_the_answer_as_a_reply_and_a_reply_asks_a_follow_up(harness
 
 
 def test_a_very_long_answer_stays_within_discord_limits(harness, monkeypatch):
+    question, quoted = answerable()
     real_ask = harness.engine.ask
 
-    def huge_ask(question, **kwargs):
-        answer = real_ask(SEED_QUESTION, **kwargs)
+    def huge_ask(_asked, **kwargs):
+        answer = real_ask(question, **kwargs)
         citation = answer.citations[0]
         answer.answer = (answer.answer + " ") * 60
         answer.citations = [replace(citation, n=i, title=citation.title * 8, quote=citation.quote * 10)
@@ -321,6 +323,7 @@ def test_a_very_long_answer_stays_within_discord_limits(harness, monkeypatch):
 
 
 def test_a_slow_answer_is_still_acknowledged_within_3_seconds(harness, monkeypatch):
+    question, quoted = answerable()
     real_ask = harness.engine.ask
 
     def slow_ask(*args, **kwargs):
@@ -328,13 +331,14 @@ def test_a_slow_answer_is_still_acknowledged_within_3_seconds(harness, monkeypat
         return real_ask(*args, **kwargs)
 
     monkeypatch.setattr(harness.engine, "ask", slow_ask)
-    inter, reply = harness.ask(SEED_QUESTION)
+    inter, reply = harness.ask(question)
     assert inter.acked_at - inter.created < 3
-    assert "tidak siap" in embed_of(reply)["description"]
+    assert quoted in embed_of(reply)["description"]
     beats = harness.fake.heartbeats
     assert beats[-1] > inter.created, "the gateway heartbeat went on while the engine worked"
 
 
+@pytest.mark.model
 def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     """A large /add embeds for seconds in a worker thread; the gateway heartbeat never falls behind."""
     body = "\n\n".join(
@@ -357,12 +361,12 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     assert gaps and max(gaps) < 1.5 * interval, (max(gaps), interval)
 
 
+@pytest.mark.model
 def test_llm_answers_are_labelled_and_a_slow_llm_falls_back_with_a_notice(tmp_path, cache_dir):
     from fake_llm import FakeLLM, Reply
-    from newsbot.index.settings import Settings
 
     llm = FakeLLM()
-    settings = Settings(data_dir=tmp_path / "data", cache_dir=cache_dir, llm_provider="openai-compatible",
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, llm_provider="openai-compatible",
                         llm_base_url=llm.openai_url, llm_api_key="sk-test", llm_model="test-model", llm_timeout_s=1)
     engine = Engine(settings)
     h = Harness(engine, BotSettings(token="unused", ask_rate=1000)).start()
@@ -396,21 +400,23 @@ def test_servers_are_isolated(harness):
 
 
 def test_rate_limit_answers_friendly_and_immediately(harness):
+    question, quoted = answerable()
     harness.bot.limiter = RateLimiter(2, 60)
     try:
-        harness.ask(SEED_QUESTION)
-        harness.ask(SEED_QUESTION)
-        inter = harness.fake.slash(harness.gid, harness.member, "ask", {"question": SEED_QUESTION})
+        harness.ask(question)
+        harness.ask(question)
+        inter = harness.fake.slash(harness.gid, harness.member, "ask", {"question": question})
         harness.fake.wait_until(lambda: inter.response, 10, "the refusal")
         assert inter.response["type"] == 4 and inter.ephemeral
         assert "Try again in" in inter.original["content"]
-        _, other_user = harness.ask(SEED_QUESTION, user=harness.admin)
-        assert "tidak siap" in embed_of(other_user)["description"]
+        _, other_user = harness.ask(question, user=harness.admin)
+        assert quoted in embed_of(other_user)["description"]
     finally:
         harness.bot.limiter = RateLimiter(1000, 60)
 
 
 def test_engine_errors_become_a_short_message_and_the_bot_keeps_running(harness, monkeypatch):
+    question, quoted = answerable()
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
@@ -419,8 +425,8 @@ def test_engine_errors_become_a_short_message_and_the_bot_keeps_running(harness,
     reply = harness.fake.wait_reply(inter)
     assert "something went wrong" in reply["content"] and "disk on fire" not in reply["content"]
     monkeypatch.undo()
-    _, reply = harness.ask(SEED_QUESTION)
-    assert "tidak siap" in embed_of(reply)["description"]
+    _, reply = harness.ask(question)
+    assert quoted in embed_of(reply)["description"]
 
 
 def test_direct_messages_are_refused_without_a_dm_namespace(harness):
@@ -442,8 +448,9 @@ def test_the_token_never_appears_in_logs(harness, monkeypatch):
 
 
 def test_a_dropped_gateway_connection_resumes(harness):
+    question, quoted = answerable()
     harness.fake.call(harness.fake.drop_connection())
     harness.fake.wait_until(lambda: harness.fake.resumes >= 1 and harness.fake.ready.is_set(), 60, "RESUME")
     assert harness.fake.identifies == 1, "resumed, not re-identified"
-    _, reply = harness.ask(SEED_QUESTION)
-    assert "tidak siap" in embed_of(reply)["description"]
+    _, reply = harness.ask(question)
+    assert quoted in embed_of(reply)["description"]

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from conftest import SEED_QUESTION, run_cli
+from conftest import answerable, run_cli
 
 
 def test_help_lists_every_command(settings):
@@ -35,6 +35,7 @@ def test_version_prints_the_installed_version():
 
 def test_ask_dash_reads_the_question_from_stdin(sample_engine, settings):
     sample_engine.close()
-    done = run_cli(["ask", "-", "--json"], settings, input=SEED_QUESTION.encode())
+    question, quoted = answerable()
+    done = run_cli(["ask", "-", "--json"], settings, input=question.encode())
     data = json.loads(done.stdout)
-    assert data["question"] == SEED_QUESTION and "tidak siap" in data["answer"]
+    assert data["question"] == question and quoted in data["answer"]

@@ -6,8 +6,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import ROOT, SAMPLES, cli_env
 from newsbot.index.engine import Engine
+
+pytestmark = pytest.mark.drill  # kills whole newsbot processes
 
 
 def chunk_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:

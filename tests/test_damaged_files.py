@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SAMPLES, SEED_QUESTION, run_cli
+from conftest import SAMPLES, answerable, make_settings, run_cli
 from newsbot.index.engine import Engine
 
 DAMAGE = {
@@ -20,10 +20,9 @@ DAMAGE = {
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, cache_dir):
     """An index of the sample articles whose embedding cache lives inside the data directory."""
-    from newsbot.index.settings import Settings
 
     data = tmp_path_factory.mktemp("pristine") / "data"
-    shared = Settings(data_dir=data, cache_dir=cache_dir)
+    shared = make_settings(data_dir=data, cache_dir=cache_dir)
     with Engine(shared) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
     shutil.copy(cache_dir / "embeddings.sqlite", data / "embeddings.sqlite")
@@ -48,14 +47,15 @@ def test_a_damaged_derived_store_is_rebuilt_with_a_warning(damaged_copy, relativ
     """Damage is found when a damaged page is first read (at open, a question, or the count in
     `stats`); it is then rebuilt once, with one warning, and every command works."""
     settings, path = damaged_copy(relative, how)
+    question, quoted = answerable()
     warnings = 0
-    for args in (["ask", SEED_QUESTION], ["ask", SEED_QUESTION, "--mode", "lexical"], ["stats", "--json"], ["stats", "--json"],
-                 ["ask", SEED_QUESTION]):
+    for args in (["ask", question], ["ask", question, "--mode", "lexical"], ["stats", "--json"], ["stats", "--json"],
+                 ["ask", question]):
         done = run_cli(args, settings)
         err = done.stderr.decode()
         assert done.returncode == 0, err
         assert "Traceback" not in err
-        assert "tidak siap" in done.stdout.decode() or args[-1] in ("lexical", "--json")
+        assert quoted in done.stdout.decode() or args[-1] in ("lexical", "--json")
         warnings += err.count(f"{what} {path} is damaged")
     assert warnings == 1, "warned once, rebuilt once"
     with Engine(settings) as engine:
@@ -65,15 +65,16 @@ def test_a_damaged_derived_store_is_rebuilt_with_a_warning(damaged_copy, relativ
 @pytest.mark.parametrize("how", DAMAGE)
 def test_a_damaged_lexical_index_warns_which_file_it_rebuilds(damaged_copy, how):
     settings, path = damaged_copy("lexical.sqlite", how)
-    done = run_cli(["ask", SEED_QUESTION], settings)
+    done = run_cli(["ask", answerable()[0]], settings)
     assert f"the lexical index {path} is damaged" in done.stderr.decode()
 
 
 def test_a_lexical_index_damaged_while_open_is_rebuilt_and_the_question_answered(pristine, tmp_path, settings):
     data = tmp_path / "copy"
     shutil.copytree(pristine, data)
+    question, _ = answerable()
     with Engine(replace(settings, data_dir=data, cache_dir=data)) as engine:
-        assert not engine.ask(SEED_QUESTION).abstained
+        assert not engine.ask(question).abstained
         engine.lexical._db.close()
         raw = (data / "lexical.sqlite").read_bytes()
         (data / "lexical.sqlite").write_bytes(DAMAGE["garbage mid-file"](raw))
@@ -82,7 +83,7 @@ def test_a_lexical_index_damaged_while_open_is_rebuilt_and_the_question_answered
         import sqlite3
 
         engine.lexical._db = sqlite3.connect(str(data / "lexical.sqlite"), check_same_thread=False)
-        answer = engine.ask(SEED_QUESTION, mode="lexical")
+        answer = engine.ask(question, mode="lexical")
         assert answer.passages, "answered after the rebuild"
         assert engine.lexical.count("default") == engine.store().count_chunks()
 
@@ -90,7 +91,7 @@ def test_a_lexical_index_damaged_while_open_is_rebuilt_and_the_question_answered
 @pytest.mark.parametrize("how", DAMAGE)
 def test_a_damaged_chroma_file_is_a_clear_error_naming_it(damaged_copy, how):
     settings, path = damaged_copy("chroma/chroma.sqlite3", how)
-    done = run_cli(["ask", SEED_QUESTION], settings)
+    done = run_cli(["ask", answerable()[0]], settings)
     err = done.stderr.decode()
     assert done.returncode == 1
     assert f"the vector store file {path} is damaged" in err and "restore the data directory" in err
@@ -101,6 +102,7 @@ def test_a_garbage_journal_is_a_warning_not_an_error(pristine, tmp_path, setting
     data = tmp_path / "copy"
     shutil.copytree(pristine, data)
     (data / "pending-default.json").write_bytes(b"\x00garbage")
-    done = run_cli(["ask", SEED_QUESTION], replace(settings, data_dir=data, cache_dir=data))
-    assert done.returncode == 0 and "tidak siap" in done.stdout.decode()
+    question, quoted = answerable()
+    done = run_cli(["ask", question], replace(settings, data_dir=data, cache_dir=data))
+    assert done.returncode == 0 and quoted in done.stdout.decode()
     assert "unreadable" in done.stderr.decode() and "Traceback" not in done.stderr.decode()

@@ -123,6 +123,7 @@ def test_the_lock_is_released_on_close(settings):
         assert again.sources() == []
 
 
+@pytest.mark.model
 def test_opening_with_another_embedding_model_is_a_clear_error(engine, settings):
     engine.add([STORY])
     before = snapshot(engine)

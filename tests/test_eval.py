@@ -15,6 +15,7 @@ def eval_report(settings, tmp_path, articles, questions, *extra):
     return json.loads((out / "report.json").read_text(encoding="utf-8")), result
 
 
+@pytest.mark.model
 def test_own_question_set_meets_the_quality_bar(settings, tmp_path):
     report, result = eval_report(settings, tmp_path, SAMPLES / "articles.jsonl", SAMPLES / "questions.jsonl",
                                  "--config", "default,dense")
@@ -92,6 +93,7 @@ def test_metrics_of_a_ranked_answer():
 # ------------------------------------------------------------------ the shared evaluation sets
 
 @needs_shared
+@pytest.mark.model
 def test_shared_seed_set_ranks_the_seed_first_and_cites_it(settings, tmp_path):
     report, _ = eval_report(settings, tmp_path, SHARED_DATA / "seed" / "articles.jsonl", SHARED_DATA / "seed" / "questions.jsonl")
     m = report["configs"][0]["metrics"]
@@ -103,6 +105,7 @@ def test_shared_seed_set_ranks_the_seed_first_and_cites_it(settings, tmp_path):
     ("idmt-dev", 300, {"hit@1": 0.88, "hit@5": 0.93}),
     ("facqa-dev", 150, {"hit@1": 0.68, "hit@5": 0.88, "answer@5": 0.9}),
 ])
+@pytest.mark.model
 def test_shared_set_meets_its_floor(settings, tmp_path, name, limit, floors):
     folder = SHARED_DATA / name
     report, _ = eval_report(settings, tmp_path, folder / "articles.jsonl", folder / "questions.jsonl", "--limit", str(limit))
@@ -113,6 +116,7 @@ def test_shared_set_meets_its_floor(settings, tmp_path, name, limit, floors):
 
 
 @needs_shared
+@pytest.mark.model
 def test_shared_rtqa_subset_meets_its_floor(settings, tmp_path):
     """Full news articles: the gold articles of the first 20 questions among 40 other articles of the set."""
     folder = SHARED_DATA / "rtqa-dev"

@@ -11,7 +11,7 @@ from newsbot.bot.app import NewsBot
 from newsbot.bot.settings import BotSettings
 from fake_discord import ClientThread, FakeDiscord, check_message, DiscordError
 from newsbot.index.engine import Engine
-from newsbot.index.settings import Settings
+from conftest import make_settings
 
 
 class RuleBreaker(discord.Client):
@@ -95,7 +95,7 @@ def test_commands_sync_instantly_to_the_configured_server(tmp_path, cache_dir):
     fake = FakeDiscord().start()
     user = FakeDiscord.user("erin")
     gid = fake.add_guild("Dev", [{"user": user, "permissions": FakeDiscord.ADMIN}])["id"]
-    with Engine(Settings(data_dir=tmp_path / "data", cache_dir=cache_dir)) as engine:
+    with Engine(make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir)) as engine:
         runner = ClientThread(fake, lambda **o: NewsBot(engine, BotSettings(guild_id=int(gid)), **o)).start()
         try:
             assert fake.global_commands == []

@@ -1,4 +1,6 @@
 """The lexical index is derived from Chroma: lost or stale, it is rebuilt from what Chroma holds."""
+import pytest
+
 from newsbot.index.engine import Engine
 from newsbot.index.retrieval import RetrievalConfig
 
@@ -20,6 +22,7 @@ def test_lexical_mode_ranks_by_bm25_and_matches_across_word_forms(sample_engine)
     assert answer.passages[0].lexical_rank == 1
 
 
+@pytest.mark.model
 def test_every_mode_finds_the_seed_passage_in_its_top_five(sample_engine):
     for mode in ("dense", "hybrid", "auto"):
         answer = sample_engine.ask("What did Zelenskyy say about the minerals deal?", retrieval=RetrievalConfig(mode=mode))

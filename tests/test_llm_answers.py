@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, SEED_QUESTION, run_cli
+from conftest import ROOT, SAMPLES, SEED_QUESTION, make_settings, run_cli
 from fake_llm import FakeLLM, Reply, rate_limited, server_error
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ConfigError
@@ -46,7 +46,7 @@ def fake():
 
 
 def llm_settings(data_dir: Path, cache_dir: Path, fake: FakeLLM, **overrides) -> Settings:
-    base = Settings(data_dir=data_dir, cache_dir=cache_dir, llm_provider="openai-compatible", llm_base_url=fake.openai_url,
+    base = make_settings(data_dir=data_dir, cache_dir=cache_dir, llm_provider="openai-compatible", llm_base_url=fake.openai_url,
                     llm_api_key="sk-test", llm_model="test-model", llm_timeout_s=1.5, llm_max_retries=2)
     return replace(base, **overrides)
 
@@ -69,6 +69,7 @@ def texts(engine: Engine, answer) -> dict[str, str]:
     return {c.article_id: engine.article(c.article_id).text for c in answer.citations}
 
 
+@pytest.mark.model
 def test_valid_citations_are_kept(llm_engine, fake):
     fake.play(Reply('Zelenskyy was "tidak siap" to sign the minerals deal with the US, a source told AFP on Saturday [1].'))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -80,6 +81,7 @@ def test_valid_citations_are_kept(llm_engine, fake):
     assert citation_valid(answer, texts(llm_engine, answer))
 
 
+@pytest.mark.model
 def test_sources_in_the_prompt_carry_title_outlet_and_date(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign [1]."))
     llm_engine.ask(SEED_QUESTION, k=3)
@@ -90,6 +92,7 @@ def test_sources_in_the_prompt_carry_title_outlet_and_date(llm_engine, fake):
     assert f"Question (English): {SEED_QUESTION}" in user
 
 
+@pytest.mark.model
 def test_citation_to_a_source_that_was_not_given_is_dropped(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign the minerals deal [1]. Trump was furious about it [7]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -100,6 +103,7 @@ def test_citation_to_a_source_that_was_not_given_is_dropped(llm_engine, fake):
     assert "invalid_citation" in kinds and "uncited_sentence" in kinds
 
 
+@pytest.mark.model
 def test_sentence_citing_a_given_and_a_missing_source_keeps_the_given_one(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign the minerals deal [7][1]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -107,6 +111,7 @@ def test_sentence_citing_a_given_and_a_missing_source_keeps_the_given_one(llm_en
     assert [(r.kind, r.text) for r in answer.removed] == [("invalid_citation", "[7]")]
 
 
+@pytest.mark.model
 def test_markers_after_the_full_stop_and_in_lists_stay_with_their_sentence(llm_engine, fake):
     said = {}
 
@@ -124,6 +129,7 @@ def test_markers_after_the_full_stop_and_in_lists_stay_with_their_sentence(llm_e
     assert [c.n for c in answer.citations] == [1, 2] and answer.removed == []
 
 
+@pytest.mark.model
 def test_quote_that_is_not_in_the_article_is_removed(llm_engine, fake):
     fake.play(Reply('Zelenskyy is not ready to sign the minerals deal [1]. He called the deal "a robbery of Ukraine" [1].'))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -132,6 +138,7 @@ def test_quote_that_is_not_in_the_article_is_removed(llm_engine, fake):
     assert [r.kind for r in answer.removed] == ["unverified_quote"]
 
 
+@pytest.mark.model
 def test_quote_is_matched_across_quote_marks_and_whitespace(llm_engine, fake):
     fake.play(Reply('A source said the president was "tidak   siap untuk menerima" the draft [1].'))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -139,6 +146,7 @@ def test_quote_is_matched_across_quote_marks_and_whitespace(llm_engine, fake):
     assert "tidak siap untuk menerima" in answer.citations[0].quote  # the citation quotes the sentence holding it
 
 
+@pytest.mark.model
 def test_answer_without_citations_falls_back_to_the_extractive_answer(llm_engine, fake):
     extractive = llm_engine.ask(SEED_QUESTION, k=3, llm=False)
     fake.play(Reply("Zelenskyy is not ready to sign the minerals deal. He wants security guarantees."))
@@ -164,6 +172,7 @@ def test_hostile_article_text_has_no_effect(llm_engine, fake):
     assert [c.article_id for c in answer.citations] == [HOSTILE_ID]
 
 
+@pytest.mark.model
 def test_model_saying_not_in_sources_abstains(llm_engine, fake):
     fake.play(Reply("NOT_IN_SOURCES"))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -178,6 +187,7 @@ def test_question_below_the_abstain_threshold_never_reaches_the_model(llm_engine
     assert answer.abstained and fake.requests == []
 
 
+@pytest.mark.model
 def test_timeout_answers_extractively_with_a_notice(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready [1].", delay_s=4))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -186,6 +196,7 @@ def test_timeout_answers_extractively_with_a_notice(llm_engine, fake):
     assert len(fake.requests) == 1, "a timeout is not retried: its budget is spent"
 
 
+@pytest.mark.model
 def test_rate_limit_then_success_is_retried(llm_engine, fake):
     fake.play(rate_limited(0.2), Reply("Zelenskyy is not ready to sign the minerals deal [1]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -193,6 +204,7 @@ def test_rate_limit_then_success_is_retried(llm_engine, fake):
     assert answer.mode == "llm" and answer.answer == "Zelenskyy is not ready to sign the minerals deal [1]."
 
 
+@pytest.mark.model
 def test_server_errors_exhaust_the_retries_then_answer_extractively(llm_engine, fake):
     fake.play(server_error(), server_error(), server_error(), Reply("never reached [1]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -268,6 +280,7 @@ def test_ollama_chat_protocol(tmp_path, cache_dir, fake):
     assert failed.mode == "extractive" and any("HTTP 404" in n and "try pulling it" in n for n in failed.notes)
 
 
+@pytest.mark.model
 def test_cli_llm_flags_and_slow_model_notice(tmp_path, cache_dir, fake):
     settings = llm_settings(tmp_path / "data", cache_dir, fake)
     with Engine.open(settings) as engine:
@@ -307,8 +320,9 @@ def sloppy_model(request: dict) -> Reply:
                  "More details are in [9].")
 
 
+@pytest.mark.model
 def test_eval_scores_the_llm_path_and_its_citations_stay_valid(tmp_path, cache_dir, fake):
-    settings = Settings(data_dir=tmp_path / "data", cache_dir=cache_dir)
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir)
     env = {"LLM_PROVIDER": "openai-compatible", "LLM_BASE_URL": fake.openai_url, "LLM_API_KEY": "sk-test",
            "LLM_MODEL": "test-model"}
     fake.play()
@@ -331,6 +345,7 @@ def test_eval_scores_the_llm_path_and_its_citations_stay_valid(tmp_path, cache_d
 @pytest.mark.parametrize("quoted", ["‘a robbery of Ukraine’", "'a robbery of Ukraine'", "「a robbery of Ukraine」",
                                     "『a robbery of Ukraine』", "‹a robbery of Ukraine›", "‚a robbery of Ukraine‘",
                                     "＂a robbery of Ukraine＂"])
+@pytest.mark.model
 def test_invented_quotes_in_every_quote_style_are_removed(llm_engine, fake, quoted):
     fake.play(Reply(f"Zelenskyy is not ready to sign the minerals deal [1]. He called the deal {quoted} [1]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -338,12 +353,14 @@ def test_invented_quotes_in_every_quote_style_are_removed(llm_engine, fake, quot
     assert [r.kind for r in answer.removed] == ["unverified_quote"]
 
 
+@pytest.mark.model
 def test_apostrophes_are_not_taken_for_quotes(llm_engine, fake):
     fake.play(Reply("Lumen Metals' mine is in Nevada, and the company's output will be 40,000 tonnes a year [1]."))
     answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
     assert answer.mode == "llm" and answer.removed == []
 
 
+@pytest.mark.model
 def test_a_claim_the_cited_passage_does_not_support_is_removed(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign the minerals deal [1]. The moon is made of cheese [1]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
@@ -352,6 +369,7 @@ def test_a_claim_the_cited_passage_does_not_support_is_removed(llm_engine, fake)
     assert removed.kind == "unsupported_claim" and "moon" in removed.text and "does not say this" in removed.reason
 
 
+@pytest.mark.model
 def test_a_number_the_cited_passage_does_not_state_is_removed(llm_engine, fake):
     fake.play(Reply("Lumen Metals opened its Thacker Pass lithium mine in Nevada on Friday [1]. "
                     "The mine is expected to produce 90,000 tonnes of lithium carbonate a year [1]."))
@@ -360,12 +378,14 @@ def test_a_number_the_cited_passage_does_not_state_is_removed(llm_engine, fake):
     assert [(r.kind, r.reason) for r in answer.removed] == [("unsupported_claim", "the cited source does not state 90000")]
 
 
+@pytest.mark.model
 def test_numbers_match_across_thousands_separators(llm_engine, fake):
     fake.play(Reply("The mine is expected to produce 40.000 tonnes of lithium carbonate a year [1]."))
     answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
     assert answer.mode == "llm" and answer.removed == []
 
 
+@pytest.mark.model
 def test_an_english_claim_supported_by_an_indonesian_passage_is_kept(llm_engine, fake):
     fake.play(Reply("According to a source who spoke to AFP, Zelenskyy is not prepared to sign the agreement on minerals "
                     "with the United States, despite pressure from American officials [1]."))
@@ -373,6 +393,7 @@ def test_an_english_claim_supported_by_an_indonesian_passage_is_kept(llm_engine,
     assert answer.mode == "llm" and answer.removed == [], answer.removed
 
 
+@pytest.mark.model
 def test_a_huge_reply_is_cut_before_it_is_checked(llm_engine, fake):
     sentence = "Zelenskyy is not ready to sign the minerals deal [1]. "
     fake.play(Reply(sentence * 20_000))  # about 1 MB
@@ -388,6 +409,7 @@ def claims_model(request: dict) -> Reply:
                  "Officials counted 987,654 visitors last year [1]. An official said ‘we will win by Friday’ [1].")
 
 
+@pytest.mark.model
 def test_the_support_check_measured_on_a_sloppy_model_over_the_own_question_set(llm_engine, fake):
     """Every true restatement is kept; every fabrication, wrong number and invented quote is removed."""
     from newsbot.index.evaluate import load_questions

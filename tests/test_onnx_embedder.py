@@ -20,6 +20,8 @@ from newsbot.index.store import NamespaceStore
 import e5_reference
 from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA
 
+pytestmark = pytest.mark.model  # the ONNX embedder itself
+
 ODD = [
     "", " ", "  two leading spaces", "trailing  ", "a\u00a0b nbsp", "tab\there", "new\nline\r\n", "emoji 😀🇮🇩👍🏽",
     "<s> </s> <unk> <pad>", "ｆｕｌｌｗｉｄｔｈ Ａ１２３", "ﬁ ligature", "e\u0301 combining", "zero\u200bwidth\u200d",

@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT, SAMPLES, SEED_QUESTION
 from fake_llm import FakeLLM, Reply
 
+pytestmark = pytest.mark.model  # builds and installs the package
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:

@@ -5,6 +5,8 @@ import pytest
 
 from conftest import SAMPLES, SEED_QUESTION, SHARED_DATA, needs_shared, run_cli
 
+pytestmark = pytest.mark.model  # the seed answer: an English question over the Indonesian article
+
 SEED_ID = "seed-trump-putin-summit"
 
 

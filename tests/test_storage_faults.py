@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SAMPLES, cli_env
+from conftest import ROOT, SAMPLES, answerable, cli_env
 
 
 def _can_mount() -> bool:
@@ -25,7 +25,8 @@ def _can_mount() -> bool:
     return probe.returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not _can_mount(), reason="needs unshare and tmpfs mounts in a user namespace")
+pytestmark = [pytest.mark.skipif(not _can_mount(), reason="needs unshare and tmpfs mounts in a user namespace"),
+              pytest.mark.drill]
 
 CHECK = """
 import json
@@ -99,18 +100,19 @@ def test_read_only_data_directory_is_a_clear_error_and_nothing_is_lost(settings,
     sample_engine.close()
     note = tmp_path / "note.txt"
     note.write_text("Lumen Metals opened a lithium mine in Nevada on Friday, the company said.", encoding="utf-8")
+    question, quoted = answerable()
     steps = run_in_namespace(f"""
         mount -t tmpfs -o size=24m tmpfs "$DATA"
         step add; nb add --jsonl {SAMPLES / 'articles.jsonl'}
         mount -o remount,ro "$DATA"
         step ro_add; nb add {note}
-        step ro_ask; nb ask "What did Zelenskyy say about the minerals deal?"
+        step ro_ask; nb ask "{question}"
         mount -o remount,rw "$DATA"
-        step rw; check; nb ask "What did Zelenskyy say about the minerals deal?"
+        step rw; check; nb ask "{question}"
     """, settings, tmp_path)
     assert "rc=0" in steps["add"]
     for step in ("ro_add", "ro_ask"):
         assert "rc=1" in steps[step] and "read-only or not writable" in steps[step], steps[step]
         assert "Traceback" not in steps[step]
     assert check_of(steps["rw"]) == {"articles": 31, "whole": True, "lexical": True}
-    assert "tidak siap" in steps["rw"]
+    assert quoted in steps["rw"]

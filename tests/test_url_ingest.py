@@ -76,6 +76,7 @@ def test_url_article_has_extracted_title_date_and_outlet(engine, site):
     assert "20 billion hryvnias" in article.text
 
 
+@pytest.mark.model
 def test_boilerplate_is_not_indexed(engine, site):
     [result] = engine.add(engine.drafts_from_sources([f"{site}/world/ukraine-grain-insurance"]))
     store = engine.store()
