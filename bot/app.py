@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import aiohttp
 import discord
 from discord import app_commands
 
+from newsbot.index import health
 from newsbot.index.engine import Engine
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feedback import FeedbackStore
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
     from newsbot.index.settings import Settings
 
 log = logging.getLogger("newsbot.bot")
+# The bot never joins voice: discord.py's warnings about missing voice libraries are noise in its log.
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 ERROR_TEXT = "Sorry, something went wrong while doing that. The error was logged."
 
 
@@ -54,6 +61,7 @@ class NewsBot(discord.Client):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
+        self._health_task = asyncio.create_task(self._report_health())
         if self.settings.guild_id:
             guild = discord.Object(id=self.settings.guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -62,8 +70,34 @@ class NewsBot(discord.Client):
             await self.tree.sync()
 
     async def close(self) -> None:
+        task = getattr(self, "_health_task", None)
+        if task is not None:
+            task.cancel()
         await super().close()
+        self._write_health()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _write_health(self) -> None:
+        connected = self.is_ready() and not self.is_closed() and math.isfinite(self.latency)
+        try:
+            health.write_status(self.engine.settings.data_dir, health.ServeStatus(
+                pid=os.getpid(), written_at=time.time(), connected=connected,
+                latency_ms=round(self.latency * 1000, 1) if connected else None, guilds=len(self.guilds),
+                data_dir=str(self.engine.settings.data_dir)))
+        except OSError:
+            log.warning("cannot write the health status to %s", self.engine.settings.data_dir, exc_info=True)
+
+    async def on_ready(self) -> None:
+        self._write_health()
+
+    async def on_resumed(self) -> None:
+        self._write_health()
+
+    async def _report_health(self) -> None:
+        """`newsbot health --bot` reads this: the gateway's state, every NEWSBOT_HEALTH_INTERVAL_S."""
+        while True:
+            self._write_health()
+            await asyncio.sleep(self.settings.health_interval_s)
 
     async def run_engine(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Engine calls are blocking (embedding, Chroma): run them in worker threads."""
@@ -121,11 +155,28 @@ def run(env_file: str | None = None, engine_settings: "Settings | None" = None) 
     from newsbot.index.settings import Settings
 
     settings = BotSettings.load(env_file)
+    engine_settings = engine_settings or Settings.load(env_file)
     if not settings.token:
         raise NewsbotError("DISCORD_TOKEN is not set (see .env.example and the README's Discord section)")
-    discord.utils.setup_logging(level=logging.INFO)
-    engine = Engine.open(engine_settings or Settings.load(env_file))
+    log.info("data directory: %s", engine_settings.data_dir)
+    engine = Engine.open(engine_settings)
     try:
-        NewsBot(engine, settings).run(settings.token, log_handler=None)
+        asyncio.run(serve(engine, settings))
     finally:
         engine.close()
+
+
+async def serve(engine: Engine, settings: BotSettings, **client_options: Any) -> None:
+    """Run the bot until it is closed; Discord refusing the token or being unreachable is one clear
+    NewsbotError, not a traceback."""
+    async with NewsBot(engine, settings, **client_options) as bot:
+        try:
+            await bot.start(settings.token)
+        except discord.LoginFailure:
+            raise NewsbotError("Discord refused DISCORD_TOKEN (401 Unauthorized): copy the bot's token again from the "
+                               "developer portal (Bot → Reset Token) into .env") from None
+        except discord.PrivilegedIntentsRequired:
+            raise NewsbotError("Discord refused an intent the bot asked for; newsbot needs no privileged intent") from None
+        except (OSError, aiohttp.ClientError, discord.GatewayNotFound, asyncio.TimeoutError) as exc:
+            raise NewsbotError(f"cannot reach Discord ({exc.__class__.__name__}: {str(exc)[:200]}); check the network "
+                               "and try again") from None

@@ -42,7 +42,7 @@ async def add(interaction: discord.Interaction, url: str | None = None, text: st
                              f"{bot.settings.max_attachment_bytes:,})")
         data = await file.read()
         draft = await bot.run_engine(bot.engine.draft_from_upload, data, file.filename, title=title or "")
-    [result] = await bot.run_engine(bot.engine.add, [draft], namespace=ns)
+    [result] = await bot.run_engine(bot.engine.add, [draft], namespace=ns, actor=f"discord:{interaction.user.id}")
     if isinstance(result, AddError):
         await interaction.followup.send(f"⚠️ {render.trim(render.clean(result.message), 1900)}", ephemeral=True)
     else:

@@ -84,7 +84,8 @@ class ConfirmRemove(discord.ui.View):
     @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         try:
-            article = await self.bot.run_engine(self.bot.engine.remove, self.article_id, namespace=self.namespace)
+            article = await self.bot.run_engine(self.bot.engine.remove, self.article_id, namespace=self.namespace,
+                                                actor=f"discord:{interaction.user.id}")
             text = f"Removed `{article.id}` — **{render.clean(article.title)}** ({article.chunks} chunks)."
         except NewsbotError as exc:
             text = f"⚠️ {render.clean(str(exc))}"

@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsbot", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
-    common = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--debug", action="store_true", help="on an unexpected error, print the traceback")
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
+    base.add_argument("--env-file", help="settings file (default: ./.env)")
+    common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
-    common.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
-    common.add_argument("--env-file", help="settings file (default: ./.env)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     add = sub.add_parser(
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON")
 
     ev = sub.add_parser(
-        "eval", parents=[common], help="measure answer quality on a question set",
+        "eval", parents=[base], help="measure answer quality on a question set",
         description="Build a fresh index from ARTICLES (in a temporary directory, or --work-dir), ask every "
         "question of QUESTIONS through the same path as the bot, and report retrieval and answer metrics "
         "for each configuration side by side (report.json, report.md and a table). The embedding cache is "
@@ -128,7 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as questions JSONL")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    sub.add_parser("serve", parents=[common], help="run the Discord bot (DISCORD_TOKEN from .env)",
+    hl = sub.add_parser(
+        "health", parents=[base], help="exit 0 when newsbot works here (for service health checks)",
+        description="Exit 0 when the store opens and the embedding model answers; if `newsbot serve` holds the "
+        "index, when the bot is connected to Discord and reported within --max-age seconds. Exit 1, with one "
+        "line saying why, otherwise. --bot checks only the running bot (what a container health check runs).")
+    hl.add_argument("--bot", action="store_true", help="only check the running bot's status file")
+    hl.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS",
+                    help="how old the bot's status may be (default 60; the bot writes it every NEWSBOT_HEALTH_INTERVAL_S)")
+
+    sub.add_parser("serve", parents=[base], help="run the Discord bot (DISCORD_TOKEN from .env)",
                    description="Run the Discord bot. It needs DISCORD_TOKEN; DISCORD_GUILD_ID syncs the commands "
                    "instantly to one server (otherwise globally). Each server gets its own namespace. "
                    "See the README's Discord section.")
@@ -154,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"error: {shown(f'{exc.__class__.__name__}: {exc}')[:500]} (run `newsbot --debug ...` for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 def _settings(args):
@@ -173,13 +190,19 @@ def _run(args) -> int:
     if args.command == "serve":
         from newsbot.bot.app import run  # the Discord layer, imported only to serve
 
-        run(args.env_file, _settings(args))
+        from .logs import setup_logging
+
+        settings = _settings(args)
+        setup_logging(settings.log_level, settings.log_format)
+        run(args.env_file, settings)
         return 0
+    if args.command == "health":
+        return cmd_health(_settings(args), args)
     if args.command == "eval":
         return cmd_eval(_settings(args), args)
     settings = _settings(args)
     with Engine.open(settings) as engine:
-        ns = args.namespace or settings.namespace
+        ns = getattr(args, "namespace", None) or settings.namespace
         return COMMANDS[args.command](engine, ns, args)
 
 
@@ -203,10 +226,9 @@ def cmd_add(engine, ns: str, args) -> int:
             yield from engine.drafts_from_jsonl(path)
 
     counts = {"added": 0, "replaced": 0, "duplicate": 0, "error": 0}
-    many = len(args.sources) + len(args.jsonl) > 1 or bool(args.jsonl) or any(
-        not s.startswith("http") and s != "-" and __import__("os").path.isdir(s) for s in args.sources
-    )
-    bar = tqdm(desc="adding", unit="article", disable=None if many else True, file=sys.stderr, dynamic_ncols=True)
+    total = count_sources(args.sources, args.jsonl)
+    bar = tqdm(desc="adding", unit="article", total=total, disable=None if total > 1 else True, file=sys.stderr,
+               dynamic_ncols=True)
 
     def report(result) -> None:
         bar.update(1)
@@ -223,12 +245,44 @@ def cmd_add(engine, ns: str, args) -> int:
         else:
             bar.write(shown(_add_line(result)))
 
-    engine.add(drafts(), namespace=ns, on_result=report)
+    engine.add(drafts(), namespace=ns, on_result=report, actor=cli_actor())
     bar.close()
     if not args.json:
         print(f"{counts['added']} added, {counts['replaced']} replaced, {counts['duplicate']} already indexed, "
               f"{counts['error']} failed (namespace {ns!r})", file=sys.stderr)
     return 1 if counts["error"] else 0
+
+
+def cli_actor() -> str:
+    """Who is at the command line, for the audit file."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return f"cli:uid-{os.getuid()}"
+
+
+def count_sources(sources: list[str], jsonl: list[str]) -> int:
+    """How many articles an add will report (for the progress bar's total and ETA): a line per
+    JSONL line, a file per supported file of a directory, one for anything else."""
+    from pathlib import Path
+
+    from .fetch import is_url
+    from .loaders import iter_directory
+
+    total = 0
+    for source in sources:
+        path = Path(source)
+        total += sum(1 for _ in iter_directory(path)) if source != "-" and not is_url(source) and path.is_dir() else 1
+    for name in jsonl:
+        try:
+            with open(name, "rb") as f:
+                total += sum(1 for line in f if line.strip())
+        except OSError:
+            total += 1  # reported as one error by the add
+    return total
 
 
 def _add_line(result: AddResult) -> str:
@@ -302,7 +356,7 @@ def _source_dict(a: Article) -> dict:
 
 
 def cmd_remove(engine, ns: str, args) -> int:
-    article = engine.remove(args.id, namespace=ns)
+    article = engine.remove(args.id, namespace=ns, actor=cli_actor())
     if args.json:
         print(json.dumps(_source_dict(article), ensure_ascii=False))
     else:
@@ -315,8 +369,61 @@ def cmd_stats(engine, ns: str, args) -> int:
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
     else:
-        for key, value in stats.items():
-            print(shown(f"{key:<24} {value}"))
+        print(shown(render_stats(stats)))
+    return 0
+
+
+def render_stats(stats: dict) -> str:
+    """`newsbot stats` as a person reads it (the same keys as --json)."""
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "none"
+    rows = [
+        ("namespace", stats["namespace"]),
+        ("articles", f"{stats['articles']:,}" + (f" of at most {stats['max_articles']:,}" if stats.get("max_articles") else "")),
+        ("chunks", f"{stats['chunks']:,}"),
+        ("languages", langs),
+        ("embedding model", stats["embedding_model"]),
+        ("store", stats["store"]),
+        ("data directory", stats["data_dir"]),
+        ("disk used", human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else "unknown"),
+        ("embedding cache", f"{stats['embedding_cache_entries']:,} vectors"),
+        ("retrieval mode", stats["retrieval_mode"]),
+    ]
+    lines = [f"{name:<16} {value}" for name, value in rows]
+    if stats.get("last_added"):
+        lines.append("last added")
+        lines += [f"  {a['added_at'][:16].replace('T', ' ')}  {a['id']}  {a['title']}" for a in stats["last_added"]]
+    return "\n".join(lines)
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def cmd_health(settings, args) -> int:
+    from . import health
+    from .engine import Engine
+    from .errors import IndexBusyError
+
+    def bot_health() -> int:
+        ok, why = health.judge(health.read_status(settings.data_dir), args.max_age)
+        print(f"{'ok' if ok else 'unhealthy'}: {why}", file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 1
+
+    if args.bot:
+        return bot_health()
+    try:
+        with Engine.open(settings) as engine:
+            engine.embedder.embed_query("health check")
+            stats = engine.stats(settings.namespace)
+    except IndexBusyError:
+        return bot_health()  # the bot holds the index: its own report says whether it works
+    print(f"ok: data directory {settings.data_dir}, {stats['store']}, model {stats['embedding_model']}, "
+          f"{stats['articles']} articles in namespace {stats['namespace']!r}")
     return 0
 
 

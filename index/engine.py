@@ -12,6 +12,7 @@ process-safe.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from filelock import FileLock
 
-from . import drafting
+from . import audit, drafting
 from .asking import Asker
 from .data_lock import lock_data_dir
 from .embedding import Embedder, EmbeddingCache, build_embedding
@@ -152,13 +153,30 @@ class Engine:
         drafts: Iterable[Draft | AddError],
         namespace: str | None = None,
         on_result: Callable[[AddResult | AddError], None] | None = None,
+        actor: str = "",
     ) -> list[AddResult | AddError]:
         """Index drafts: duplicates are reported, not re-embedded; a changed URL replaces its article.
 
         Each article is written atomically (its chunks, then its record). Errors in
-        one draft are reported and do not stop the others.
+        one draft are reported and do not stop the others. With an `actor` (who asked: "cli:alice",
+        "discord:1234"), every result is also an audit entry.
         """
-        return self.ingest.add(self.store(namespace), drafts, on_result)
+        st = self.store(namespace)
+        if actor:
+            def report(result: AddResult | AddError) -> None:
+                self._audit(st.namespace, actor, result)
+                if on_result:
+                    on_result(result)
+            return self.ingest.add(st, drafts, report)
+        return self.ingest.add(st, drafts, on_result)
+
+    def _audit(self, namespace: str, actor: str, result: AddResult | AddError) -> None:
+        if isinstance(result, AddError):
+            audit.record(self.settings.data_dir, namespace, actor, "add", status="error", origin=result.origin,
+                         error=result.message[:300])
+        else:
+            audit.record(self.settings.data_dir, namespace, actor, "add", status=result.status,
+                         article_id=result.article.id, title=result.article.title, url=result.article.url)
 
     @store_guard
     def ask(
@@ -196,12 +214,15 @@ class Engine:
         return st.get_article(article_id)
 
     @store_guard
-    def remove(self, article_id: str, namespace: str | None = None) -> Article:
+    def remove(self, article_id: str, namespace: str | None = None, actor: str = "") -> Article:
         st = self.store(namespace, create=False)
         if not st.exists:
             self._missing(article_id, namespace)
         article = self.ingest.remove(st, article_id)
         self.asker.forget(st.namespace)
+        if actor:
+            audit.record(self.settings.data_dir, st.namespace, actor, "remove", article_id=article.id,
+                         title=article.title, url=article.url)
         return article
 
     def _missing(self, article_id: str, namespace: str | None):
@@ -214,9 +235,11 @@ class Engine:
         langs: dict[str, int] = {}
         for a in articles:
             langs[a.lang or "?"] = langs.get(a.lang or "?", 0) + 1
+        latest = sorted(articles, key=lambda a: a.added_at, reverse=True)[:5]
         return {
             "namespace": st.namespace,
             "articles": len(articles),
+            "max_articles": self.settings.max_articles,
             "chunks": st.count_chunks(),
             "languages": langs,
             "embedding_model": self.embedder.model_id,
@@ -226,4 +249,18 @@ class Engine:
             "data_dir": str(self.settings.data_dir),
             "embedding_cache_entries": self.embedder.cache.count() if self.embedder.cache else 0,
             "retrieval_mode": self.settings.retrieval_mode,
+            "disk_bytes": None if self.settings.server_mode else directory_bytes(Path(self.settings.data_dir)),
+            "last_added": [{"id": a.id, "title": a.title, "added_at": a.added_at} for a in latest],
         }
+
+
+def directory_bytes(path: Path) -> int:
+    """Bytes the data directory takes on disk (the whole store: all namespaces share its files)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total

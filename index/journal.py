@@ -36,7 +36,8 @@ def read_journal(path: Path) -> list[tuple[str, str]] | None:
     return [(a, h) for a, h in rows]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,6 +53,6 @@ def stale_journals(data_dir: Path, namespace: str) -> list[Path]:
     stale = [p for p in [data_dir / f"pending-{namespace}.json"] if p.exists()]  # before journals were named
     for path in data_dir.glob(f"pending-{namespace}.*.json"):
         host, _, pid = path.name[len(f"pending-{namespace}."):-len(".json")].rpartition("-")
-        if host == _HOST and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+        if host == _HOST and pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid))):
             stale.append(path)
     return stale

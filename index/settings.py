@@ -132,9 +132,17 @@ class Settings(Declared):
     llm_timeout_s: float = setting(30.0, "LLM_TIMEOUT_S", float, _between(0.1, 3600), "seconds, from 0.1 to 3600")
     llm_max_retries: int = setting(2, "LLM_MAX_RETRIES", int, _between(0, 10), "a whole number from 0 to 10")
     prompts_dir: Path | None = setting(None, "NEWSBOT_PROMPTS_DIR", _path)  # default: the installed prompts
+    log_level: str = setting("info", "NEWSBOT_LOG_LEVEL", check=_one_of("debug", "info", "warning", "error"),
+                             why="one of debug, info, warning, error")
+    log_format: str = setting("text", "NEWSBOT_LOG_FORMAT", check=_one_of("text", "json"), why="text or json")
 
     def __post_init__(self) -> None:
         self.check_fields()
+        # Absolute from the start: a service started in another directory must not open another index.
+        for name in ("data_dir", "cache_dir"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).is_absolute():
+                object.__setattr__(self, name, Path(value).expanduser().absolute())
         if self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(f"invalid setting NEWSBOT_CHUNK_OVERLAP={self.chunk_overlap}: "
                               f"must be smaller than NEWSBOT_CHUNK_TOKENS ({self.chunk_tokens})")

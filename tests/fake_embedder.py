@@ -75,3 +75,8 @@ class HashEmbedding:
     def embed_passages_array(self, texts: list[str], urgent: bool = False) -> np.ndarray:
         self.calls += 1
         return np.vstack([hash_vector(t) for t in texts]) if texts else np.zeros((0, DIM), dtype=np.float32)
+
+
+def broken(settings: Any = None) -> HashEmbedding:
+    """A factory that fails the way a bug would (for the CLI's handling of unexpected errors)."""
+    raise RuntimeError("the model file is corrupt")

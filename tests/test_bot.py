@@ -12,7 +12,8 @@ import pytest
 from newsbot.bot.app import NewsBot
 from newsbot.bot.ratelimit import RateLimiter
 from newsbot.bot.settings import BotSettings
-from conftest import SAMPLES, SEED_QUESTION, answerable, make_settings
+from conftest import SAMPLES, SEED_QUESTION, answerable, make_settings, run_cli
+from newsbot.index import audit
 from fake_discord import ClientThread, FakeDiscord
 from newsbot.index.engine import Engine
 from test_url_ingest import QuietServer, Handler
@@ -254,6 +255,26 @@ def test_remove_asks_for_confirmation_first(harness):
     harness.fake.wait_until(lambda: click.response, 30, "the removal")
     assert click.response["type"] == 7 and "Removed `sample-football`" in click.message["content"]
     assert "sample-football" not in [a.id for a in harness.engine.sources(ns)]
+
+
+def test_adds_and_removals_from_discord_are_audited_with_the_member_id(harness):
+    ns = f"guild-{harness.gid}"
+    text = "Bandung opened a 12-kilometre cycle lane along its main river on Sunday, the mayor's office said."
+    harness.fake.wait_reply(harness.fake.slash(harness.gid, harness.admin, "add", {"text": text, "title": "Bandung lane"}))
+    [added] = [e for e in audit.read(harness.engine.settings.data_dir, ns) if e.get("title") == "Bandung lane"]
+    assert added["actor"] == f"discord:{harness.admin['id']}" and added["status"] == "added" and added["article_id"]
+    inter = harness.fake.slash(harness.gid, harness.admin, "remove", {"id": added["article_id"]})
+    harness.fake.wait_until(lambda: inter.response, 10, "the confirmation")
+    click = harness.fake.click(inter, harness.admin, "Remove", inter.original)
+    harness.fake.wait_until(lambda: click.response, 30, "the removal")
+    removed = audit.read(harness.engine.settings.data_dir, ns)[-1]
+    assert (removed["action"], removed["article_id"], removed["actor"]) == ("remove", added["article_id"], added["actor"])
+
+
+def test_the_bot_reports_its_gateway_health_to_newsbot_health(harness):
+    done = run_cli(["health", "--bot"], harness.engine.settings)
+    assert done.returncode == 0, done.stderr
+    assert "connected to Discord in 2 server(s)" in done.stdout.decode()
 
 
 def test_remove_unknown_id_is_a_clear_error(harness):

@@ -31,7 +31,16 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     for name in Settings.env_names().values():
         monkeypatch.delenv(name, raising=False)
     s = Settings.load(tmp_path / "missing.env")
-    assert s.data_dir == Path("./data") and s.embed_provider == "onnx" and not s.server_mode
+    assert s.data_dir == Path.cwd() / "data" and s.embed_provider == "onnx" and not s.server_mode
+
+
+def test_a_relative_data_directory_is_made_absolute_where_newsbot_starts(tmp_path, monkeypatch):
+    """A service started in another directory must name the index it opens, not reopen ./data there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_DATA_DIR", "store")
+    monkeypatch.setenv("NEWSBOT_CACHE_DIR", "~/vectors")
+    s = Settings.load(tmp_path / "missing.env")
+    assert s.data_dir == tmp_path / "store" and s.cache_dir == Path.home() / "vectors"
 
 
 def test_an_invalid_number_is_a_clear_error(tmp_path, monkeypatch):
