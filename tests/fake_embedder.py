@@ -80,3 +80,15 @@ class HashEmbedding:
 def broken(settings: Any = None) -> HashEmbedding:
     """A factory that fails the way a bug would (for the CLI's handling of unexpected errors)."""
     raise RuntimeError("the model file is corrupt")
+
+
+class OtherHashEmbedding(HashEmbedding):
+    """Another model (another id, other vectors): what an index meets after a model change."""
+
+    model_name = f"fake-hash-{DIM}-salted"
+
+    def embed_passages_array(self, texts: list[str], urgent: bool = False) -> np.ndarray:
+        return super().embed_passages_array([f"salt {t}" for t in texts], urgent)
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        return super().get_query_embedding(f"salt {query}")

