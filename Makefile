@@ -25,7 +25,7 @@ test: $(STAMP)
 
 # The engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py), without the tests
 # marked `model` or `drill`: under a minute on 2 cores, for the edit-test loop. CI runs `make test`.
-# Three workers: the tier waits on subprocesses and sockets as much as it computes (52 s; 65 s with two).
+# Three workers: the tier waits on subprocesses and sockets as much as it computes (53 s; 65 s with two).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest --fast -n 3 -q $(PYTEST_ARGS)
 

@@ -29,6 +29,7 @@ from newsbot.index.engine import Engine
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feedback import FeedbackStore
 from newsbot.index.records import Answer
+from newsbot.index.remote import EngineServer
 
 from . import asking, library, render
 from .ratelimit import RateLimiter
@@ -57,11 +58,17 @@ class NewsBot(discord.Client):
         self.feedback = FeedbackStore(Path(engine.settings.data_dir) / "feedback.jsonl")
         # answer message id -> (question, cited article ids), for follow-up replies
         self.asked: OrderedDict[int, tuple[str, list[str]]] = OrderedDict()
+        self.engine_server = EngineServer(engine, self.run_engine)  # `newsbot ask` etc. while the bot runs
         for command in (*asking.COMMANDS, *library.COMMANDS):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
         self._health_task = asyncio.create_task(self._report_health())
+        try:
+            if not self.engine.settings.server_mode:  # with a Chroma server the CLI opens the index itself
+                await self.engine_server.start()
+        except OSError as exc:  # e.g. a data directory path too long for a Unix socket
+            log.warning("the command line cannot reach this bot's engine (%s); stop the bot to use the CLI", exc)
         if self.settings.guild_id:
             guild = discord.Object(id=self.settings.guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -73,6 +80,7 @@ class NewsBot(discord.Client):
         task = getattr(self, "_health_task", None)
         if task is not None:
             task.cancel()
+        await self.engine_server.close()
         await super().close()
         self._write_health()
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--env-file", help="settings file (default: ./.env)")
     common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
+    common.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="when another newsbot command holds the index, wait up to this long for it (default: "
+                        "fail at once). While `newsbot serve` runs, commands go through the bot instead")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     add = sub.add_parser(
@@ -209,7 +212,6 @@ def _settings(args):
 
 
 def _run(args) -> int:
-    from .engine import Engine
 
     if args.command == "serve":
         from newsbot.bot.app import run  # the Discord layer, imported only to serve
@@ -225,9 +227,34 @@ def _run(args) -> int:
     if args.command == "eval":
         return cmd_eval(_settings(args), args)
     settings = _settings(args)
-    with Engine.open(settings) as engine:
+    with open_engine(settings, args.wait) as engine:
         ns = getattr(args, "namespace", None) or settings.namespace
         return COMMANDS[args.command](engine, ns, args)
+
+
+def open_engine(settings, wait_s: float = 0.0):
+    """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
+    another command holding it is waited for up to `wait_s` seconds."""
+    import time
+
+    from .engine import Engine
+    from .errors import IndexBusyError
+    from .remote import RemoteEngine
+
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            return Engine.open(settings)
+        except IndexBusyError as busy:
+            if RemoteEngine.available(settings):
+                return RemoteEngine(settings)
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                print(f"waiting up to {wait_s:.0f} s: {busy}", file=sys.stderr)
+                told = True
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
 
 # ------------------------------------------------------------------ commands

@@ -129,9 +129,22 @@ class Answer:
             "notes": list(self.notes),
             "removed": [r.to_dict() for r in self.removed],
             "model": self.model,
-            "judgment": self.judgment.to_dict() if self.judgment is not None else None,
+            "judgment": self.judgment if isinstance(self.judgment, dict) or self.judgment is None else self.judgment.to_dict(),
             "closest": self.closest.to_dict() if self.closest is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Answer":
+        """The inverse of to_dict (the judgment stays a dict): an answer the running bot computed
+        for the CLI (see remote.py)."""
+        return cls(
+            question=d["question"], answer=d["answer"], abstained=d["abstained"],
+            citations=[Citation(**c) for c in d.get("citations", [])],
+            passages=[Passage(**p) for p in d.get("passages", [])],
+            timings_ms=dict(d.get("timings_ms", {})), mode=d.get("mode", "extractive"), notes=list(d.get("notes", [])),
+            removed=[Removal(**r) for r in d.get("removed", [])], model=d.get("model", ""), reason=d.get("reason", ""),
+            judgment=d.get("judgment"), closest=Citation(**d["closest"]) if d.get("closest") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,11 @@ class AddResult:
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "chunks": self.chunks, **self.article.to_dict()}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "AddResult":
+        fields_ = {k: v for k, v in d.items() if k != "status"}
+        return cls(d["status"], Article(**{"text": "", **fields_}), d["chunks"])
+
 
 @dataclass(frozen=True)
 class AddError:
@@ -155,3 +173,7 @@ class AddError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": "error", "origin": self.origin, "error": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "AddError":
+        return cls(d["origin"], d["error"])

@@ -7,7 +7,7 @@ Two tiers. `make test` (CI) runs everything on the real model. `make test-fast` 
 runs the engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py) and leaves
 out the tests marked `model` (their assertions are about what the real model finds: cross-lingual
 retrieval, answer quality, the model itself; or they build and install the package) and `drill`
-(whole processes killed, disks filled or made read-only).
+(whole processes killed, disks filled or made read-only, damaged files met command after command).
 """
 from __future__ import annotations
 

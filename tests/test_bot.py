@@ -277,6 +277,38 @@ def test_the_bot_reports_its_gateway_health_to_newsbot_health(harness):
     assert "connected to Discord in 2 server(s)" in done.stdout.decode()
 
 
+def test_while_the_bot_runs_the_cli_reads_and_writes_through_it(harness, tmp_path):
+    """The bot holds the embedded store; the command line (another process) goes through its socket."""
+    settings, ns = harness.engine.settings, f"guild-{harness.gid}"
+    question, quoted = answerable()
+    asked = run_cli(["ask", question, "--namespace", ns, "--json"], settings)
+    assert asked.returncode == 0, asked.stderr
+    assert quoted in json.loads(asked.stdout)["answer"]
+    assert quoted in run_cli(["ask", question, "--namespace", ns], settings).stdout.decode()
+    listed = json.loads(run_cli(["sources", "--namespace", ns, "--json"], settings).stdout)
+    assert "sample-measles" in [a["id"] for a in listed]
+    note = tmp_path / "note.txt"
+    note.write_text("Semarang opened a flood pumping station with six pumps on Thursday, the city said.", encoding="utf-8")
+    added = run_cli(["add", str(note), "--namespace", ns, "--title", "Semarang pumps", "--json"], settings)
+    assert added.returncode == 0, added.stderr
+    article_id = json.loads(added.stdout)["id"]
+    assert article_id in [a.id for a in harness.engine.sources(ns)], "the bot's engine indexed it"
+    stats = json.loads(run_cli(["stats", "--namespace", ns, "--json"], settings).stdout)
+    assert stats["articles"] == len(listed) + 1
+    exported = run_cli(["export", "--namespace", ns], settings).stdout.decode().splitlines()
+    assert any(json.loads(line)["text"].startswith("Semarang opened") for line in exported)
+    assert run_cli(["remove", article_id, "--namespace", ns], settings).returncode == 0
+    assert article_id not in [a.id for a in harness.engine.sources(ns)]
+    assert audit.read(settings.data_dir, ns)[-1]["actor"].startswith("cli:")
+    missing = run_cli(["remove", "no-such-id", "--namespace", ns], settings)
+    assert missing.returncode == 1 and "no article with id 'no-such-id'" in missing.stderr.decode()
+    rebuilt = run_cli(["reindex", "--namespace", ns, "--json"], settings)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)[0]["articles"] == len(listed)
+    _, reply = harness.ask(question)
+    assert quoted in embed_of(reply)["description"], "the bot kept answering"
+
+
 def test_remove_unknown_id_is_a_clear_error(harness):
     inter = harness.fake.slash(harness.gid, harness.admin, "remove", {"id": "no-such-article"})
     harness.fake.wait_until(lambda: inter.response, 10, "the error")

@@ -40,6 +40,7 @@ def damaged_copy(pristine, tmp_path, settings):
     return make
 
 
+@pytest.mark.drill
 @pytest.mark.parametrize("how", DAMAGE)
 @pytest.mark.parametrize("relative, what", [("lexical.sqlite", "the lexical index"),
                                             ("embeddings.sqlite", "the embedding cache")])

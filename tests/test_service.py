@@ -120,3 +120,16 @@ def test_a_token_discord_refuses_is_one_line(engine):
             asyncio.run(attempt())
     finally:
         fake.stop()
+
+
+def test_a_busy_index_is_waited_for_with_wait_and_refused_at_once_without(engine, settings):
+    import threading
+
+    assert not (settings.data_dir / "newsbot.sock").exists(), "a command, not the bot, holds the index"
+    refused = run_cli(["stats", "--json"], settings)
+    assert refused.returncode == 1 and "in use by another newsbot process" in refused.stderr.decode()
+    threading.Timer(1.5, engine.close).start()
+    waited = run_cli(["stats", "--json", "--wait", "60"], settings)
+    assert waited.returncode == 0, waited.stderr
+    assert waited.stderr.decode().startswith("waiting up to 60 s: the index in")
+    assert json.loads(waited.stdout)["namespace"] == "default"
