@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -24,14 +23,16 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from newsbot.index import health
+from newsbot.index import audit, health
 from newsbot.index.engine import Engine
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feedback import FeedbackStore
 from newsbot.index.records import Answer
 from newsbot.index.remote import EngineServer
 
-from . import asking, library, render
+from . import admin, asking, library, render
+from .answer_log import AnswerLog
+from .views import AnswerView
 from .ratelimit import RateLimiter
 from .settings import BotSettings
 
@@ -51,18 +52,20 @@ class NewsBot(discord.Client):
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **client_options)
         self.engine = engine
         self.settings = settings
-        self.tree = app_commands.CommandTree(self)
+        self.tree = NewsTree(self)
         self.tree.on_error = self.on_app_command_error
         self.executor = ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="newsbot-engine")
         self.limiter = RateLimiter(settings.ask_rate, settings.ask_window_s)
         self.feedback = FeedbackStore(Path(engine.settings.data_dir) / "feedback.jsonl")
-        # answer message id -> (question, cited article ids), for follow-up replies
-        self.asked: OrderedDict[int, tuple[str, list[str]]] = OrderedDict()
+        # every answer shown, by message id: for its buttons and follow-up replies, across restarts
+        self.answers = AnswerLog(Path(engine.settings.data_dir) / "answers.sqlite")
+        self.answer_view = AnswerView(self)
         self.engine_server = EngineServer(engine, self.run_engine)  # `newsbot ask` etc. while the bot runs
-        for command in (*asking.COMMANDS, *library.COMMANDS):
+        for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
+        self.add_view(self.answer_view)  # buttons of answers sent before a restart route here too
         self._health_task = asyncio.create_task(self._report_health())
         try:
             if not self.engine.settings.server_mode:  # with a Chroma server the CLI opens the index itself
@@ -97,6 +100,31 @@ class NewsBot(discord.Client):
 
     async def on_ready(self) -> None:
         self._write_health()
+        for guild in list(self.guilds):
+            if not self.settings.allows_guild(guild.id):
+                await self.leave(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        if not self.settings.allows_guild(guild.id):
+            await self.leave(guild)
+
+    async def leave(self, guild: discord.Guild) -> None:
+        """A server not on NEWSBOT_GUILDS: say why, politely, where the server lets the bot speak; then leave."""
+        channel = guild.system_channel
+        if channel is not None and channel.permissions_for(guild.me).send_messages:
+            try:
+                await channel.send("Hello! This newsbot only serves the servers its operator has allowed, so I'm "
+                                   f"leaving. To use it here, ask the operator to add this server's id ({guild.id}) "
+                                   "to NEWSBOT_GUILDS.")
+            except discord.HTTPException:
+                pass
+        try:
+            await guild.leave()
+        except discord.HTTPException:
+            log.exception("could not leave server %s", guild.id)
+            return
+        await self.run_engine(audit.record, self.engine.settings.data_dir, f"guild-{guild.id}", "bot", "leave",
+                              reason="not in NEWSBOT_GUILDS", guild=str(guild.id), guild_name=guild.name)
 
     async def on_resumed(self) -> None:
         self._write_health()
@@ -111,10 +139,8 @@ class NewsBot(discord.Client):
         """Engine calls are blocking (embedding, Chroma): run them in worker threads."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args, **kwargs))
 
-    def remember(self, message_id: int, question: str, answer: Answer) -> None:
-        self.asked[message_id] = (question, [c.article_id for c in answer.citations])
-        while len(self.asked) > 5000:
-            self.asked.popitem(last=False)
+    async def remember(self, message_id: int, namespace: str, answer: Answer, context: str = "") -> None:
+        await self.run_engine(self.answers.record, message_id, namespace, answer, context)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Every command's failures, worded once: a failed check says why, an engine error says what."""
@@ -137,6 +163,11 @@ class NewsBot(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or self.user not in message.mentions:
             return
+        if message.guild is not None and not self.settings.allows_guild(message.guild.id):
+            return
+        if message.guild is not None and not self.settings.answers_in(message.channel.id,
+                                                                      getattr(message.channel, "parent_id", None)):
+            return  # NEWSBOT_CHANNELS: mentions elsewhere are not for the bot
         try:
             await asking.answer_mention(self, message)
         except Exception:
@@ -145,6 +176,15 @@ class NewsBot(discord.Client):
                 await message.reply(ERROR_TEXT, mention_author=False)
             except discord.HTTPException:
                 pass
+
+
+class NewsTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """No command runs in a server not on NEWSBOT_GUILDS (in the moment before the bot leaves it)."""
+        if interaction.client.settings.allows_guild(interaction.guild_id):
+            return True
+        await send_ephemeral(interaction, "This newsbot does not serve this server.")
+        return False
 
 
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:

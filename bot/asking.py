@@ -12,7 +12,6 @@ from newsbot.index.errors import NewsbotError
 
 from . import render
 from .checks import in_a_namespace, namespace_for
-from .views import AnswerView
 
 if TYPE_CHECKING:
     from .app import NewsBot
@@ -32,8 +31,8 @@ async def ask(interaction: discord.Interaction, question: app_commands.Range[str
     await interaction.response.defer(thinking=True, ephemeral=private)
     answer = await bot.run_engine(bot.engine.ask, question, namespace=ns)
     embed = render.answer_embed(answer, time.perf_counter() - started)
-    message = await interaction.followup.send(embed=embed, view=AnswerView(bot, ns, answer), ephemeral=private, wait=True)
-    bot.remember(message.id, question, answer)
+    message = await interaction.followup.send(embed=embed, view=bot.answer_view, ephemeral=private, wait=True)
+    await bot.remember(message.id, ns, answer)
 
 
 COMMANDS = [ask]
@@ -56,7 +55,9 @@ async def answer_mention(bot: "NewsBot", message: discord.Message) -> None:
         return
     earlier, sources = None, []
     if message.reference and message.reference.message_id:
-        earlier, sources = bot.asked.get(message.reference.message_id, (None, []))
+        shown = await bot.run_engine(bot.answers.get, message.reference.message_id)
+        if shown is not None and shown[0] == ns:
+            earlier, sources = shown[1], [c.article_id for c in shown[2].citations]
     started = time.perf_counter()
     async with message.channel.typing():
         try:
@@ -66,5 +67,5 @@ async def answer_mention(bot: "NewsBot", message: discord.Message) -> None:
             await message.reply(f"⚠️ {render.trim(render.clean(str(exc)), 1900)}", mention_author=False)
             return
     embed = render.answer_embed(answer, time.perf_counter() - started)
-    reply = await message.reply(embed=embed, view=AnswerView(bot, ns, answer), mention_author=False)
-    bot.remember(reply.id, f"{earlier} {question}" if earlier else question, answer)
+    reply = await message.reply(embed=embed, view=bot.answer_view, mention_author=False)
+    await bot.remember(reply.id, ns, answer, context=f"{earlier} {question}" if earlier else question)

@@ -155,3 +155,36 @@ def added_message(status: str, article: Article, chunks: int) -> str:
     verb = "Replaced" if status == "replaced" else "Added"
     date = article.published_at or "no date"
     return trim(f"{verb} **{clean(article.title)}** ({date}) — {chunks} chunks, id `{article.id}`", CONTENT)
+
+
+def stats_embed(stats: dict) -> discord.Embed:
+    """/stats: what an admin needs to know about this server's library."""
+    from newsbot.index.text import human_bytes
+
+    cap = f" of at most {stats['max_articles']:,}" if stats.get("max_articles") else ""
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "none"
+    embed = discord.Embed(title="This server's articles", color=COLOR)
+    embed.add_field(name="Articles", value=f"{stats['articles']:,}{cap}")
+    embed.add_field(name="Chunks", value=f"{stats['chunks']:,}")
+    embed.add_field(name="Languages", value=trim(langs, FIELD_VALUE))
+    disk = human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else "on the Chroma server"
+    embed.add_field(name="Disk used (whole store)", value=disk)
+    latest = "\n".join(f"{a['added_at'][:10]} · `{trim(a['id'], 60)}` {trim(clean(a['title']), 80)}"
+                       for a in stats.get("last_added", [])) or "none yet"
+    embed.add_field(name="Last added", value=trim(latest, FIELD_VALUE), inline=False)
+    embed.set_footer(text=trim(f"Model {stats['embedding_model']}", 200))
+    return embed
+
+
+HELP = (
+    "**Ask** `/ask question: …` or mention me with your question. Every sentence of the answer cites [n] "
+    "an article it quotes; when the articles don't cover a question I say so. Reply to one of my answers "
+    "to ask a follow-up. **Show passages** under an answer shows what it quotes; 👍 / 👎 tell the admins.\n"
+    "**Browse** `/sources [search]` lists this server's articles.\n"
+    "**Admins** (Manage Server, or the bot's admin role): `/add` a link, a text or a file; `/remove` an article; "
+    "`/stats` counts, disk and the latest additions."
+)
+
+
+def help_embed() -> discord.Embed:
+    return discord.Embed(title="newsbot: answers from this server's news articles", description=HELP, color=COLOR)

@@ -12,6 +12,11 @@ def _guild(raw: str) -> int:
     return int(raw.strip())
 
 
+def _ids(raw: str) -> frozenset[int]:
+    """Comma- or space-separated Discord ids (Developer Mode → right click → Copy ID)."""
+    return frozenset(int(part) for part in raw.replace(",", " ").split())
+
+
 @dataclass(frozen=True)
 class BotSettings(Declared):
     """Declared like the engine's settings (`newsbot.index.settings.setting`), read from .env then the environment."""
@@ -21,6 +26,10 @@ class BotSettings(Declared):
     token: str = setting("", "DISCORD_TOKEN", repr=False)
     guild_id: int | None = setting(None, "DISCORD_GUILD_ID", _guild, lambda v: v is None or v > 0,
                                    "a server id (digits)")  # sync commands instantly to this server (development)
+    guilds: frozenset[int] = setting(frozenset(), "NEWSBOT_GUILDS", _ids, lambda v: all(i > 0 for i in v),
+                                     "server ids (digits), separated by commas")  # empty: any server may use the bot
+    channels: frozenset[int] = setting(frozenset(), "NEWSBOT_CHANNELS", _ids, lambda v: all(i > 0 for i in v),
+                                       "channel ids (digits), separated by commas")  # empty: mentions answered anywhere
     admin_role: str = setting("", "NEWSBOT_ADMIN_ROLE")  # members with this role may /add and /remove, besides Manage Server
     dm_namespace: str = setting("", "NEWSBOT_DM_NAMESPACE")  # answer DMs from this namespace; empty: DMs are refused
     ask_rate: int = setting(5, "NEWSBOT_ASK_RATE", int, lambda v: 1 <= v <= 10_000,
@@ -40,3 +49,10 @@ class BotSettings(Declared):
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None) -> "BotSettings":
         return cls(**cls.from_env(read_env(env_file)))
+
+    def allows_guild(self, guild_id: int | None) -> bool:
+        return guild_id is None or not self.guilds or guild_id in self.guilds
+
+    def answers_in(self, channel_id: int, parent_id: int | None = None) -> bool:
+        """Mentions are answered in NEWSBOT_CHANNELS (a thread counts as its parent channel)."""
+        return not self.channels or channel_id in self.channels or (parent_id is not None and parent_id in self.channels)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import discord
 
 from newsbot.index.errors import NewsbotError
-from newsbot.index.records import Answer
 
 from . import render
 
@@ -18,29 +17,45 @@ PER_PAGE = 10
 
 
 class AnswerView(discord.ui.View):
-    """Buttons under every answer: the full passages, and 👍 / 👎 feedback."""
+    """Buttons under every answer: the full passages, and 👍 / 👎 feedback.
 
-    def __init__(self, bot: "NewsBot", namespace: str, answer: Answer) -> None:
-        super().__init__(timeout=24 * 3600)
-        self.bot, self.namespace, self.answer = bot, namespace, answer
+    Persistent: no timeout, fixed custom ids, registered once in `setup_hook`; a click finds its
+    answer by the message it is on (the answer log), so buttons keep working after a restart."""
 
-    @discord.ui.button(label="Show passages", style=discord.ButtonStyle.secondary)
+    def __init__(self, bot: "NewsBot") -> None:
+        super().__init__(timeout=None)
+        self.bot = bot
+
+    async def _shown(self, interaction: discord.Interaction):
+        shown = await self.bot.run_engine(self.bot.answers.get, interaction.message.id) if interaction.message else None
+        if shown is None:
+            await interaction.response.send_message("I no longer have this answer; ask again, please.", ephemeral=True)
+        return shown
+
+    @discord.ui.button(label="Show passages", style=discord.ButtonStyle.secondary, custom_id="newsbot:passages")
     async def show_passages(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        messages = render.passages_messages(self.answer)
+        shown = await self._shown(interaction)
+        if shown is None:
+            return
+        messages = render.passages_messages(shown[2])
         await interaction.response.send_message(messages[0], ephemeral=True)
         for extra in messages[1:5]:
             await interaction.followup.send(extra, ephemeral=True)
 
-    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id="newsbot:vote:up")
     async def thumbs_up(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await self._vote(interaction, "up")
 
-    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary, custom_id="newsbot:vote:down")
     async def thumbs_down(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await self._vote(interaction, "down")
 
     async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
-        await self.bot.run_engine(self.bot.feedback.record, namespace=self.namespace, answer=self.answer,
+        shown = await self._shown(interaction)
+        if shown is None:
+            return
+        namespace, _, answer = shown
+        await self.bot.run_engine(self.bot.feedback.record, namespace=namespace, answer=answer,
                                   user_id=interaction.user.id, vote=vote)
         await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
 

@@ -426,6 +426,8 @@ def cmd_stats(engine, ns: str, args) -> int:
 
 def render_stats(stats: dict) -> str:
     """`newsbot stats` as a person reads it (the same keys as --json)."""
+    from .text import human_bytes
+
     langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "none"
     rows = [
         ("namespace", stats["namespace"]),
@@ -445,14 +447,6 @@ def render_stats(stats: dict) -> str:
         lines += [f"  {a['added_at'][:16].replace('T', ' ')}  {a['id']}  {a['title']}" for a in stats["last_added"]]
     return "\n".join(lines)
 
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def cmd_health(settings, args) -> int:

@@ -218,3 +218,12 @@ def looks_like_question(text: str) -> bool:
         return True
     return bool(_PREP_WH.search(t))
 
+
+def human_bytes(n: int) -> str:
+    """1536 -> "1.5 KB": sizes as people read them."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

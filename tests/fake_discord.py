@@ -131,6 +131,7 @@ class FakeDiscord:
         self.bot_user = {"id": self.app_id, "username": "newsbot", "discriminator": "0", "avatar": None,
                          "bot": True, "global_name": None, "public_flags": 0}
         self.guilds: dict[str, dict] = {}
+        self.left_guilds: list[str] = []  # servers the bot left (DELETE /users/@me/guilds/{id})
         self.global_commands: list[dict] = []
         self.guild_commands: dict[str, list[dict]] = {}
         self.interactions: dict[str, Interaction] = {}
@@ -231,6 +232,22 @@ class FakeDiscord:
         self.add_member(gid, {"user": self.bot_user, "permissions": 0})
         return guild
 
+    def join_guild(self, name: str, members: list[dict]) -> dict:
+        """The bot is invited to a server while connected: GUILD_CREATE, as Discord sends it."""
+        guild = self.add_guild(name, members)
+        if self._ws is not None:  # a join carries no "unavailable" key (a server coming back has it false)
+            payload = {k: v for k, v in self._guild_payload(guild).items() if k != "unavailable"}
+            self.call(self.dispatch("GUILD_CREATE", payload))
+        return guild
+
+    def add_channel(self, gid: str, name: str) -> dict:
+        channel = {"id": snowflake(), "type": 0, "name": name, "position": len(self.guilds[gid]["channels"]),
+                   "permission_overwrites": [], "guild_id": gid}
+        self.guilds[gid]["channels"].append(channel)
+        if self._ws is not None:
+            self.call(self.dispatch("CHANNEL_CREATE", channel))
+        return channel
+
     def add_role(self, gid: str, name: str) -> str:
         """Create a role; a connected bot is told by GUILD_ROLE_CREATE, as Discord does."""
         rid = snowflake()
@@ -259,7 +276,8 @@ class FakeDiscord:
                 "emojis": [], "stickers": [], "presences": [], "voice_states": [], "stage_instances": [],
                 "guild_scheduled_events": [], "premium_tier": 0, "preferred_locale": "en-US",
                 "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
-                "mfa_level": 0, "nsfw_level": 0, "system_channel_flags": 0}
+                "mfa_level": 0, "nsfw_level": 0, "system_channel_flags": 0,
+                "system_channel_id": guild["channels"][0]["id"]}
 
     def commands_for(self, gid: str | None) -> list[dict]:
         return self.global_commands + (self.guild_commands.get(gid, []) if gid else [])
@@ -412,6 +430,14 @@ class FakeDiscord:
     async def r_typing(self, request, body, channel):
         return None
 
+    async def r_leave_guild(self, request, body, guild):
+        if guild not in self.guilds:
+            raise DiscordError(404, 10004, "Unknown Guild")
+        del self.guilds[guild]
+        self.left_guilds.append(guild)
+        await self.dispatch("GUILD_DELETE", {"id": guild})
+        return None
+
     ROUTES = [
         ("/users/@me", "GET", r_me, True),
         ("/oauth2/applications/@me", "GET", r_application, True),
@@ -425,6 +451,7 @@ class FakeDiscord:
         ("/webhooks/{app}/{token}/messages/@original", "GET", r_get_original, False),
         ("/channels/{channel}/messages", "POST", r_channel_message, True),
         ("/channels/{channel}/typing", "POST", r_typing, True),
+        ("/users/@me/guilds/{guild}", "DELETE", r_leave_guild, True),
     ]
 
     def _message(self, channel_id: str, data: dict, flags: int = 0, interaction: Interaction | None = None,
@@ -587,10 +614,10 @@ class FakeDiscord:
         self.call(self.dispatch("INTERACTION_CREATE", payload))
         return inter
 
-    def mention(self, gid: str, user: dict, text: str, reply_to: dict | None = None) -> dict:
+    def mention(self, gid: str, user: dict, text: str, reply_to: dict | None = None, channel_id: str | None = None) -> dict:
         """A member posts a message mentioning the bot (content is delivered for mentions)."""
         guild = self.guilds[gid]
-        message = {"id": snowflake(), "channel_id": guild["channels"][0]["id"], "guild_id": gid, "author": user,
+        message = {"id": snowflake(), "channel_id": channel_id or guild["channels"][0]["id"], "guild_id": gid, "author": user,
                    "member": {k: v for k, v in self.member_payload(gid, user).items() if k != "user"},
                    "content": f"<@{self.app_id}> {text}", "timestamp": "2025-02-22T12:00:00+00:00",
                    "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [self.bot_user],

@@ -105,7 +105,7 @@ def embed_of(message: dict) -> dict:
 
 def test_startup_syncs_every_command_and_identifies(harness):
     names = {c["name"] for c in harness.fake.global_commands}
-    assert names == {"ask", "add", "sources", "remove"}
+    assert names == {"ask", "add", "sources", "remove", "stats", "help"}
     order = [path for _, path in harness.fake.requests if path.startswith("discord.com")][:3]
     assert order[0].endswith("/users/@me") and order[1].endswith("/oauth2/applications/@me")
     assert order[2].endswith(f"/applications/{harness.fake.app_id}/commands")
@@ -309,6 +309,28 @@ def test_while_the_bot_runs_the_cli_reads_and_writes_through_it(harness, tmp_pat
     assert quoted in embed_of(reply)["description"], "the bot kept answering"
 
 
+def test_stats_shows_admins_the_count_the_cap_the_disk_and_the_latest_additions(harness):
+    inter = harness.fake.slash(harness.gid, harness.admin, "stats")
+    embed = embed_of(harness.fake.wait_reply(inter))
+    assert inter.ephemeral
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    count = len(harness.engine.sources(f"guild-{harness.gid}"))
+    assert fields["Articles"] == f"{count:,} of at most 100,000"
+    assert fields["Disk used (whole store)"].endswith(("KB", "MB", "GB")) and fields["Last added"].count("\n") == 4
+    schema = next(c for c in harness.fake.global_commands if c["name"] == "stats")
+    assert int(schema["default_member_permissions"]) == 1 << 5, "hidden from members without Manage Server"
+    refused = harness.fake.slash(harness.gid, harness.member, "stats")
+    harness.fake.wait_until(lambda: refused.response, 10, "the refusal")
+    assert "Only members with Manage Server" in refused.original["content"]
+
+
+def test_help_explains_asking_browsing_and_the_admin_commands(harness):
+    inter = harness.fake.slash(harness.gid, harness.member, "help")
+    harness.fake.wait_until(lambda: inter.response, 10, "the help")
+    description = inter.original["embeds"][0]["description"]
+    assert inter.ephemeral and all(c in description for c in ("/ask", "/sources", "/add", "/remove", "/stats", "follow-up"))
+
+
 def test_remove_unknown_id_is_a_clear_error(harness):
     inter = harness.fake.slash(harness.gid, harness.admin, "remove", {"id": "no-such-article"})
     harness.fake.wait_until(lambda: inter.response, 10, "the error")
@@ -507,3 +529,74 @@ def test_a_dropped_gateway_connection_resumes(harness):
     assert harness.fake.identifies == 1, "resumed, not re-identified"
     _, reply = harness.ask(question)
     assert quoted in embed_of(reply)["description"]
+
+
+def restarted(h: Harness, settings: BotSettings | None = None) -> None:
+    """Stop the bot and start a new one on the same engine, data directory and Discord."""
+    h.runner.stop()
+    h.fake.ready.clear()
+    h.runner = ClientThread(h.fake, lambda **options: NewsBot(h.engine, settings or h.settings, **options))
+    h.runner.start()
+
+
+@pytest.fixture
+def own_harness(tmp_path, cache_dir):
+    """A bot of its own, for tests that restart it or change its settings."""
+    engine = Engine(make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir))
+    h = Harness(engine, BotSettings(token="unused", ask_rate=1000, health_interval_s=0.5))
+    yield h
+    h.stop()
+    engine.close()
+
+
+def test_buttons_and_follow_ups_keep_working_after_a_restart(own_harness):
+    h = own_harness.start()
+    question, quoted = answerable()
+    inter, reply = h.ask(question)
+    restarted(h)
+    click = h.fake.click(inter, h.member, "Show passages", reply)
+    h.fake.wait_until(lambda: click.response, 30, "the passages after a restart")
+    assert quoted in click.original["content"]
+    vote = h.fake.click(inter, h.member, "👎", reply)
+    h.fake.wait_until(lambda: vote.response, 30, "the vote after a restart")
+    assert h.bot.feedback.read()[-1]["question"] == question and h.bot.feedback.read()[-1]["vote"] == "down"
+    n = len(h.fake.channel_messages)
+    h.fake.mention(h.gid, h.member, "and in which county?", reply_to=reply)
+    follow = h.fake.wait_until(lambda: len(h.fake.channel_messages) > n and h.fake.channel_messages[n], 60, "a follow-up")
+    assert follow["embeds"][0]["title"] == "and in which county?"
+    assert h.crashed is None and h.fake.unknown_routes == []
+
+
+def test_servers_not_on_the_allow_list_are_told_why_and_left(own_harness):
+    h = own_harness
+    allowed = BotSettings(token="unused", ask_rate=1000, guilds=frozenset({int(h.gid)}))
+    h.settings = allowed
+    h.runner = ClientThread(h.fake, lambda **options: NewsBot(h.engine, allowed, **options))
+    h.start()
+    h.fake.wait_until(lambda: h.fake.left_guilds == [h.other_gid], 30, "leaving the other server")
+    farewell = [m for m in h.fake.channel_messages if m["channel_id"] == h.other["channels"][0]["id"]]
+    assert len(farewell) == 1 and "NEWSBOT_GUILDS" in farewell[0]["content"] and h.other_gid in farewell[0]["content"]
+    intruder = h.fake.join_guild("Uninvited", [{"user": h.admin, "permissions": FakeDiscord.ADMIN}])
+    h.fake.wait_until(lambda: intruder["id"] in h.fake.left_guilds, 30, "leaving a server that invited it")
+    left = [e for e in audit.read(h.engine.settings.data_dir, f"guild-{intruder['id']}") if e["action"] == "leave"]
+    assert left and left[0]["reason"] == "not in NEWSBOT_GUILDS"
+    question, quoted = answerable()
+    assert quoted in embed_of(h.ask(question)[1])["description"], "the allowed server is served"
+    assert h.crashed is None and h.fake.unknown_routes == []
+
+
+def test_mentions_are_answered_only_in_the_configured_channels(own_harness):
+    h = own_harness
+    general = int(h.guild["channels"][0]["id"])
+    only_general = BotSettings(token="unused", ask_rate=1000, channels=frozenset({general}))
+    h.settings = only_general
+    h.runner = ClientThread(h.fake, lambda **options: NewsBot(h.engine, only_general, **options))
+    h.start()
+    random_channel = h.fake.add_channel(h.gid, "random")
+    question, quoted = answerable()
+    ignored = h.fake.mention(h.gid, h.member, question, channel_id=random_channel["id"])
+    answered = h.fake.mention(h.gid, h.member, question)
+    reply = h.fake.wait_until(lambda: [m for m in h.fake.channel_messages if m["author"]["id"] == h.fake.app_id], 60,
+                              "the answer in #general")
+    assert len(reply) == 1 and reply[0]["channel_id"] == answered["channel_id"] and quoted in reply[0]["embeds"][0]["description"]
+    assert not [m for m in h.fake.channel_messages if m["channel_id"] == ignored["channel_id"] and m is not ignored]
