@@ -149,7 +149,7 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
     try:
         if provider in E5_RUNTIMES:
             return E5Small(settings.embed_model or "original", settings.embed_batch, runtime=provider,
-                           cache_dir=Path(settings.cache_dir or settings.data_dir))
+                           cache_dir=Path(settings.model_dir or settings.cache_dir or settings.data_dir))
         if provider in {"sentence-transformers", "huggingface"}:
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 

@@ -92,6 +92,7 @@ class Settings(Declared):
 
     data_dir: Path = setting(Path("./data"), "NEWSBOT_DATA_DIR", _path)
     cache_dir: Path | None = setting(None, "NEWSBOT_CACHE_DIR", _path)  # embedding cache; default: the data directory
+    model_dir: Path | None = setting(None, "NEWSBOT_MODEL_DIR", _path)  # the ONNX graph built from the weights; default: cache_dir
     namespace: str = setting("default", "NEWSBOT_NAMESPACE", check=_namespace_ok,
                              why="1-63 letters, digits, '-' or '_', starting with a letter or digit")
     chroma_host: str = setting("", "CHROMA_HOST")
@@ -139,7 +140,7 @@ class Settings(Declared):
     def __post_init__(self) -> None:
         self.check_fields()
         # Absolute from the start: a service started in another directory must not open another index.
-        for name in ("data_dir", "cache_dir"):
+        for name in ("data_dir", "cache_dir", "model_dir"):
             value = getattr(self, name)
             if value is not None and not Path(value).is_absolute():
                 object.__setattr__(self, name, Path(value).expanduser().absolute())
