@@ -95,14 +95,30 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_comes_with_debug(sett
     assert done.returncode == 1 and "Traceback" in done.stderr.decode()
 
 
-def test_serve_without_a_reachable_discord_is_one_line(settings, tmp_path):
-    env = cli_env(settings, DISCORD_TOKEN="unreachable.token")
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_serve_without_a_reachable_discord_is_one_line_after_a_plain_log(settings, tmp_path, log_format):
+    env = cli_env(settings, DISCORD_TOKEN="unreachable.token", NEWSBOT_LOG_FORMAT=log_format, NEWSBOT_LOG_LEVEL="info")
     done = subprocess.run([sys.executable, "-m", "newsbot.index.cli", "serve"], env=env, capture_output=True, timeout=120,
                           cwd=tmp_path)
     err = done.stderr.decode()
-    assert done.returncode == 1 and "Traceback" not in err, err
-    assert err.strip().splitlines()[-1].startswith("error: cannot reach Discord")
-    assert f"data directory: {settings.data_dir}" in err, "the service says which index it opened"
+    assert done.returncode == 1 and "Traceback" not in err and "\x1b[" not in err, err
+    *log, last = err.strip().splitlines()
+    assert last.startswith("error: cannot reach Discord")
+    if log_format == "json":
+        records = [json.loads(line) for line in log]
+        assert all(set(r) >= {"time", "level", "logger", "message"} for r in records)
+        assert {"level": "info", "logger": "newsbot.bot", "message": f"data directory: {settings.data_dir}"}.items() \
+            <= next(r for r in records if r["logger"] == "newsbot.bot").items()
+    else:
+        assert any(line.endswith(f"INFO    newsbot.bot: data directory: {settings.data_dir}") for line in log), \
+            "the service says which index it opened"
+
+
+def test_the_log_level_hides_what_is_below_it(settings, tmp_path):
+    env = cli_env(settings, DISCORD_TOKEN="unreachable.token", NEWSBOT_LOG_LEVEL="warning")
+    done = subprocess.run([sys.executable, "-m", "newsbot.index.cli", "serve"], env=env, capture_output=True, timeout=120,
+                          cwd=tmp_path)
+    assert "data directory" not in done.stderr.decode() and done.returncode == 1
 
 
 def test_a_token_discord_refuses_is_one_line(engine):
