@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from . import render
+from . import locale, render
 from .checks import admins_only, namespace_for
 
 if TYPE_CHECKING:
@@ -16,17 +16,42 @@ if TYPE_CHECKING:
 @app_commands.command(name="stats", description="This server's articles: counts, disk used, latest additions (admins)")
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@admins_only("see the stats")
+@admins_only("bot.what.stats")
 async def stats(interaction: discord.Interaction) -> None:
     bot: NewsBot = interaction.client
     await interaction.response.defer(thinking=True, ephemeral=True)
+    m = await locale.for_interaction(interaction)
     numbers = await bot.run_engine(bot.engine.stats, namespace_for(interaction.guild_id, bot.settings))
-    await interaction.followup.send(embed=render.stats_embed(numbers), ephemeral=True)
+    await interaction.followup.send(embed=render.stats_embed(numbers, m), ephemeral=True)
 
 
 @app_commands.command(name="help", description="How to ask, browse and manage the articles")
 async def help_(interaction: discord.Interaction) -> None:
-    await interaction.response.send_message(embed=render.help_embed(), ephemeral=True)
+    await interaction.response.send_message(embed=render.help_embed(await locale.for_interaction(interaction)),
+                                            ephemeral=True)
 
 
-COMMANDS = [stats, help_]
+@app_commands.command(name="language", description="The language I answer in, in this server (admins)")
+@app_commands.describe(choice="English, Indonesian, or each member's own")
+@app_commands.choices(choice=[
+    app_commands.Choice(name=app_commands.locale_str("Each member's language", key="cmd.language.choice.auto"), value="auto"),
+    app_commands.Choice(name=app_commands.locale_str("English", key="cmd.language.choice.en"), value="en"),
+    app_commands.Choice(name=app_commands.locale_str("Indonesian", key="cmd.language.choice.id"), value="id"),
+])
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+@admins_only("bot.what.language")
+async def language(interaction: discord.Interaction, choice: app_commands.Choice[str]) -> None:
+    """Pin this server's language (kept with its namespace, so it survives restarts), or follow members again."""
+    bot: NewsBot = interaction.client
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    await bot.run_engine(bot.engine.set_preference, "locale", choice.value, namespace=ns,
+                         actor=f"discord:{interaction.user.id}")
+    bot.locales[ns] = choice.value
+    m = await locale.for_interaction(interaction)
+    text = m.t("bot.language_auto") if choice.value == locale.AUTO else m.t("bot.language_set",
+                                                                           language=m.t(f"language.{choice.value}"))
+    await interaction.response.send_message(text, ephemeral=True)
+
+
+COMMANDS = [stats, help_, language]

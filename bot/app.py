@@ -30,8 +30,12 @@ from newsbot.index.feedback import FeedbackStore
 from newsbot.index.records import Answer
 from newsbot.index.remote import EngineServer
 
-from . import admin, asking, library, render
+from newsbot.index.i18n import Messages
+
+from . import admin, asking, library, locale, render
 from .answer_log import AnswerLog
+from .checks import NotAdmin
+from .locale import CatalogueTranslator
 from .views import AnswerView
 from .ratelimit import RateLimiter
 from .settings import BotSettings
@@ -42,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsbot.bot")
 # The bot never joins voice: discord.py's warnings about missing voice libraries are noise in its log.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-ERROR_TEXT = "Sorry, something went wrong while doing that. The error was logged."
 
 
 class NewsBot(discord.Client):
@@ -60,11 +63,13 @@ class NewsBot(discord.Client):
         # every answer shown, by message id: for its buttons and follow-up replies, across restarts
         self.answers = AnswerLog(Path(engine.settings.data_dir) / "answers.sqlite")
         self.answer_view = AnswerView(self)
+        self.locales: dict[str, str] = {}  # namespace -> its /language choice ("" none, "auto", "en", "id")
         self.engine_server = EngineServer(engine, self.run_engine)  # `newsbot ask` etc. while the bot runs
         for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(CatalogueTranslator())  # before sync: the schema carries the localizations
         self.add_view(self.answer_view)  # buttons of answers sent before a restart route here too
         self._health_task = asyncio.create_task(self._report_health())
         try:
@@ -112,10 +117,9 @@ class NewsBot(discord.Client):
         """A server not on NEWSBOT_GUILDS: say why, politely, where the server lets the bot speak; then leave."""
         channel = guild.system_channel
         if channel is not None and channel.permissions_for(guild.me).send_messages:
+            m = Messages(locale.pick(self.settings.locale, guild.preferred_locale.value if guild.preferred_locale else None))
             try:
-                await channel.send("Hello! This newsbot only serves the servers its operator has allowed, so I'm "
-                                   f"leaving. To use it here, ask the operator to add this server's id ({guild.id}) "
-                                   "to NEWSBOT_GUILDS.")
+                await channel.send(m.t("bot.leaving", id=guild.id))
             except discord.HTTPException:
                 pass
         try:
@@ -143,16 +147,23 @@ class NewsBot(discord.Client):
         await self.run_engine(self.answers.record, message_id, namespace, answer, context)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Every command's failures, worded once: a failed check says why, an engine error says what."""
+        """Every command's failures, worded once in the member's language: a failed check says why,
+        an engine error says what."""
+        m = await locale.for_interaction(interaction)
+        if isinstance(error, NotAdmin):
+            text = (m.t("bot.not_admin_or_role", role=error.role, what=m.t(error.what)) if error.role
+                    else m.t("bot.not_admin", what=m.t(error.what)))
+            await send_ephemeral(interaction, text)
+            return
         if isinstance(error, app_commands.CheckFailure):
-            await send_ephemeral(interaction, str(error) or "You can't use this command here.")
+            await send_ephemeral(interaction, m.t(str(error)) if m.has(str(error)) else str(error))
             return
         original = getattr(error, "original", error)
         if isinstance(original, NewsbotError):
-            text = f"⚠️ {render.trim(render.clean(str(original)), 1900)}"
+            text = m.t("bot.problem", detail=render.trim(render.clean(str(original)), 1900))
         else:
             log.error("command %s failed", interaction.command and interaction.command.name, exc_info=original)
-            text = ERROR_TEXT
+            text = m.t("bot.error")
         await send_ephemeral(interaction, text)
 
     async def on_error(self, event: str, *args: Any, **kwargs: Any) -> None:
@@ -173,7 +184,7 @@ class NewsBot(discord.Client):
         except Exception:
             log.exception("mention from %s failed", message.author.id)
             try:
-                await message.reply(ERROR_TEXT, mention_author=False)
+                await message.reply(Messages(locale.pick(self.settings.locale)).t("bot.error"), mention_author=False)
             except discord.HTTPException:
                 pass
 
@@ -183,7 +194,7 @@ class NewsTree(app_commands.CommandTree):
         """No command runs in a server not on NEWSBOT_GUILDS (in the moment before the bot leaves it)."""
         if interaction.client.settings.allows_guild(interaction.guild_id):
             return True
-        await send_ephemeral(interaction, "This newsbot does not serve this server.")
+        await send_ephemeral(interaction, Messages(locale.pick(None, interaction.locale.value)).t("bot.not_this_server"))
         return False
 
 

@@ -9,9 +9,12 @@ import discord
 from discord import app_commands
 
 from newsbot.index.errors import NewsbotError
+from newsbot.index.i18n import Messages
+from newsbot.index.language import detect_language
 
-from . import render
+from . import locale, render
 from .checks import in_a_namespace, namespace_for
+from .views import AnswerView
 
 if TYPE_CHECKING:
     from .app import NewsBot
@@ -23,15 +26,16 @@ if TYPE_CHECKING:
 async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000], private: bool = False) -> None:
     bot: NewsBot = interaction.client
     ns = namespace_for(interaction.guild_id, bot.settings)
+    m = await locale.for_interaction(interaction)
     wait = bot.limiter.hit(interaction.user.id)
     if wait:
-        await interaction.response.send_message(f"You're asking quickly! Try again in {wait:.0f} s.", ephemeral=True)
+        await interaction.response.send_message(m.t("bot.rate_limited", seconds=f"{wait:.0f}"), ephemeral=True)
         return
     started = time.perf_counter()
     await interaction.response.defer(thinking=True, ephemeral=private)
-    answer = await bot.run_engine(bot.engine.ask, question, namespace=ns)
-    embed = render.answer_embed(answer, time.perf_counter() - started)
-    message = await interaction.followup.send(embed=embed, view=bot.answer_view, ephemeral=private, wait=True)
+    answer = await bot.run_engine(bot.engine.ask, question, namespace=ns, answer_lang=m.lang)
+    embed = render.answer_embed(answer, time.perf_counter() - started, m)
+    message = await interaction.followup.send(embed=embed, view=AnswerView(bot, m), ephemeral=private, wait=True)
     await bot.remember(message.id, ns, answer)
 
 
@@ -42,16 +46,19 @@ async def answer_mention(bot: "NewsBot", message: discord.Message) -> None:
     """A message that mentions the bot is a question; a reply to one of its answers, a follow-up."""
     question = re.sub(rf"<@!?{bot.user.id}>", " ", message.content).strip()
     ns = namespace_for(message.guild.id if message.guild else None, bot.settings)
+    server = message.guild.preferred_locale.value if message.guild and message.guild.preferred_locale else None
+    pin = await locale.pinned(bot, ns)
+    # No locale comes with a message: the question's own language decides, else the server's.
+    m = Messages(locale.pick(pin, detect_language(question) if question else None, server))
     if ns is None:
-        await message.reply("I only answer in servers here.", mention_author=False)
+        await message.reply(m.t("bot.only_servers"), mention_author=False)
         return
     if not question:
-        await message.reply("Ask me a question about the news, e.g. `@newsbot what did Zelenskyy say?`",
-                            mention_author=False)
+        await message.reply(m.t("bot.mention_hint"), mention_author=False)
         return
     wait = bot.limiter.hit(message.author.id)
     if wait:
-        await message.reply(f"You're asking quickly! Try again in {wait:.0f} s.", mention_author=False)
+        await message.reply(m.t("bot.rate_limited", seconds=f"{wait:.0f}"), mention_author=False)
         return
     earlier, sources = None, []
     if message.reference and message.reference.message_id:
@@ -62,10 +69,10 @@ async def answer_mention(bot: "NewsBot", message: discord.Message) -> None:
     async with message.channel.typing():
         try:
             answer = await bot.run_engine(bot.engine.ask, question, namespace=ns, context=earlier or "",
-                                          context_articles=sources)
+                                          context_articles=sources, answer_lang=m.lang)
         except NewsbotError as exc:
-            await message.reply(f"⚠️ {render.trim(render.clean(str(exc)), 1900)}", mention_author=False)
+            await message.reply(m.t("bot.problem", detail=render.trim(render.clean(str(exc)), 1900)), mention_author=False)
             return
-    embed = render.answer_embed(answer, time.perf_counter() - started)
-    reply = await message.reply(embed=embed, view=bot.answer_view, mention_author=False)
+    embed = render.answer_embed(answer, time.perf_counter() - started, m)
+    reply = await message.reply(embed=embed, view=AnswerView(bot, m), mention_author=False)
     await bot.remember(reply.id, ns, answer, context=f"{earlier} {question}" if earlier else question)

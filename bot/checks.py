@@ -26,7 +26,12 @@ def is_admin(interaction: discord.Interaction, settings: BotSettings) -> bool:
 
 
 class NotAdmin(app_commands.CheckFailure):
-    """A member without Manage Server (or the admin role) used /add or /remove."""
+    """A member without Manage Server (or the admin role) used an admin command; `what` is the
+    catalogue key of what they tried, worded in their language by the error handler."""
+
+    def __init__(self, what: str, role: str = "") -> None:
+        super().__init__(f"Only members with Manage Server can {what}.")
+        self.what, self.role = what, role
 
 
 class NoNamespace(app_commands.CheckFailure):
@@ -41,14 +46,13 @@ def admins_only(what: str):
         settings = interaction.client.settings
         if is_admin(interaction, settings):
             return True
-        role = f" or the {settings.admin_role} role" if settings.admin_role else ""
-        raise NotAdmin(f"Only members with Manage Server{role} can {what}.")
+        raise NotAdmin(what, settings.admin_role)
     return app_commands.check(predicate)
 
 
 def in_a_namespace():
     def predicate(interaction: discord.Interaction) -> bool:
         if namespace_for(interaction.guild_id, interaction.client.settings) is None:
-            raise NoNamespace("I only answer in servers here.")
+            raise NoNamespace("bot.only_servers")
         return True
     return app_commands.check(predicate)

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from newsbot.index.errors import InputError
 from newsbot.index.records import AddError
 
-from . import render
+from . import locale, render
 from .checks import admins_only, in_a_namespace, namespace_for
 from .views import ConfirmRemove, SourcesView
 
@@ -22,13 +21,14 @@ if TYPE_CHECKING:
                        file="A .txt, .md or .html file")
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@admins_only("add articles")
+@admins_only("bot.what.add")
 async def add(interaction: discord.Interaction, url: str | None = None, text: str | None = None,
               title: str | None = None, file: discord.Attachment | None = None) -> None:
     bot: NewsBot = interaction.client
+    m = await locale.for_interaction(interaction)
     given = [x for x in (url, text, file) if x]
     if len(given) != 1:
-        await interaction.response.send_message("Give exactly one of: url, text (with a title), or file.", ephemeral=True)
+        await interaction.response.send_message(m.t("bot.give_one"), ephemeral=True)
         return
     await interaction.response.defer(thinking=True, ephemeral=True)
     ns = namespace_for(interaction.guild_id, bot.settings)
@@ -38,15 +38,18 @@ async def add(interaction: discord.Interaction, url: str | None = None, text: st
         draft = await bot.run_engine(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
     else:
         if file.size > bot.settings.max_attachment_bytes:
-            raise InputError(f"{file.filename}: file too large ({file.size:,} bytes; the limit is "
-                             f"{bot.settings.max_attachment_bytes:,})")
+            await interaction.followup.send(m.t("bot.problem", detail=m.t(
+                "bot.file_too_large", name=render.clean(file.filename), size=m.number(file.size),
+                limit=m.number(bot.settings.max_attachment_bytes))), ephemeral=True)
+            return
         data = await file.read()
         draft = await bot.run_engine(bot.engine.draft_from_upload, data, file.filename, title=title or "")
     [result] = await bot.run_engine(bot.engine.add, [draft], namespace=ns, actor=f"discord:{interaction.user.id}")
     if isinstance(result, AddError):
-        await interaction.followup.send(f"⚠️ {render.trim(render.clean(result.message), 1900)}", ephemeral=True)
+        await interaction.followup.send(m.t("bot.problem", detail=render.trim(render.clean(result.message), 1900)),
+                                        ephemeral=True)
     else:
-        await interaction.followup.send(render.added_message(result.status, result.article, result.chunks), ephemeral=True)
+        await interaction.followup.send(render.added_message(result.status, result.article, result.chunks, m), ephemeral=True)
 
 
 @app_commands.command(name="sources", description="List this server's articles")
@@ -59,7 +62,7 @@ async def sources(interaction: discord.Interaction, search: str | None = None) -
     if search:
         needle = search.lower()
         articles = [a for a in articles if needle in f"{a.id} {a.title} {a.source}".lower()]
-    view = SourcesView(articles, search or "", interaction.user.id)
+    view = SourcesView(articles, search or "", interaction.user.id, await locale.for_interaction(interaction))
     await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
 
 
@@ -67,15 +70,16 @@ async def sources(interaction: discord.Interaction, search: str | None = None) -
 @app_commands.describe(id="The article's id (start typing a title)")
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@admins_only("remove articles")
+@admins_only("bot.what.remove")
 async def remove(interaction: discord.Interaction, id: str) -> None:
     bot: NewsBot = interaction.client
     ns = namespace_for(interaction.guild_id, bot.settings)
+    m = await locale.for_interaction(interaction)
     article = await bot.run_engine(bot.engine.article, id, namespace=ns)
-    view = ConfirmRemove(bot, ns, article.id, interaction.user.id)
+    view = ConfirmRemove(bot, ns, article.id, interaction.user.id, m)
     await interaction.response.send_message(
-        render.trim(f"Remove `{article.id}` — **{render.clean(article.title)}** ({article.chunks} chunks)?", render.CONTENT),
-        view=view, ephemeral=True)
+        render.trim(m.t("bot.remove_confirm", id=article.id, title=render.clean(article.title), chunks=article.chunks),
+                    render.CONTENT), view=view, ephemeral=True)
 
 
 @remove.autocomplete("id")

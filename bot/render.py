@@ -10,7 +10,11 @@ from urllib.parse import quote
 
 import discord
 
+from newsbot.index.i18n import Messages
 from newsbot.index.records import Answer, Article, Citation
+from newsbot.index.wording import answer_text, notices
+
+ENGLISH = Messages("en")
 
 CONTENT = 2000
 TITLE = 256
@@ -67,37 +71,40 @@ def link_target(url: str) -> str:
     return quote(url, safe=":/?#@!$&+,;=%-._~")
 
 
-def citation_field(c: Citation, quote_limit: int = 600) -> tuple[str, str]:
+def citation_field(c: Citation, quote_limit: int = 600, m: Messages = ENGLISH) -> tuple[str, str]:
     name = trim(f"[{c.n}] {clean(c.title) or c.article_id}", FIELD_NAME)
-    meta = _meta(c.source, c.published_at)
-    link = f"[{meta or 'source'}]({link_target(c.url)})" if c.url.startswith(("http://", "https://")) else meta
+    meta = _meta(c.source, m.date(c.published_at))
+    link = f"[{meta or m.t('answer.source')}]({link_target(c.url)})" if c.url.startswith(("http://", "https://")) else meta
     quote = trim(clean(" ".join(c.quote.split())), quote_limit)
     value = trim(f"{link}\n> {quote}" if link else f"> {quote}", FIELD_VALUE)
     return name, value
 
 
-def answer_embed(answer: Answer, elapsed_s: float) -> discord.Embed:
-    """The answer with [n] markers, one field per cited source, and the time taken."""
+def answer_embed(answer: Answer, elapsed_s: float, m: Messages = ENGLISH) -> discord.Embed:
+    """The answer with [n] markers, one field per cited source, and the time taken, framed in `m`'s
+    language (the cited sentences stay in the articles' words)."""
     if answer.abstained:
         embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=ABSTAIN_COLOR,
-                              description=trim(clean(answer.answer), DESCRIPTION))
+                              description=trim(clean(answer_text(answer, m)), DESCRIPTION))
         if answer.closest is not None:
-            _, value = citation_field(answer.closest, 500)
-            embed.add_field(name="Closest passage — may not answer", value=value, inline=False)
+            _, value = citation_field(answer.closest, 500, m)
+            embed.add_field(name=m.t("answer.closest_passage"), value=value, inline=False)
         closest = list(dict.fromkeys((p.article_id, p.title, p.source, p.published_at) for p in answer.passages))[:5]
         if closest:
-            lines = [f"• {clean(t) or aid} ({_meta(s, d)})" if _meta(s, d) else f"• {clean(t) or aid}" for aid, t, s, d in closest]
-            embed.add_field(name="Closest articles", value=trim("\n".join(lines), FIELD_VALUE), inline=False)
+            lines = [f"• {clean(t) or aid} ({_meta(s, m.date(d))})" if _meta(s, d) else f"• {clean(t) or aid}"
+                     for aid, t, s, d in closest]
+            embed.add_field(name=m.t("answer.closest_articles"), value=trim("\n".join(lines), FIELD_VALUE), inline=False)
     else:
         embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=COLOR,
                               description=trim(clean(answer.answer), DESCRIPTION))
         for c in answer.citations[: FIELDS - 1]:
-            name, value = citation_field(c)
+            name, value = citation_field(c, m=m)
             embed.add_field(name=name, value=value, inline=False)
-    footer = [f"Answered in {elapsed_s:.1f} s"]
-    if answer.mode == "llm":
-        footer.append(f"written by {answer.model}, citations checked")
-    footer += answer.notes
+    seconds = f"{elapsed_s:.1f}" if m.lang == "en" else f"{elapsed_s:.1f}".replace(".", ",")
+    footer = [m.t("answer.answered_in", seconds=seconds)]
+    if answer.mode == "llm" and not answer.abstained:
+        footer.append(m.t("answer.written_by", model=answer.model))
+    footer += notices(answer, m)
     embed.set_footer(text=trim(" · ".join(footer), FOOTER))
     return fit_embed(embed)
 
@@ -117,7 +124,7 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     return embed
 
 
-def passages_messages(answer: Answer) -> list[str]:
+def passages_messages(answer: Answer, m: Messages = ENGLISH) -> list[str]:
     """The full cited passages, as messages of at most 2000 characters."""
     by_chunk = {p.chunk_id: p for p in answer.passages}
     blocks = []
@@ -128,63 +135,54 @@ def passages_messages(answer: Answer) -> list[str]:
     if not blocks:
         blocks = [f"**{clean(p.title)}**\n> {clean(' '.join(p.text.split()))}" for p in answer.passages[:3]]
     out: list[str] = []
-    for block in blocks or ["No passages."]:
+    for block in blocks or [m.t("answer.no_passages")]:
         out.extend(split_text(block, CONTENT))
     return out
 
 
-def article_line(a: Article) -> str:
-    meta = _meta(a.source, a.published_at)
+def article_line(a: Article, m: Messages = ENGLISH) -> str:
+    meta = _meta(a.source, m.date(a.published_at))
     return trim(f"`{a.id}` **{clean(a.title)}**" + (f" — {meta}" if meta else ""), 300)
 
 
-def sources_embed(articles: list[Article], page: int, per_page: int, search: str = "") -> discord.Embed:
+def sources_embed(articles: list[Article], page: int, per_page: int, search: str = "", m: Messages = ENGLISH) -> discord.Embed:
     pages = max(1, -(-len(articles) // per_page))
     page = max(0, min(page, pages - 1))
     shown = articles[page * per_page : (page + 1) * per_page]
-    title = f"Articles matching “{trim(clean(search), 100)}”" if search else "Indexed articles"
-    body = "\n".join(article_line(a) for a in shown) or "No articles yet. Admins can add some with /add."
+    title = m.t("bot.sources_matching", search=trim(clean(search), 100)) if search else m.t("bot.sources_title")
+    body = "\n".join(article_line(a, m) for a in shown) or m.t("bot.sources_empty")
     embed = discord.Embed(title=title, description=trim(body, DESCRIPTION), color=COLOR)
-    embed.set_footer(text=f"Page {page + 1}/{pages} · {len(articles)} articles")
+    embed.set_footer(text=m.t("bot.sources_footer", page=page + 1, pages=pages, count=m.number(len(articles))))
     return embed
 
 
-def added_message(status: str, article: Article, chunks: int) -> str:
+def added_message(status: str, article: Article, chunks: int, m: Messages = ENGLISH) -> str:
     if status == "duplicate":
-        return trim(f"Already indexed as `{article.id}` — **{clean(article.title)}**", CONTENT)
-    verb = "Replaced" if status == "replaced" else "Added"
-    date = article.published_at or "no date"
-    return trim(f"{verb} **{clean(article.title)}** ({date}) — {chunks} chunks, id `{article.id}`", CONTENT)
+        return trim(m.t("bot.duplicate", id=article.id, title=clean(article.title)), CONTENT)
+    key = "bot.replaced" if status == "replaced" else "bot.added"
+    date = m.date(article.published_at) if article.published_at else m.t("bot.no_date")
+    return trim(m.t(key, title=clean(article.title), date=date, chunks=chunks, id=article.id), CONTENT)
 
 
-def stats_embed(stats: dict) -> discord.Embed:
+def stats_embed(stats: dict, m: Messages = ENGLISH) -> discord.Embed:
     """/stats: what an admin needs to know about this server's library."""
     from newsbot.index.text import human_bytes
 
-    cap = f" of at most {stats['max_articles']:,}" if stats.get("max_articles") else ""
-    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "none"
-    embed = discord.Embed(title="This server's articles", color=COLOR)
-    embed.add_field(name="Articles", value=f"{stats['articles']:,}{cap}")
-    embed.add_field(name="Chunks", value=f"{stats['chunks']:,}")
-    embed.add_field(name="Languages", value=trim(langs, FIELD_VALUE))
-    disk = human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else "on the Chroma server"
-    embed.add_field(name="Disk used (whole store)", value=disk)
-    latest = "\n".join(f"{a['added_at'][:10]} · `{trim(a['id'], 60)}` {trim(clean(a['title']), 80)}"
-                       for a in stats.get("last_added", [])) or "none yet"
-    embed.add_field(name="Last added", value=trim(latest, FIELD_VALUE), inline=False)
-    embed.set_footer(text=trim(f"Model {stats['embedding_model']}", 200))
+    count = m.number(stats["articles"])
+    articles = m.t("bot.stats_of_at_most", count=count, cap=m.number(stats["max_articles"])) if stats.get("max_articles") else count
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "–"
+    embed = discord.Embed(title=m.t("bot.stats_title"), color=COLOR)
+    embed.add_field(name=m.t("bot.stats_articles"), value=articles)
+    embed.add_field(name=m.t("bot.stats_chunks"), value=m.number(stats["chunks"]))
+    embed.add_field(name=m.t("bot.stats_languages"), value=trim(langs, FIELD_VALUE))
+    disk = human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else m.t("bot.stats_on_server")
+    embed.add_field(name=m.t("bot.stats_disk"), value=disk)
+    latest = "\n".join(f"{m.date(a['added_at'])} · `{trim(a['id'], 60)}` {trim(clean(a['title']), 80)}"
+                       for a in stats.get("last_added", [])) or m.t("bot.stats_none")
+    embed.add_field(name=m.t("bot.stats_last_added"), value=trim(latest, FIELD_VALUE), inline=False)
+    embed.set_footer(text=trim(m.t("bot.stats_model", model=stats["embedding_model"]), 200))
     return embed
 
 
-HELP = (
-    "**Ask** `/ask question: …` or mention me with your question. Every sentence of the answer cites [n] "
-    "an article it quotes; when the articles don't cover a question I say so. Reply to one of my answers "
-    "to ask a follow-up. **Show passages** under an answer shows what it quotes; 👍 / 👎 tell the admins.\n"
-    "**Browse** `/sources [search]` lists this server's articles.\n"
-    "**Admins** (Manage Server, or the bot's admin role): `/add` a link, a text or a file; `/remove` an article; "
-    "`/stats` counts, disk and the latest additions."
-)
-
-
-def help_embed() -> discord.Embed:
-    return discord.Embed(title="newsbot: answers from this server's news articles", description=HELP, color=COLOR)
+def help_embed(m: Messages = ENGLISH) -> discord.Embed:
+    return discord.Embed(title=m.t("bot.help_title"), description=m.t("bot.help"), color=COLOR)

@@ -30,6 +30,8 @@ class BotSettings(Declared):
                                      "server ids (digits), separated by commas")  # empty: any server may use the bot
     channels: frozenset[int] = setting(frozenset(), "NEWSBOT_CHANNELS", _ids, lambda v: all(i > 0 for i in v),
                                        "channel ids (digits), separated by commas")  # empty: mentions answered anywhere
+    locale: str = setting("", "NEWSBOT_LOCALE", lambda raw: raw.strip().lower(), lambda v: v in ("", "auto", "en", "id"),
+                          "en, id, or auto (each member's language)")  # every server's default; /language overrides
     admin_role: str = setting("", "NEWSBOT_ADMIN_ROLE")  # members with this role may /add and /remove, besides Manage Server
     dm_namespace: str = setting("", "NEWSBOT_DM_NAMESPACE")  # answer DMs from this namespace; empty: DMs are refused
     ask_rate: int = setting(5, "NEWSBOT_ASK_RATE", int, lambda v: 1 <= v <= 10_000,

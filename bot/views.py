@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from newsbot.index.errors import NewsbotError
+from newsbot.index.i18n import Messages
 
-from . import render
+from . import locale, render
 
 if TYPE_CHECKING:
     from .app import NewsBot
@@ -22,14 +23,16 @@ class AnswerView(discord.ui.View):
     Persistent: no timeout, fixed custom ids, registered once in `setup_hook`; a click finds its
     answer by the message it is on (the answer log), so buttons keep working after a restart."""
 
-    def __init__(self, bot: "NewsBot") -> None:
+    def __init__(self, bot: "NewsBot", m: Messages | None = None) -> None:
         super().__init__(timeout=None)
         self.bot = bot
+        self.show_passages.label = (m or Messages()).t("bot.button.passages")  # the custom ids, not labels, route clicks
 
     async def _shown(self, interaction: discord.Interaction):
         shown = await self.bot.run_engine(self.bot.answers.get, interaction.message.id) if interaction.message else None
         if shown is None:
-            await interaction.response.send_message("I no longer have this answer; ask again, please.", ephemeral=True)
+            m = await locale.for_interaction(interaction)
+            await interaction.response.send_message(m.t("bot.answer_gone"), ephemeral=True)
         return shown
 
     @discord.ui.button(label="Show passages", style=discord.ButtonStyle.secondary, custom_id="newsbot:passages")
@@ -37,7 +40,7 @@ class AnswerView(discord.ui.View):
         shown = await self._shown(interaction)
         if shown is None:
             return
-        messages = render.passages_messages(shown[2])
+        messages = render.passages_messages(shown[2], await locale.for_interaction(interaction))
         await interaction.response.send_message(messages[0], ephemeral=True)
         for extra in messages[1:5]:
             await interaction.followup.send(extra, ephemeral=True)
@@ -57,18 +60,21 @@ class AnswerView(discord.ui.View):
         namespace, _, answer = shown
         await self.bot.run_engine(self.bot.feedback.record, namespace=namespace, answer=answer,
                                   user_id=interaction.user.id, vote=vote)
-        await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
+        m = await locale.for_interaction(interaction)
+        await interaction.response.send_message(m.t("bot.thanks"), ephemeral=True)
 
 
 class SourcesView(discord.ui.View):
-    def __init__(self, articles: list, search: str, owner_id: int) -> None:
+    def __init__(self, articles: list, search: str, owner_id: int, m: Messages | None = None) -> None:
         super().__init__(timeout=600)
         self.articles, self.search, self.owner_id, self.page = articles, search, owner_id, 0
+        self.m = m or Messages()
         self.pages = max(1, -(-len(articles) // PER_PAGE))
+        self.previous.label, self.next.label = self.m.t("bot.button.previous"), self.m.t("bot.button.next")
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:
-        return render.sources_embed(self.articles, self.page, PER_PAGE, self.search)
+        return render.sources_embed(self.articles, self.page, PER_PAGE, self.search, self.m)
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page == 0
@@ -89,9 +95,11 @@ class SourcesView(discord.ui.View):
 
 
 class ConfirmRemove(discord.ui.View):
-    def __init__(self, bot: "NewsBot", namespace: str, article_id: str, user_id: int) -> None:
+    def __init__(self, bot: "NewsBot", namespace: str, article_id: str, user_id: int, m: Messages | None = None) -> None:
         super().__init__(timeout=120)
         self.bot, self.namespace, self.article_id, self.user_id = bot, namespace, article_id, user_id
+        self.m = m or Messages()
+        self.confirm.label, self.cancel.label = self.m.t("bot.button.remove"), self.m.t("bot.button.cancel")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.user_id
@@ -101,13 +109,13 @@ class ConfirmRemove(discord.ui.View):
         try:
             article = await self.bot.run_engine(self.bot.engine.remove, self.article_id, namespace=self.namespace,
                                                 actor=f"discord:{interaction.user.id}")
-            text = f"Removed `{article.id}` — **{render.clean(article.title)}** ({article.chunks} chunks)."
+            text = self.m.t("bot.removed", id=article.id, title=render.clean(article.title), chunks=article.chunks)
         except NewsbotError as exc:
-            text = f"⚠️ {render.clean(str(exc))}"
+            text = self.m.t("bot.problem", detail=render.clean(str(exc)))
         self.stop()
         await interaction.response.edit_message(content=render.trim(text, render.CONTENT), view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was removed.", view=None)
+        await interaction.response.edit_message(content=self.m.t("bot.nothing_removed"), view=None)

@@ -23,6 +23,16 @@ from .store import Filters, NamespaceStore
 from .text import key_names, lexical_terms, looks_like_question, sentence_spans
 
 
+# The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
+LLM_UNAVAILABLE, LLM_NOT_FOUND, LLM_UNVERIFIABLE = NOTICES = ("llm_unavailable", "llm_not_found", "llm_unverifiable")
+
+
+def _noted(answer: Answer, code: str, note: str, detail: str = "") -> Answer:
+    """A notice for the reader: as English text in `notes`, and as data in `notices` for front ends
+    that word it in another language."""
+    return replace(answer, notes=[*answer.notes, note], notices=[*answer.notices, {"code": code, "detail": detail}])
+
+
 class Asker:
     def __init__(self, settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> None:
         self.settings = settings
@@ -46,6 +56,7 @@ class Asker:
         context: str = "",
         context_articles: Iterable[str] = (),
         llm: bool | None = None,
+        answer_lang: str | None = None,
     ) -> Answer:
         """See Engine.ask."""
         t0 = time.perf_counter()
@@ -62,7 +73,7 @@ class Asker:
         if st.namespace not in self._nonempty and (not st.exists or st.count_chunks() == 0):
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(question, answering.ABSTAIN_TEXT + " No articles are indexed yet.", True, timings_ms=timings,
-                          reason=answerability.EMPTY)
+                          reason=answerability.EMPTY, lang=detect_language(question))
         self._nonempty.add(st.namespace)
         t = time.perf_counter()
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
@@ -99,10 +110,10 @@ class Asker:
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         result = Answer(question, text, abstained, verified, passages, timings,
                         reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
-                        closest=closest)
+                        closest=closest, lang=lang)
         if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
-            result = self.generate(result, articles, k, lang)
+            result = self.generate(result, articles, k, lang, answer_lang or lang)
             timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
@@ -141,8 +152,9 @@ class Asker:
 
     # ------------------------------------------------------------ generating
 
-    def generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str) -> Answer:
-        """The LLM's answer after verification; the extractive one, with a notice, when the LLM fails."""
+    def generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str, answer_lang: str = "") -> Answer:
+        """The LLM's answer after verification, in `answer_lang` (default: the question's); the
+        extractive one, with a notice, when the LLM fails."""
         from . import llm_answer
         from .llm import ChatLLM
 
@@ -151,22 +163,22 @@ class Asker:
         chat, prompts = self._chat
         sources = llm_answer.number_sources(answerability.sources_for(extractive.judgment), articles, k)
         today = datetime.now(timezone.utc).date().isoformat()
-        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today)
+        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today,
+                                               answer_language=answer_lang or lang or "en")
         try:
             reply = chat.chat(system, user)
         except LLMUnavailableError as exc:
-            return replace(extractive, notes=[*extractive.notes, f"LLM unavailable ({exc}); answered with quotes instead"])
+            return _noted(extractive, LLM_UNAVAILABLE, f"LLM unavailable ({exc}); answered with quotes instead", str(exc))
         checked = llm_answer.verify(reply, sources, self._closest_sentence)
         verified = answering.verify_citations(checked.citations, articles)
         if checked.citations and len(verified) == len(checked.citations):
             return replace(extractive, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
         if checked.said_not_found:
-            return replace(extractive, answer=answering.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
-                           reason=answerability.NOT_COVERED,
-                           model=chat.name, removed=checked.removed,
-                           notes=[*extractive.notes, "the LLM found no answer in the passages"])
-        return replace(extractive, removed=checked.removed,
-                       notes=[*extractive.notes, "the LLM's answer had no verifiable sentence; answered with quotes instead"])
+            found_none = replace(extractive, answer=answering.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
+                                 reason=answerability.NOT_COVERED, model=chat.name, removed=checked.removed)
+            return _noted(found_none, LLM_NOT_FOUND, "the LLM found no answer in the passages")
+        return _noted(replace(extractive, removed=checked.removed), LLM_UNVERIFIABLE,
+                      "the LLM's answer had no verifiable sentence; answered with quotes instead")
 
     def _closest_sentence(self, claim: str, cited: list) -> float:
         """The highest cosine between `claim` and a sentence of the cited passages (both embedded as

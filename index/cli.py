@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
     ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: NEWSBOT_RETRIEVAL_MODE or auto)")
+    ask.add_argument("--lang", choices=["en", "id"],
+                     help="the language of the words around the answer, and of an LLM's answer (default: English "
+                     "around it, and the LLM answers in the question's language)")
     ask.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
                      help="--llm: have the configured LLM write the answer (verified before it is shown); "
                      "--no-llm: quotes only. Default: LLM_PROVIDER decides")
@@ -349,39 +352,46 @@ def cmd_ask(engine, ns: str, args) -> int:
 
     filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
     question = sys.stdin.read(engine.settings.max_question_chars * 4 + 1) if args.question == "-" else args.question
-    answer = engine.ask(question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode, llm=args.llm)
+    answer = engine.ask(question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode, llm=args.llm,
+                        answer_lang=args.lang)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(shown(render_answer(answer)))
+        print(shown(render_answer(answer, lang=args.lang or "en")))
     return 0
 
 
-def render_answer(answer: Answer, width: int = 100) -> str:
-    lines = [textwrap.fill(answer.answer, width)]
-    if answer.mode == "llm":
-        dropped = f"; verification removed {len(answer.removed)} item(s), see --json" if answer.removed else ""
-        lines.append(f"(written by {answer.model} from the sources below{dropped})")
-    lines += [f"Note: {note}" for note in answer.notes]
+def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:
+    """The answer, its notes and its sources as the terminal shows them, framed in `lang`."""
+    from .i18n import Messages
+    from .wording import answer_text, notices
+
+    m = Messages(lang)
+    lines = [textwrap.fill(answer_text(answer, m), width)]
+    if answer.mode == "llm" and not answer.abstained:
+        lines.append(m.t("answer.written_by_cli", model=answer.model))
+        if answer.removed:
+            lines[-1] = lines[-1][:-1] + f"; {m.t('answer.removed_cli', count=len(answer.removed))})"
+    lines += [m.t("answer.note", note=note) for note in notices(answer, m)]
     if answer.citations:
-        lines += ["", "Sources:"]
+        lines += ["", f"{m.t('answer.sources')}:"]
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
+            meta = ", ".join(x for x in (c.source, m.date(c.published_at) if c.published_at else "", c.url) if x)
             lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
             lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
     elif answer.abstained and answer.passages:
         if answer.closest is not None:
             c = answer.closest
-            meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
-            lines += ["", "Closest passage (may not answer the question):", f"    {c.title}" + (f" — {meta}" if meta else ""),
+            meta = ", ".join(x for x in (c.source, m.date(c.published_at) if c.published_at else "", c.url) if x)
+            lines += ["", f"{m.t('answer.closest_passage')}:", f"    {c.title}" + (f" — {meta}" if meta else ""),
                       textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    ")]
-        lines += ["", "Closest articles:"]
+        lines += ["", f"{m.t('answer.closest_articles')}:"]
         seen = set()
         for p in answer.passages:
             if p.article_id in seen:
                 continue
             seen.add(p.article_id)
-            meta = ", ".join(x for x in (p.source, p.published_at, p.url) if x)
+            meta = ", ".join(x for x in (p.source, m.date(p.published_at) if p.published_at else "", p.url) if x)
             lines.append(f"  - {p.title} ({p.article_id})" + (f" — {meta}" if meta else ""))
     return "\n".join(lines)
 

@@ -191,6 +191,7 @@ class Engine:
         context: str = "",
         context_articles: Iterable[str] = (),
         llm: bool | None = None,
+        answer_lang: str | None = None,
     ) -> Answer:
         """Answer `question` from the namespace's articles, with verified citations.
 
@@ -198,9 +199,11 @@ class Engine:
         a follow-up passes the earlier question as `context` (retrieval reads both, the answer's
         sentences are chosen for the new question) and the earlier sources as `context_articles`.
         `llm` overrides LLM_PROVIDER for this question: True needs one configured, False forces extractive.
+        `answer_lang` is the language a generated answer is written in (default: the question's).
         """
         return self.asker.ask(self.store(namespace, create=False), question, k=k, filters=filters, mode=mode,
-                              retrieval=retrieval, context=context, context_articles=context_articles, llm=llm)
+                              retrieval=retrieval, context=context, context_articles=context_articles, llm=llm,
+                              answer_lang=answer_lang)
 
     @store_guard
     def sources(self, namespace: str | None = None) -> list[Article]:
@@ -255,6 +258,19 @@ class Engine:
                     self._stores.pop(ns, None)
                 self.ingest.forget_sync(ns)
                 self.asker.forget(ns)
+
+    @store_guard
+    def preference(self, name: str, namespace: str | None = None) -> str:
+        """A per-namespace setting (the bot keeps each server's chosen language here); "" when unset."""
+        st = self.store(namespace, create=False)
+        return st.preference(name) if st.exists else ""
+
+    @store_guard
+    def set_preference(self, name: str, value: str, namespace: str | None = None, actor: str = "") -> None:
+        st = self.store(namespace)
+        st.set_preference(name, value)
+        if actor:
+            audit.record(self.settings.data_dir, st.namespace, actor, "set", setting=name, value=value or "(default)")
 
     def _missing(self, article_id: str, namespace: str | None):
         raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")

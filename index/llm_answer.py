@@ -114,10 +114,14 @@ def render_sources(sources: list[Source]) -> str:
     return "\n\n".join(blocks)
 
 
-def build_prompt(prompts: Prompts, question: str, sources: list[Source], language: str, today: str) -> tuple[str, str]:
-    """(system message, user message)."""
+def build_prompt(prompts: Prompts, question: str, sources: list[Source], language: str, today: str,
+                 answer_language: str = "") -> tuple[str, str]:
+    """(system message, user message). `language` is the question's; `answer_language` the one the
+    reader gets (the member's, the server's, or the question's)."""
     name = LANGUAGES.get(language, "the language of the question")
-    user = prompts.answer.safe_substitute(sources=render_sources(sources), question=question, language=name, today=today)
+    answer_name = LANGUAGES.get(answer_language, name) if answer_language else name
+    user = prompts.answer.safe_substitute(sources=render_sources(sources), question=question, language=name,
+                                          answer_language=answer_name, today=today)
     return prompts.system, user
 
 

@@ -115,6 +115,8 @@ class Answer:
     reason: str = ""  # why it abstained: not_covered | name_not_mentioned | year | no_articles
     judgment: Any = None  # the answerability judgment (index.answerability.Judgment) behind the decision
     closest: Citation | None = None  # with an abstention: the nearest sentence, shown as "may not answer"
+    lang: str = ""  # the question's language, as detected
+    notices: list[dict[str, str]] = field(default_factory=list)  # `notes` as data: {"code", "detail"}, worded by front ends
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +133,8 @@ class Answer:
             "model": self.model,
             "judgment": self.judgment if isinstance(self.judgment, dict) or self.judgment is None else self.judgment.to_dict(),
             "closest": self.closest.to_dict() if self.closest is not None else None,
+            "lang": self.lang,
+            "notices": [dict(n) for n in self.notices],
         }
 
     @classmethod
@@ -144,7 +148,15 @@ class Answer:
             timings_ms=dict(d.get("timings_ms", {})), mode=d.get("mode", "extractive"), notes=list(d.get("notes", [])),
             removed=[Removal(**r) for r in d.get("removed", [])], model=d.get("model", ""), reason=d.get("reason", ""),
             judgment=d.get("judgment"), closest=Citation(**d["closest"]) if d.get("closest") else None,
+            lang=d.get("lang", ""), notices=[dict(n) for n in d.get("notices", [])],
         )
+
+    def decision(self) -> tuple[str, list[str], list[str]]:
+        """(reason, names, years) of an abstention, whether the judgment is an object or, from the
+        running bot, a dict: what front ends word in the reader's language."""
+        j = self.judgment
+        get = (lambda k: j.get(k) or []) if isinstance(j, dict) else (lambda k: list(getattr(j, k, ()) or ()))
+        return self.reason, list(get("names")), list(get("years"))
 
 
 @dataclass(frozen=True)

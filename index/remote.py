@@ -193,9 +193,9 @@ class RemoteEngine:
 
     # the facade, as the CLI uses it
     def ask(self, question: str, namespace: str | None = None, k: int | None = None, filters: Filters | None = None,
-            mode: str | None = None, llm: bool | None = None) -> Answer:
+            mode: str | None = None, llm: bool | None = None, answer_lang: str | None = None) -> Answer:
         args = {"question": question, "namespace": namespace, "k": k, "mode": mode, "llm": llm,
-                "filters": asdict(filters) if filters else None}
+                "filters": asdict(filters) if filters else None, "answer_lang": answer_lang}
         return Answer.from_dict(self._call("ask", args))
 
     def sources(self, namespace: str | None = None) -> list[Article]:

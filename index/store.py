@@ -133,6 +133,14 @@ class NamespaceStore:
         """The embedding model the namespace was indexed with."""
         return str(((self.chunks.metadata if self.chunks is not None else None) or {}).get("embed_model", ""))
 
+    def preference(self, name: str) -> str:
+        """A setting stored with the namespace (in its collection's metadata), e.g. the server's language."""
+        return str(((self.articles.metadata if self.articles is not None else None) or {}).get(f"pref_{name}", ""))
+
+    def set_preference(self, name: str, value: str) -> None:
+        metadata = {**(self.articles.metadata or {}), f"pref_{name}": value}
+        self.articles.modify(metadata=metadata)
+
     def rename(self, suffix: str) -> None:
         """Give both collections the names of another copy (Chroma renames in place: no data moves)."""
         self.chunks.modify(name=collection_name(self.namespace, "chunks", suffix))

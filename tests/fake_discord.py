@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import socket
 import ssl
 import threading
@@ -274,7 +275,7 @@ class FakeDiscord:
                 "unavailable": False, "member_count": len(members), "large": False, "features": [],
                 "channels": guild["channels"], "roles": guild["roles"], "members": members, "threads": [],
                 "emojis": [], "stickers": [], "presences": [], "voice_states": [], "stage_instances": [],
-                "guild_scheduled_events": [], "premium_tier": 0, "preferred_locale": "en-US",
+                "guild_scheduled_events": [], "premium_tier": 0, "preferred_locale": guild.get("preferred_locale", "en-US"),
                 "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
                 "mfa_level": 0, "nsfw_level": 0, "system_channel_flags": 0,
                 "system_channel_id": guild["channels"][0]["id"]}
@@ -344,11 +345,13 @@ class FakeDiscord:
                 "owner": {**self.user("owner"), "id": snowflake()}, "team": None}
 
     async def r_put_commands(self, request, body, app):
+        check_commands(body)
         commands = [{**c, "id": snowflake(), "application_id": self.app_id, "version": snowflake()} for c in body]
         self.global_commands = commands
         return commands
 
     async def r_put_guild_commands(self, request, body, app, guild):
+        check_commands(body)
         commands = [{**c, "id": snowflake(), "application_id": self.app_id, "guild_id": guild, "version": snowflake()}
                     for c in body]
         self.guild_commands[guild] = commands
@@ -557,14 +560,15 @@ class FakeDiscord:
                 "deaf": False, "mute": False, "permissions": str(member["_permissions"])}
 
     def slash(self, gid: str, user: dict, name: str, options: dict[str, Any] | None = None,
-              attachments: dict[str, dict] | None = None) -> Interaction:
-        """Send an INTERACTION_CREATE for a slash command, as Discord does when a user runs it."""
+              attachments: dict[str, dict] | None = None, locale: str = "en-US") -> Interaction:
+        """Send an INTERACTION_CREATE for a slash command, as Discord does when a user runs it (with the
+        command's and options' default names, whatever language the member's client shows them in)."""
         command, types = self._command(gid, name)
         opts = [{"name": k, "type": types[k], "value": v} for k, v in (options or {}).items()]
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if attachments:
             data["resolved"] = {"attachments": attachments}
-        return self._interact(gid, user, 2, data)
+        return self._interact(gid, user, 2, data, locale=locale)
 
     def autocomplete(self, gid: str, user: dict, name: str, option: str, value: str) -> Interaction:
         command, types = self._command(gid, name)
@@ -579,24 +583,26 @@ class FakeDiscord:
             raise AssertionError(f"/{name} was never synced: Discord would not show it")
         return command, {o["name"]: o["type"] for o in command.get("options", [])}
 
-    def click(self, inter: Interaction, user: dict, label: str, message: dict | None = None) -> Interaction:
+    def click(self, inter: Interaction, user: dict, label: str, message: dict | None = None,
+              locale: str = "en-US") -> Interaction:
         """Click a button (by label or emoji) on a message the bot sent."""
         message = message or (inter.followups[-1] if inter.followups else inter.original)
         for row in message.get("components", []):
             for comp in row.get("components", []):
                 if comp.get("label") == label or (comp.get("emoji") or {}).get("name") == label:
                     data = {"custom_id": comp["custom_id"], "component_type": comp["type"]}
-                    return self._interact(inter.guild_id, user, 3, data, message=message)
+                    return self._interact(inter.guild_id, user, 3, data, message=message, locale=locale)
         raise AssertionError(f"no button {label!r} on the message")
 
-    def _interact(self, gid: str | None, user: dict, kind: int, data: dict, message: dict | None = None) -> Interaction:
+    def _interact(self, gid: str | None, user: dict, kind: int, data: dict, message: dict | None = None,
+                  locale: str = "en-US") -> Interaction:
         guild = self.guilds.get(gid) if gid else None
         channel_id = guild["channels"][0]["id"] if guild else snowflake()
         inter = Interaction(id=snowflake(), token="itoken-" + snowflake(), guild_id=gid, channel_id=channel_id,
                             user=user, kind=kind, data=data, message=message)
         payload: dict[str, Any] = {
             "id": inter.id, "application_id": self.app_id, "type": kind, "token": inter.token, "version": 1,
-            "data": data, "channel_id": channel_id, "locale": "en-US", "app_permissions": "0",
+            "data": data, "channel_id": channel_id, "locale": locale, "app_permissions": "0",
             "entitlements": [], "authorizing_integration_owners": {"0": gid or "0"}, "context": 0 if gid else 1,
             "attachment_size_limit": 10 * 1024 * 1024,
             "channel": {"id": channel_id, "type": 0 if gid else 1, "name": "general", "guild_id": gid} if gid else
@@ -604,7 +610,7 @@ class FakeDiscord:
         }
         if gid:
             payload["guild_id"] = gid
-            payload["guild_locale"] = "en-US"
+            payload["guild_locale"] = guild.get("preferred_locale", "en-US")
             payload["member"] = self.member_payload(gid, user)
         else:
             payload["user"] = user
@@ -675,6 +681,36 @@ def _match(pattern: str, route: str) -> dict[str, str] | None:
         elif p != r:
             return None
     return out
+
+
+LOCALES = {"id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
+           "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko"}
+_NAME = re.compile(r"^[-_'\w]{1,32}$")
+
+
+def check_commands(commands: list[dict]) -> None:
+    """Discord's rules for a command schema (names, descriptions and their localizations), as the
+    bulk-overwrite endpoint enforces them with a 400 / 50035."""
+    def names(obj: dict, where: str) -> None:
+        for value in [obj.get("name", ""), *(obj.get("name_localizations") or {}).values()]:
+            if not _NAME.match(value) or value != value.lower():
+                raise DiscordError(400, 50035, f"Invalid Form Body: {where} name {value!r}")
+        for value in [obj.get("description", ""), *(obj.get("description_localizations") or {}).values()]:
+            if not 1 <= len(value) <= 100:
+                raise DiscordError(400, 50035, f"Invalid Form Body: {where} description {value!r} (1-100 characters)")
+        for field_ in ("name_localizations", "description_localizations"):
+            unknown = set(obj.get(field_) or {}) - LOCALES
+            if unknown:
+                raise DiscordError(400, 50035, f"Invalid Form Body: {where} {field_} has unknown locales {unknown}")
+
+    for command in commands:
+        names(command, f"command {command.get('name')}")
+        for option in command.get("options", []):
+            names(option, f"option {option.get('name')}")
+            for choice in option.get("choices", []):
+                for value in [choice["name"], *(choice.get("name_localizations") or {}).values()]:
+                    if not 1 <= len(value) <= 100:
+                        raise DiscordError(400, 50035, f"Invalid Form Body: choice name {value!r}")
 
 
 class ClientThread:

@@ -105,7 +105,7 @@ def embed_of(message: dict) -> dict:
 
 def test_startup_syncs_every_command_and_identifies(harness):
     names = {c["name"] for c in harness.fake.global_commands}
-    assert names == {"ask", "add", "sources", "remove", "stats", "help"}
+    assert names == {"ask", "add", "sources", "remove", "stats", "help", "language"}
     order = [path for _, path in harness.fake.requests if path.startswith("discord.com")][:3]
     assert order[0].endswith("/users/@me") and order[1].endswith("/oauth2/applications/@me")
     assert order[2].endswith(f"/applications/{harness.fake.app_id}/commands")
@@ -121,7 +121,7 @@ def test_ask_is_deferred_then_answered_with_the_seed_citation(harness):
     assert "[1]" in embed["description"] and "tidak siap" in embed["description"]
     first = embed["fields"][0]
     assert first["name"].startswith("[1] Persiapan KTT Trump-Putin")
-    assert "CBS News" in first["value"] and "2025-02-22" in first["value"] and "tidak siap" in first["value"]
+    assert "CBS News" in first["value"] and "22 February 2025" in first["value"] and "tidak siap" in first["value"]
     assert embed["footer"]["text"].startswith("Answered in")
     labels = [c.get("label") or c.get("emoji", {}).get("name") for row in reply["components"] for c in row["components"]]
     assert labels == ["Show passages", "👍", "👎"]
@@ -171,7 +171,7 @@ def test_add_by_url_then_ask_finds_it(harness, site):
     inter = harness.fake.slash(harness.gid, harness.admin, "add", {"url": f"{site}/world/ukraine-grain-insurance"})
     reply = harness.fake.wait_reply(inter)
     assert inter.ephemeral
-    assert "Added **Ukraine's parliament backs grain export insurance fund** (2025-02-26)" in reply["content"]
+    assert "Added **Ukraine's parliament backs grain export insurance fund** (26 February 2025)" in reply["content"]
     _, answer = harness.ask("How much money does Ukraine's grain insurance fund start with?")
     assert "Harbour Times" in embed_of(answer)["fields"][0]["value"]
 

@@ -91,7 +91,7 @@ def test_ask_cli_prints_answer_and_sources(settings, sample_engine):
     text = out.stdout.decode()
     assert "[1]" in text and "Sources:" in text
     source_line = next(line for line in text.splitlines() if line.startswith("[1] "))
-    assert "Persiapan KTT Trump-Putin" in source_line and "CBS News" in source_line and "2025-02-22" in source_line
+    assert "Persiapan KTT Trump-Putin" in source_line and "CBS News" in source_line and "22 February 2025" in source_line
     assert "tidak siap" in text.split("Sources:")[1]
 
 

@@ -1,0 +1,77 @@
+"""Which language the bot speaks to whom, and the command tree's translations.
+
+A server's choice (/language, kept with its namespace) or NEWSBOT_LOCALE comes first; else the
+member's Discord language when we have words for it, else the server's, else English. A mention
+carries no locale: there the question's own language decides. Command names and descriptions are
+translated by `CatalogueTranslator` from the same catalogue (`cmd.<command>.…` keys).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from newsbot.index.i18n import DEFAULT, Messages, supported
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+AUTO = "auto"
+
+
+def pick(pinned: str | None, *candidates: str | None) -> str:
+    """The first language we have, among a pin and then the candidates in order; else English."""
+    if pinned and pinned != AUTO and supported(pinned):
+        return supported(pinned)
+    for code in candidates:
+        if supported(code):
+            return supported(code)
+    return DEFAULT
+
+
+async def pinned(bot: "NewsBot", namespace: str | None) -> str:
+    """The server's choice, else NEWSBOT_LOCALE ("" or "auto": none). Cached; /language updates it."""
+    if namespace is None:
+        return bot.settings.locale
+    if namespace not in bot.locales:
+        bot.locales[namespace] = await bot.run_engine(bot.engine.preference, "locale", namespace)
+    chosen = bot.locales[namespace]
+    return (bot.settings.locale if not chosen else chosen)
+
+
+async def for_interaction(interaction: discord.Interaction) -> Messages:
+    from .checks import namespace_for
+
+    bot: NewsBot = interaction.client
+    pin = await pinned(bot, namespace_for(interaction.guild_id, bot.settings))
+    server = interaction.guild_locale.value if interaction.guild_locale else None
+    return Messages(pick(pin, interaction.locale.value, server))
+
+
+class CatalogueTranslator(app_commands.Translator):
+    """Command names, descriptions, options and choices in each language of the catalogue; Discord
+    shows them to members whose client is in that language."""
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContextTypes) -> str | None:
+        lang = supported(locale.value)
+        if lang is None or lang == DEFAULT:
+            return None
+        key = string.extras.get("key") or command_key(context)
+        m = Messages(lang)
+        return m.t(key) if key and m.has(key) else None
+
+
+def command_key(context: app_commands.TranslationContextTypes) -> str | None:
+    where, data = context.location, context.data
+    Location = app_commands.TranslationContextLocation
+    if where is Location.command_name:
+        return f"cmd.{data.name}.name"
+    if where is Location.command_description:
+        return f"cmd.{data.name}.description"
+    if where is Location.parameter_name:
+        return f"cmd.{data.command.name}.{data.name}.name"
+    if where is Location.parameter_description:
+        return f"cmd.{data.command.name}.{data.name}.description"
+    return None

@@ -1,0 +1,30 @@
+"""What the engine decided, in the reader's words: the abstention (why, which names or years) and
+the notices, from the records' data and the message catalogue. Shared by the CLI and the bot."""
+from __future__ import annotations
+
+from .answerability import EMPTY, NAMES, YEAR
+from .i18n import Messages
+from .records import Answer
+
+
+def abstention(answer: Answer, m: Messages) -> str:
+    reason, names, years = answer.decision()
+    text = m.t("answer.not_covered")
+    if reason == EMPTY:
+        return f"{text} {m.t('answer.no_articles')}"
+    if reason == NAMES and names:
+        return f"{text} {m.t('answer.names', names=m.t('answer.or').join(names))}"
+    if reason == YEAR and years:
+        return f"{text} {m.t('answer.year', years=m.t('answer.or').join(years))}"
+    return text
+
+
+def answer_text(answer: Answer, m: Messages) -> str:
+    """The answer as the reader sees it: its cited sentences (in the articles' words), or why not."""
+    return abstention(answer, m) if answer.abstained else answer.answer
+
+
+def notices(answer: Answer, m: Messages) -> list[str]:
+    if not answer.notices:
+        return list(answer.notes)
+    return [m.t(f"note.{n['code']}", detail=n.get("detail", "")) for n in answer.notices]
