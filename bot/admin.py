@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .app import NewsBot
 
 
-@app_commands.command(name="stats", description="This server's articles: counts, disk used, latest additions (admins)")
+@app_commands.command(name="stats", description=locale.described("stats"))
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 @admins_only("bot.what.stats")
@@ -25,19 +25,15 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.followup.send(embed=render.stats_embed(numbers, m), ephemeral=True)
 
 
-@app_commands.command(name="help", description="How to ask, browse and manage the articles")
+@app_commands.command(name="help", description=locale.described("help"))
 async def help_(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(embed=render.help_embed(await locale.for_interaction(interaction)),
                                             ephemeral=True)
 
 
-@app_commands.command(name="language", description="The language I answer in, in this server (admins)")
-@app_commands.describe(choice="English, Indonesian, or each member's own")
-@app_commands.choices(choice=[
-    app_commands.Choice(name=app_commands.locale_str("Each member's language", key="cmd.language.choice.auto"), value="auto"),
-    app_commands.Choice(name=app_commands.locale_str("English", key="cmd.language.choice.en"), value="en"),
-    app_commands.Choice(name=app_commands.locale_str("Indonesian", key="cmd.language.choice.id"), value="id"),
-])
+@app_commands.command(name="language", description=locale.described("language"))
+@app_commands.describe(choice=locale.option("language", "choice"))
+@app_commands.choices(choice=[locale.choice("language", "choice", v) for v in ("auto", "en", "id")])
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 @admins_only("bot.what.language")

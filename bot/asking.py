@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from .app import NewsBot
 
 
-@app_commands.command(name="ask", description="Ask a question about the indexed news articles")
-@app_commands.describe(question="Your question, in any language", private="Only you see the answer")
+@app_commands.command(name="ask", description=locale.described("ask"))
+@app_commands.describe(question=locale.option("ask", "question"), private=locale.option("ask", "private"))
 @in_a_namespace()
 async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000], private: bool = False) -> None:
     bot: NewsBot = interaction.client

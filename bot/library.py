@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from .app import NewsBot
 
 
-@app_commands.command(name="add", description="Add a news article (admins): a URL, a text with a title, or a file")
-@app_commands.describe(url="Link to the article", text="The article's text", title="Title for a pasted text",
-                       file="A .txt, .md or .html file")
+@app_commands.command(name="add", description=locale.described("add"))
+@app_commands.describe(url=locale.option("add", "url"), text=locale.option("add", "text"),
+                       title=locale.option("add", "title"), file=locale.option("add", "file"))
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 @admins_only("bot.what.add")
@@ -52,8 +52,8 @@ async def add(interaction: discord.Interaction, url: str | None = None, text: st
         await interaction.followup.send(render.added_message(result.status, result.article, result.chunks, m), ephemeral=True)
 
 
-@app_commands.command(name="sources", description="List this server's articles")
-@app_commands.describe(search="Only articles whose title, outlet or id contains this")
+@app_commands.command(name="sources", description=locale.described("sources"))
+@app_commands.describe(search=locale.option("sources", "search"))
 @in_a_namespace()
 async def sources(interaction: discord.Interaction, search: str | None = None) -> None:
     bot: NewsBot = interaction.client
@@ -66,8 +66,8 @@ async def sources(interaction: discord.Interaction, search: str | None = None) -
     await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
 
 
-@app_commands.command(name="remove", description="Remove an article (admins)")
-@app_commands.describe(id="The article's id (start typing a title)")
+@app_commands.command(name="remove", description=locale.described("remove"))
+@app_commands.describe(id=locale.option("remove", "id"))
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 @admins_only("bot.what.remove")

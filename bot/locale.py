@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 AUTO = "auto"
 
 
+def described(command: str) -> str:
+    """A command's English description, from the catalogue like every other word (Discord needs a
+    default; the translator gives the others)."""
+    return Messages(DEFAULT).t(f"cmd.{command}.description")
+
+
+def option(command: str, name: str) -> str:
+    return Messages(DEFAULT).t(f"cmd.{command}.{name}.description")
+
+
+def choice(command: str, name: str, value: str) -> app_commands.Choice:
+    key = f"cmd.{command}.{name}.{value}"
+    return app_commands.Choice(name=app_commands.locale_str(Messages(DEFAULT).t(key), key=key), value=value)
+
+
 def pick(pinned: str | None, *candidates: str | None) -> str:
     """The first language we have, among a pin and then the candidates in order; else English."""
     if pinned and pinned != AUTO and supported(pinned):

@@ -17,15 +17,7 @@ from .answerability import NAMES, YEAR, expected_type, holds_type
 from .records import Article, Citation, Passage
 from .text import content_terms, sentence_spans, term_stem
 
-ABSTAIN_TEXT = "The indexed articles don't cover this question."
-# The abstention in the question's language (the bot's full message catalogue is a front-end matter).
-_WORDING = {
-    "en": {"not_covered": ABSTAIN_TEXT, "names": "No indexed article mentions {names}.",
-           "year": "No matching article is from or mentions {years}.", "or": " or "},
-    "id": {"not_covered": "Artikel yang terindeks tidak membahas pertanyaan ini.",
-           "names": "Tidak ada artikel terindeks yang menyebut {names}.",
-           "year": "Tidak ada artikel yang cocok dari tahun {years} atau yang menyebutnya.", "or": " atau "},
-}
+ABSTAIN_TEXT = "The indexed articles don't cover this question."  # = catalogue answer.not_covered, in English
 
 
 @dataclass(frozen=True)
@@ -151,14 +143,18 @@ def defuse_markers(text: str) -> str:
 
 
 def abstention(judgment, lang: str = "en") -> str:
-    """What the user reads when the judgment says no article answers, in the question's language
-    (English or Indonesian; the JSON carries the reason as data for front ends that word it themselves)."""
-    words = _WORDING.get(lang, _WORDING["en"])
-    if judgment.reason == NAMES:
-        return f"{words['not_covered']} {words['names'].format(names=words['or'].join(judgment.names))}"
-    if judgment.reason == YEAR:
-        return f"{words['not_covered']} {words['year'].format(years=words['or'].join(judgment.years))}"
-    return words["not_covered"]
+    """What `answer` says when the judgment is that no article answers, in the question's language
+    (from the message catalogue; the JSON carries the reason as data for front ends that word it
+    in their reader's language)."""
+    from .i18n import Messages
+
+    m = Messages(lang)
+    text = m.t("answer.not_covered")
+    if judgment.reason == NAMES and judgment.names:
+        return f"{text} {m.t('answer.names', names=m.t('answer.or').join(judgment.names))}"
+    if judgment.reason == YEAR and judgment.years:
+        return f"{text} {m.t('answer.year', years=m.t('answer.or').join(judgment.years))}"
+    return text
 
 
 def closest_sentence(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> Citation | None:

@@ -28,6 +28,7 @@ def used_keys() -> set[str]:
         keys |= {f"cmd.{command.name}.name", f"cmd.{command.name}.description"}
         for parameter in command.parameters:
             keys |= {f"cmd.{command.name}.{parameter.name}.name", f"cmd.{command.name}.{parameter.name}.description"}
+            keys |= {f"cmd.{command.name}.{parameter.name}.{choice.value}" for choice in parameter.choices}
     return keys
 
 
@@ -94,7 +95,7 @@ def test_an_indonesian_member_gets_the_frame_in_indonesian_and_an_english_member
 def test_an_abstention_is_worded_in_the_members_language(bilingual):
     indonesian = ask_as(bilingual, UNANSWERABLE, "id")
     english = ask_as(bilingual, UNANSWERABLE, "en-GB")
-    assert indonesian["description"].startswith("Artikel yang ada belum membahas pertanyaan ini.")
+    assert indonesian["description"].startswith("Artikel yang terindeks tidak membahas pertanyaan ini.")
     assert indonesian["fields"][-1]["name"] == "Artikel terdekat"
     assert english["description"].startswith("The indexed articles don't cover this question.")
     assert english["fields"][-1]["name"] == "Closest articles"
@@ -130,10 +131,10 @@ def test_an_admin_pins_the_servers_language_and_it_is_kept_with_the_namespace(bi
     pin = h.fake.slash(h.gid, h.admin, "language", {"choice": "id"})
     h.fake.wait_until(lambda: pin.response, 10, "the confirmation")
     assert pin.original["content"] == "Mulai sekarang saya menjawab dalam bahasa Indonesia di server ini."
-    assert ask_as(h, UNANSWERABLE, "en-US")["description"].startswith("Artikel yang ada"), "pinned over the member's"
+    assert ask_as(h, UNANSWERABLE, "en-US")["description"].startswith("Artikel yang terindeks"), "pinned over the member's"
     h.bot.locales.clear()  # as after a restart: read back from the namespace
     assert h.engine.preference("locale", f"guild-{h.gid}") == "id"
-    assert ask_as(h, UNANSWERABLE, "en-US")["description"].startswith("Artikel yang ada")
+    assert ask_as(h, UNANSWERABLE, "en-US")["description"].startswith("Artikel yang terindeks")
     auto = h.fake.slash(h.gid, h.admin, "language", {"choice": "auto"})
     h.fake.wait_until(lambda: auto.response, 10, "the confirmation")
     assert ask_as(h, UNANSWERABLE, "en-US")["description"].startswith("The indexed articles")
@@ -142,7 +143,7 @@ def test_an_admin_pins_the_servers_language_and_it_is_kept_with_the_namespace(bi
 def test_the_cli_frames_in_indonesian_with_lang_id(sample_engine, settings):
     sample_engine.close()
     abstained = run_cli(["ask", UNANSWERABLE, "--lang", "id"], settings).stdout.decode()
-    assert abstained.startswith("Artikel yang ada belum membahas pertanyaan ini.") and "Artikel terdekat:" in abstained
+    assert abstained.startswith("Artikel yang terindeks tidak membahas pertanyaan ini.") and "Artikel terdekat:" in abstained
     question, quoted = answerable()
     answered = run_cli(["ask", question, "--lang", "id"], settings).stdout.decode()
     assert quoted in answered and "\nSumber:\n" in answered and "Februari 2025" in answered
@@ -168,3 +169,9 @@ def test_a_generated_answer_is_asked_in_the_chosen_language(tmp_path, cache_dir)
                 assert f"Answer in {name}, citing" in user and "Question (English):" in user
     finally:
         llm.close()
+
+
+def test_the_engines_own_english_abstention_is_the_catalogues():
+    from newsbot.index import answer
+
+    assert answer.ABSTAIN_TEXT == Messages("en").t("answer.not_covered")
