@@ -137,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("--all", action="store_true", help="every namespace")
     rx.add_argument("--json", action="store_true", help="print what was rebuilt as JSON")
 
+    fd = sub.add_parser(
+        "feed", help="follow RSS, Atom and JSON feeds: new articles are added as they appear",
+        description="Feeds a namespace follows. `newsbot serve` polls them (every NEWSBOT_FEED_INTERVAL_MIN minutes, "
+        "conditionally, backing off on errors); `newsbot feed poll` runs one round, for cron. Each entry's page "
+        "is fetched and extracted like `newsbot add URL`; entries seen before are not embedded again.")
+    feed_sub = fd.add_subparsers(dest="feed_command", metavar="ACTION", required=True)
+    fa = feed_sub.add_parser("add", parents=[common], help="follow a feed")
+    fa.add_argument("url")
+    feed_sub.add_parser("list", parents=[common], help="the feeds followed, with their state").add_argument(
+        "--json", action="store_true", help="print JSON")
+    feed_sub.add_parser("remove", parents=[common], help="stop following a feed").add_argument("url")
+    fp = feed_sub.add_parser("poll", parents=[common], help="poll the feeds that are due (all of them with --all)")
+    fp.add_argument("--all", action="store_true", help="poll every feed of every namespace now, due or not")
+    fp.add_argument("--json", action="store_true", help="print one JSON object per feed polled")
+
     stats = sub.add_parser("stats", parents=[common], help="counts, languages, model and store")
     stats.add_argument("--json", action="store_true", help="print JSON")
 
@@ -227,6 +242,8 @@ def _run(args) -> int:
         return 0
     if args.command == "health":
         return cmd_health(_settings(args), args)
+    if args.command == "feed" and args.feed_command != "poll":
+        return cmd_feed(_settings(args), args)
     if args.command == "eval":
         return cmd_eval(_settings(args), args)
     settings = _settings(args)
@@ -623,7 +640,65 @@ def cmd_reindex(engine, ns: str, args) -> int:
     return 0
 
 
-COMMANDS = {"add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats,
+def cmd_feed(settings, args) -> int:
+    """add, list and remove touch only the feed list (they work while the bot runs); poll needs the engine."""
+    from .feeds import FeedStore
+
+    store = FeedStore(settings.data_dir)
+    ns = args.namespace or settings.namespace
+    try:
+        if args.feed_command == "add":
+            feed = store.add(ns, args.url, actor=cli_actor(), max_feeds=settings.max_feeds,
+                             interval_s=int(settings.feed_interval_min * 60))
+            print(f"following {feed.url} in namespace {ns!r}; `newsbot serve` polls it, or run `newsbot feed poll`")
+        elif args.feed_command == "remove":
+            feed = store.remove(ns, args.url)
+            print(f"no longer following {feed.url} ({feed.articles} articles it added stay)")
+        else:
+            feeds = store.list(ns)
+            if args.json:
+                print(json.dumps([f.to_dict() for f in feeds], ensure_ascii=False, indent=2))
+            elif not feeds:
+                print(f"namespace {ns!r} follows no feed; add one with `newsbot feed add URL`")
+            for f in feeds if not args.json else []:
+                state = f"error: {f.last_error}" if f.last_error else (f"polled {f.last_polled_at}" if f.last_polled_at else "not polled yet")
+                print(shown(f"{f.url}  {f.title or '(untitled)'}  {f.articles} articles  {state}"))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_feed_poll(engine, ns: str, args) -> int:
+    import time
+
+    from .feeds import FeedStore, poll
+    from .remote import RemoteEngine
+
+    if isinstance(engine, RemoteEngine):
+        print("`newsbot serve` holds this index and polls its feeds itself", file=sys.stderr)
+        return 0
+    store = FeedStore(engine.settings.data_dir)
+    try:
+        feeds = store.list() if args.all else store.due(time.time())
+        failed = 0
+        for feed in feeds:
+            result = poll(engine, store, feed, engine.settings.feed_max_per_poll)
+            failed += result.status == "error"
+            if args.json:
+                print(json.dumps(result.to_dict(), ensure_ascii=False))
+            else:
+                detail = result.error if result.status == "error" else (
+                    f"{result.added} added, {result.replaced} replaced, {result.duplicate} already indexed, "
+                    f"{result.failed} failed" + (f", {result.skipped} left for the next poll" if result.skipped else ""))
+                print(shown(f"{feed.namespace}  {feed.url}: {result.status.replace('_', ' ')}; {detail}"))
+        if not feeds:
+            print("no feed is due (newsbot feed poll --all polls them anyway)", file=sys.stderr)
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+COMMANDS = {"feed": cmd_feed_poll, "add": cmd_add, "ask": cmd_ask, "sources": cmd_sources, "remove": cmd_remove, "stats": cmd_stats,
             "export": cmd_export, "import": cmd_import, "reindex": cmd_reindex}
 
 if __name__ == "__main__":

@@ -125,6 +125,11 @@ class Settings(Declared):
     max_articles: int = setting(100_000, "NEWSBOT_MAX_ARTICLES", int, lambda v: v >= 0,
                                 "0 (no cap) or a positive number")  # per namespace
     allow_loopback_urls: bool = setting(False, "NEWSBOT_ALLOW_LOOPBACK_URLS", _bool)
+    max_feeds: int = setting(20, "NEWSBOT_MAX_FEEDS", int, _between(0, 1000), "a whole number from 0 to 1000")  # per namespace
+    feed_interval_min: float = setting(30.0, "NEWSBOT_FEED_INTERVAL_MIN", float, _between(1, 1440),
+                                       "minutes, from 1 to 1440")  # how often each feed is polled (±10%)
+    feed_max_per_poll: int = setting(50, "NEWSBOT_FEED_MAX_PER_POLL", int, _between(1, 1000),
+                                     "a whole number from 1 to 1000")  # new entries indexed per feed and poll
     llm_provider: str = setting("none", "LLM_PROVIDER", check=_one_of("", "none", "openai", "openai-compatible", "ollama"),
                                 why="one of none, openai, openai-compatible, ollama")
     llm_base_url: str = setting("", "LLM_BASE_URL")

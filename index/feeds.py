@@ -1,0 +1,277 @@
+"""Feeds a namespace follows (RSS 2.0, Atom, JSON Feed, parsed by feedparser), and polling them.
+
+State lives in `<data dir>/feeds.sqlite`, per namespace: each feed's URL, its ETag and
+Last-Modified, when to poll next, its failures; and the entries already indexed. An entry is marked
+seen only after its article is written, and the validators are stored only after the whole poll,
+so a crash mid-poll loses nothing (the next poll fetches the feed again) and duplicates nothing
+(an article already indexed is recognised by its URL or its content hash and not embedded again).
+
+Each entry's page is fetched and extracted like `/add URL` (the same public-address rule, deadline
+and byte cap); the feed's title, date and author are the fallbacks, and the entry's own text is
+used when the page cannot be fetched.
+"""
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+import warnings
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import FetchError, InputError, NotFoundError
+from .fetch import fetch_feed, is_url
+from .loaders import Draft
+from .records import AddError
+from .settings import check_namespace
+
+INTERVAL_S = 30 * 60
+MAX_BACKOFF_S = 24 * 3600
+MIN_ENTRY_CHARS = 200  # an entry's own text stands in for its page only if it is an article's worth
+
+
+@dataclass(frozen=True)
+class Feed:
+    namespace: str
+    url: str
+    title: str = ""
+    added_by: str = ""
+    added_at: str = ""
+    interval_s: int = INTERVAL_S
+    etag: str = ""
+    modified: str = ""
+    next_poll_at: float = 0.0
+    failures: int = 0
+    last_error: str = ""
+    last_polled_at: str = ""
+    articles: int = 0
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str  # the link and its update time: an updated entry is fetched again (and replaces its article)
+    url: str
+    title: str
+    published_at: str
+    author: str
+    text: str
+
+
+@dataclass
+class Polled:
+    feed: str
+    status: str  # "new" | "not_modified" | "error"
+    added: int = 0
+    replaced: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    skipped: int = 0  # entries past the per-poll cap, left for the next poll
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class FeedStore:
+    def __init__(self, data_dir: Path) -> None:
+        path = Path(data_dir) / "feeds.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS feeds (namespace TEXT, url TEXT, title TEXT, added_by TEXT, "
+                             "added_at TEXT, interval_s INTEGER, etag TEXT, modified TEXT, next_poll_at REAL, "
+                             "failures INTEGER, last_error TEXT, last_polled_at TEXT, articles INTEGER, "
+                             "PRIMARY KEY (namespace, url))")
+            self._db.execute("CREATE TABLE IF NOT EXISTS seen (namespace TEXT, feed TEXT, entry TEXT, article_id TEXT, "
+                             "seen_at TEXT, PRIMARY KEY (namespace, feed, entry))")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, namespace: str, url: str, actor: str = "", max_feeds: int = 20, interval_s: int = INTERVAL_S) -> Feed:
+        namespace, url = check_namespace(namespace), url.strip()
+        if not is_url(url):
+            raise InputError(f"{url[:200]!r} is not an http(s) URL of a feed")
+        feeds = self.list(namespace)
+        if any(f.url == url for f in feeds):
+            raise InputError(f"namespace {namespace!r} already follows {url}")
+        if len(feeds) >= max_feeds:
+            raise InputError(f"namespace {namespace!r} already follows {len(feeds)} feeds, the most allowed "
+                             "(NEWSBOT_MAX_FEEDS); remove one first")
+        feed = Feed(namespace, url, added_by=actor, added_at=_now(), interval_s=interval_s)
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", self._row(feed))
+        return feed
+
+    def remove(self, namespace: str, url: str) -> Feed:
+        feed = self.get(namespace, url)
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM feeds WHERE namespace = ? AND url = ?", [namespace, feed.url])
+            self._db.execute("DELETE FROM seen WHERE namespace = ? AND feed = ?", [namespace, feed.url])
+        return feed
+
+    def get(self, namespace: str, url: str) -> Feed:
+        for feed in self.list(namespace):
+            if feed.url == url.strip():
+                return feed
+        raise NotFoundError(f"namespace {namespace!r} follows no feed {url.strip()[:200]!r} (see `feed list`)")
+
+    def list(self, namespace: str | None = None) -> list[Feed]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM feeds" + (" WHERE namespace = ?" if namespace else "") +
+                                    " ORDER BY namespace, added_at", [namespace] if namespace else []).fetchall()
+        return [Feed(*row) for row in rows]
+
+    def due(self, now: float) -> list[Feed]:
+        return [f for f in self.list() if f.next_poll_at <= now]
+
+    def save(self, feed: Feed) -> None:
+        with self._lock, self._db:
+            self._db.execute("UPDATE feeds SET title=?, etag=?, modified=?, next_poll_at=?, failures=?, last_error=?, "
+                             "last_polled_at=?, articles=? WHERE namespace=? AND url=?",
+                             [feed.title, feed.etag, feed.modified, feed.next_poll_at, feed.failures, feed.last_error,
+                              feed.last_polled_at, feed.articles, feed.namespace, feed.url])
+
+    def seen(self, feed: Feed, keys: list[str]) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT entry FROM seen WHERE namespace = ? AND feed = ?", [feed.namespace, feed.url])
+            known = {r[0] for r in rows}
+        return known & set(keys)
+
+    def mark_seen(self, feed: Feed, key: str, article_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?)", [feed.namespace, feed.url, key, article_id, _now()])
+
+    @staticmethod
+    def _row(f: Feed) -> list:
+        return [f.namespace, f.url, f.title, f.added_by, f.added_at, f.interval_s, f.etag, f.modified, f.next_poll_at,
+                f.failures, f.last_error, f.last_polled_at, f.articles]
+
+
+def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:
+    """(the feed's title, its entries newest first) from RSS 2.0, Atom or JSON Feed bytes. RSS and
+    Atom (with their dialects and broken encodings) are feedparser's; a JSON Feed is plain JSON, read
+    with the standard library (feedparser 6 does not read it)."""
+    import feedparser
+
+    if body.lstrip()[:1] == b"{":
+        return _json_feed(body, url)
+    with warnings.catch_warnings():  # feedparser warns about its updated/published key mapping on every entry
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _feedparser_entries(feedparser.parse(body), url)
+
+
+def _feedparser_entries(parsed, url: str) -> tuple[str, list[Entry]]:
+    if not parsed.entries and (parsed.bozo or not parsed.feed):
+        reason = getattr(parsed, "bozo_exception", None)
+        raise FetchError(f"{url}: not an RSS, Atom or JSON feed" + (f" ({str(reason)[:120]})" if reason else ""))
+    entries = []
+    for e in parsed.entries:
+        link = (e.get("link") or e.get("id") or "").strip()
+        if not is_url(link):
+            continue
+        stamp = e.get("published_parsed") or e.get("updated_parsed")
+        date = time.strftime("%Y-%m-%d", stamp) if stamp else ""
+        updated = e.get("updated") or e.get("published") or ""
+        content = " ".join(c.get("value", "") for c in e.get("content", [])) or e.get("summary", "")
+        entries.append(Entry(key=f"{link} {updated}".strip(), url=link, title=(e.get("title") or "").strip(),
+                             published_at=date, author=(e.get("author") or "").strip(), text=_plain(content)))
+    if parsed.bozo and not entries:  # broken, and nothing usable in it
+        raise FetchError(f"{url}: not an RSS, Atom or JSON feed ({str(getattr(parsed, 'bozo_exception', ''))[:120]})")
+    entries.sort(key=lambda x: x.published_at, reverse=True)
+    return (parsed.feed.get("title") or "").strip(), entries
+
+
+def _json_feed(body: bytes, url: str) -> tuple[str, list[Entry]]:
+    """JSON Feed 1.0 / 1.1 (jsonfeed.org): `items` with `url`, `title`, `date_published`, `authors`."""
+    import json
+
+    try:
+        data = json.loads(body.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise FetchError(f"{url}: not an RSS, Atom or JSON feed ({exc})") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
+        raise FetchError(f"{url}: not an RSS, Atom or JSON feed (JSON without a jsonfeed.org version)")
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = str(item.get("url") or item.get("id") or "").strip()
+        if not is_url(link):
+            continue
+        updated = str(item.get("date_modified") or item.get("date_published") or "")
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        author = str((authors[0] or {}).get("name", "")) if authors and isinstance(authors[0], dict) else ""
+        text = str(item.get("content_text") or "") or _plain(str(item.get("content_html") or item.get("summary") or ""))
+        entries.append(Entry(key=f"{link} {updated}".strip(), url=link, title=str(item.get("title") or "").strip(),
+                             published_at=str(item.get("date_published") or "")[:10], author=author, text=text))
+    entries.sort(key=lambda x: x.published_at, reverse=True)
+    return str(data.get("title") or "").strip(), entries
+
+
+def _plain(html: str) -> str:
+    import re
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html or "")).strip()
+
+
+def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: float | None = None) -> Polled:
+    """One poll of one feed: fetch (conditionally), index the entries not seen before, schedule the next."""
+    now = time.time() if now is None else now
+    settings = engine.settings
+    try:
+        fetched = fetch_feed(feed.url, etag=feed.etag, modified=feed.modified, timeout_s=settings.fetch_timeout_s,
+                             max_bytes=settings.fetch_max_bytes, allow_loopback=settings.allow_loopback_urls)
+        if fetched.status == 304:
+            store.save(replace(feed, next_poll_at=_next(feed, now, ok=True), failures=0, last_error="",
+                               last_polled_at=_now()))
+            return Polled(feed.url, "not_modified")
+        title, entries = parse_entries(fetched.body, feed.url)
+    except (FetchError, InputError) as exc:
+        failures = feed.failures + 1
+        store.save(replace(feed, failures=failures, last_error=str(exc)[:300], last_polled_at=_now(),
+                           next_poll_at=_next(replace(feed, failures=failures), now, ok=False)))
+        return Polled(feed.url, "error", error=str(exc))
+    fresh = [e for e in entries if e.key not in store.seen(feed, [e.key for e in entries])]
+    result = Polled(feed.url, "new", skipped=max(0, len(fresh) - max_per_poll))
+    for entry in fresh[:max_per_poll]:
+        draft = _draft(engine, entry, title)
+        [outcome] = engine.add([draft], namespace=feed.namespace, actor=f"feed:{feed.url}")
+        if isinstance(outcome, AddError):
+            result.failed += 1
+            continue
+        setattr(result, outcome.status, getattr(result, outcome.status) + 1)
+        store.mark_seen(feed, entry.key, outcome.article.id)
+    store.save(replace(feed, title=title or feed.title, etag=fetched.etag, modified=fetched.last_modified, failures=0,
+                       last_error="", last_polled_at=_now(), next_poll_at=_next(feed, now, ok=True),
+                       articles=feed.articles + result.added))
+    return result
+
+
+def _draft(engine, entry: Entry, feed_title: str) -> Draft | AddError:
+    """The entry's page like `/add URL`, the feed's fields as fallbacks; its own text if the page fails."""
+    page = engine.draft_from_url(entry.url)
+    if isinstance(page, AddError):
+        if len(entry.text) < MIN_ENTRY_CHARS:
+            return page
+        page = Draft(text=entry.text, url=entry.url, origin=entry.url)
+    return replace(page, title=page.title or entry.title, published_at=page.published_at or entry.published_at,
+                   source=page.source or entry.author or feed_title, url=entry.url)
+
+
+def _next(feed: Feed, now: float, ok: bool) -> float:
+    """The next poll: the interval with ±10% jitter (feeds of many servers don't all poll at once);
+    after failures, doubling each time up to a day."""
+    base = feed.interval_s if ok else min(MAX_BACKOFF_S, feed.interval_s * 2 ** min(feed.failures, 10))
+    return now + base * random.uniform(0.9, 1.1)

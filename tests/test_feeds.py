@@ -1,0 +1,195 @@
+"""Feeds served on 127.0.0.1: RSS, Atom and JSON Feed; 304 Not Modified; a feed that grows; a
+malformed one; a private address; 10,000 entries; a restart between polls; the CLI."""
+from __future__ import annotations
+
+import json
+import threading
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler
+from xml.sax.saxutils import escape
+
+import pytest
+
+from conftest import run_cli
+from newsbot.index.feeds import FeedStore, parse_entries, poll
+from test_url_ingest import QuietServer
+
+STORIES = [
+    ("surabaya-buses", "Surabaya opens its first electric bus line", "2025-03-03",
+     "The city of Surabaya opened its first electric bus line on Monday, with 20 buses running between the airport "
+     "and the city centre, the transport agency said. Tickets cost 5,000 rupiah for the first month."),
+    ("bandung-lane", "Bandung opens a riverside cycle lane", "2025-03-04",
+     "Bandung opened a 12-kilometre cycle lane along the Cikapundung river on Tuesday, the mayor's office said. "
+     "The lane links four districts and cost 40 billion rupiah to build."),
+    ("semarang-pumps", "Semarang adds flood pumps before the rainy peak", "2025-03-05",
+     "Semarang installed six new flood pumps in its northern districts on Wednesday, the city said, after "
+     "floods closed the coastal toll road twice in February."),
+]
+
+
+def page(title: str, body: str) -> bytes:
+    return (f"<html><head><title>{escape(title)}</title></head><body><article><h1>{escape(title)}</h1>"
+            f"<p>{escape(body)}</p><p>{escape(body)}</p></article></body></html>").encode()
+
+
+def rss(stories, base: str) -> bytes:
+    items = "".join(f"<item><title>{escape(t)}</title><link>{base}/news/{slug}</link>"
+                    f"<pubDate>{formatdate(0)[:5]}{d[8:10]} {['Jan','Feb','Mar'][int(d[5:7]) - 1]} {d[:4]} 08:00:00 GMT</pubDate>"
+                    f"<author>desk@kota.example (Kota Desk)</author></item>" for slug, t, d, _ in stories)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Kota News</title>{items}</channel></rss>'.encode()
+
+
+def atom(stories, base: str) -> bytes:
+    entries = "".join(f"<entry><title>{escape(t)}</title><link href='{base}/news/{slug}'/><id>{base}/news/{slug}</id>"
+                      f"<updated>{d}T08:00:00Z</updated></entry>" for slug, t, d, _ in stories)
+    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Kota Atom</title>'
+            f"<updated>2025-03-05T08:00:00Z</updated>{entries}</feed>").encode()
+
+
+def json_feed(stories, base: str) -> bytes:
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Kota JSON", "items": [
+        {"id": f"{base}/news/{slug}", "url": f"{base}/news/{slug}", "title": t, "date_published": f"{d}T08:00:00Z"}
+        for slug, t, d, _ in stories]}).encode()
+
+
+class FeedSite(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[str, bytes]] = {}
+    hits: list[tuple[str, str]] = []
+
+    def do_GET(self):  # noqa: N802
+        ctype, body = self.routes.get(self.path, ("text/plain", b""))
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        self.hits.append((self.path, self.headers.get("If-None-Match", "")))
+        if not body:
+            self.send_response(404)
+            self.end_headers()
+            return
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("ETag", etag)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def kota():
+    server = QuietServer(("127.0.0.1", 0), FeedSite)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    FeedSite.routes = {f"/news/{slug}": ("text/html; charset=utf-8", page(t, b)) for slug, t, _, b in STORIES}
+    FeedSite.hits = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield base
+    server.shutdown()
+
+
+def serve(base: str, path: str, ctype: str, body: bytes) -> str:
+    FeedSite.routes[path] = (ctype, body)
+    return base + path
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom", "json"])
+def test_each_kind_of_feed_adds_its_entries_with_their_dates(engine, kota, kind):
+    maker, ctype = {"rss": (rss, "application/rss+xml"), "atom": (atom, "application/atom+xml"),
+                    "json": (json_feed, "application/feed+json")}[kind]
+    url = serve(kota, f"/feed.{kind}", ctype, maker(STORIES, kota))
+    store = FeedStore(engine.settings.data_dir)
+    feed = store.add("default", url)
+    result = poll(engine, store, feed)
+    assert (result.status, result.added, result.failed) == ("new", 3, 0), result
+    dated = {a.title: a.published_at for a in engine.sources()}
+    assert dated["Surabaya opens its first electric bus line"] == "2025-03-03"
+    assert store.list("default")[0].title.startswith("Kota")
+
+
+def test_an_unchanged_feed_is_a_304_and_a_grown_feed_adds_only_the_new_entry(engine, kota):
+    url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES[:2], kota))
+    store = FeedStore(engine.settings.data_dir)
+    feed = store.add("default", url)
+    assert poll(engine, store, feed).added == 2
+    assert poll(engine, store, store.get("default", url)).status == "not_modified"
+    assert FeedSite.hits[-1][1], "the second poll sent the ETag"
+    serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
+    page_fetches = len([h for h in FeedSite.hits if h[0].startswith("/news/")])
+    grown = poll(engine, store, store.get("default", url))
+    assert (grown.status, grown.added, grown.duplicate) == ("new", 1, 0)
+    assert len([h for h in FeedSite.hits if h[0].startswith("/news/")]) == page_fetches + 1, "seen entries not fetched again"
+    assert len(engine.sources()) == 3
+
+
+def test_a_restart_between_polls_keeps_the_feed_its_etag_and_what_it_saw(engine, kota, settings):
+    url = serve(kota, "/feed.atom", "application/atom+xml", atom(STORIES, kota))
+    store = FeedStore(settings.data_dir)
+    poll(engine, store, store.add("default", url))
+    store.close()
+    engine.close()
+    done = run_cli(["feed", "poll", "--all", "--json"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "not_modified"
+    listed = json.loads(run_cli(["feed", "list", "--json"], settings).stdout)
+    assert listed[0]["url"] == url and listed[0]["articles"] == 3 and listed[0]["etag"]
+
+
+def test_a_malformed_feed_is_an_error_that_backs_off(engine, kota):
+    url = serve(kota, "/broken.xml", "application/rss+xml", b"<rss><channel><item><title>half")
+    store = FeedStore(engine.settings.data_dir)
+    feed = store.add("default", url, interval_s=60)
+    first = poll(engine, store, feed, now=1000.0)
+    assert first.status == "error" and "not an RSS, Atom or JSON feed" in first.error
+    again = poll(engine, store, store.get("default", url), now=1000.0)
+    state = store.get("default", url)
+    assert again.status == "error" and state.failures == 2 and state.next_poll_at >= 1000.0 + 60 * 4 * 0.9
+    assert engine.sources() == []
+
+
+def test_a_feed_at_a_private_address_is_refused(tmp_path, cache_dir):
+    from dataclasses import replace
+
+    from conftest import make_settings
+    from newsbot.index.engine import Engine
+
+    strict = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir)  # loopback not allowed, as in production
+    with Engine(strict) as engine:
+        store = FeedStore(strict.data_dir)
+        result = poll(engine, store, store.add("default", "http://169.254.169.254/latest/feed.xml"))
+        assert result.status == "error" and "not a public address" in result.error
+        assert replace(strict).allow_loopback_urls is False
+
+
+def test_a_feed_of_ten_thousand_entries_is_capped_per_poll(engine, kota):
+    many = [(f"story-{i}", f"Story number {i}", "2025-03-01", "") for i in range(10_000)]
+    FeedSite.routes.update({f"/news/story-{i}": ("text/html", page(f"Story number {i}",
+                            f"District {i} reported that {i * 3} households received new water pipes this month, "
+                            f"while repairs on reservoir {i % 7} continued, officials said.")) for i in range(10_000)})
+    url = serve(kota, "/big.xml", "application/rss+xml", rss(many, kota))
+    store = FeedStore(engine.settings.data_dir)
+    result = poll(engine, store, store.add("default", url), max_per_poll=5)
+    assert (result.added, result.skipped) == (5, 9_995)
+    assert poll(engine, store, store.get("default", url), max_per_poll=5).status == "not_modified"
+
+
+def test_the_cli_adds_lists_and_removes_feeds_and_refuses_bad_ones(settings, kota):
+    url = serve(kota, "/feed.json", "application/feed+json", json_feed(STORIES, kota))
+    assert run_cli(["feed", "add", url], settings).returncode == 0
+    again = run_cli(["feed", "add", url], settings)
+    assert again.returncode == 1 and "already follows" in again.stderr.decode()
+    assert "not an http(s) URL" in run_cli(["feed", "add", "/etc/passwd"], settings).stderr.decode()
+    polled = run_cli(["feed", "poll"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert polled.returncode == 0 and "3 added" in polled.stdout.decode()
+    assert "Kota JSON" in run_cli(["feed", "list"], settings).stdout.decode()
+    assert run_cli(["feed", "remove", url], settings).returncode == 0
+    assert "follows no feed" in run_cli(["feed", "list"], settings).stdout.decode()
+
+
+def test_entries_are_read_newest_first_and_keyed_by_link_and_update_time():
+    title, entries = parse_entries(atom(STORIES, "https://kota.example"), "https://kota.example/feed")
+    assert title == "Kota Atom" and [e.published_at for e in entries] == ["2025-03-05", "2025-03-04", "2025-03-03"]
+    assert entries[0].key == "https://kota.example/news/semarang-pumps 2025-03-05T08:00:00Z"
