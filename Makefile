@@ -25,9 +25,9 @@ test: $(STAMP)
 
 # The engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py), without the tests
 # marked `model` or `drill`: under a minute on 2 cores, for the edit-test loop. CI runs `make test`.
-# Three workers: the tier waits on subprocesses and sockets as much as it computes (53 s; 65 s with two).
+# Three workers stealing work: the tier waits on subprocesses and sockets as much as it computes.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest --fast -n 3 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --fast -n 3 --dist worksteal -q $(PYTEST_ARGS)
 
 # Benchmarks print figures and write benchmarks/results.json; CI does not run them.
 bench: $(STAMP)

@@ -25,6 +25,7 @@ from discord import app_commands
 
 from newsbot.index import audit, health
 from newsbot.index.engine import Engine
+from newsbot.index.feeds import FeedStore
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feedback import FeedbackStore
 from newsbot.index.records import Answer
@@ -32,7 +33,7 @@ from newsbot.index.remote import EngineServer
 
 from newsbot.index.i18n import Messages
 
-from . import admin, asking, library, locale, render
+from . import admin, asking, feeds, library, locale, render
 from .answer_log import AnswerLog
 from .checks import NotAdmin
 from .locale import CatalogueTranslator
@@ -65,13 +66,15 @@ class NewsBot(discord.Client):
         self.answer_view = AnswerView(self)
         self.locales: dict[str, str] = {}  # namespace -> its /language choice ("" none, "auto", "en", "id")
         self.engine_server = EngineServer(engine, self.run_engine)  # `newsbot ask` etc. while the bot runs
-        for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS):
+        self.feeds = FeedStore(engine.settings.data_dir)  # the feeds servers follow, polled by `_poll_feeds`
+        for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS, *feeds.COMMANDS):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogueTranslator())  # before sync: the schema carries the localizations
         self.add_view(self.answer_view)  # buttons of answers sent before a restart route here too
         self._health_task = asyncio.create_task(self._report_health())
+        self._feeds_task = asyncio.create_task(self._poll_feeds())
         try:
             if not self.engine.settings.server_mode:  # with a Chroma server the CLI opens the index itself
                 await self.engine_server.start()
@@ -85,9 +88,9 @@ class NewsBot(discord.Client):
             await self.tree.sync()
 
     async def close(self) -> None:
-        task = getattr(self, "_health_task", None)
-        if task is not None:
-            task.cancel()
+        for task in (getattr(self, "_health_task", None), getattr(self, "_feeds_task", None)):
+            if task is not None:
+                task.cancel()
         await self.engine_server.close()
         await super().close()
         self._write_health()
@@ -102,6 +105,16 @@ class NewsBot(discord.Client):
                 data_dir=str(self.engine.settings.data_dir)))
         except OSError:
             log.warning("cannot write the health status to %s", self.engine.settings.data_dir, exc_info=True)
+
+    async def _poll_feeds(self) -> None:
+        """Every NEWSBOT_FEED_CHECK_S, poll the feeds that are due (each one off the event loop)."""
+        await self.wait_until_ready()
+        while True:
+            try:
+                await feeds.poll_due(self)
+            except Exception:  # a feed's failure is its own; the poller goes on
+                log.exception("polling feeds failed")
+            await asyncio.sleep(self.settings.feed_check_s)
 
     async def on_ready(self) -> None:
         self._write_health()

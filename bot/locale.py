@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 AUTO = "auto"
 
 
-def described(command: str) -> str:
+def described(command: str) -> str:  # "feed.add" for a subcommand
     """A command's English description, from the catalogue like every other word (Discord needs a
     default; the translator gives the others)."""
     return Messages(DEFAULT).t(f"cmd.{command}.description")
@@ -81,12 +81,17 @@ class CatalogueTranslator(app_commands.Translator):
 def command_key(context: app_commands.TranslationContextTypes) -> str | None:
     where, data = context.location, context.data
     Location = app_commands.TranslationContextLocation
-    if where is Location.command_name:
-        return f"cmd.{data.name}.name"
-    if where is Location.command_description:
-        return f"cmd.{data.name}.description"
+    if where in (Location.command_name, Location.group_name):
+        return f"cmd.{_dotted(data)}.name"
+    if where in (Location.command_description, Location.group_description):
+        return f"cmd.{_dotted(data)}.description"
     if where is Location.parameter_name:
-        return f"cmd.{data.command.name}.{data.name}.name"
+        return f"cmd.{_dotted(data.command)}.{data.name}.name"
     if where is Location.parameter_description:
-        return f"cmd.{data.command.name}.{data.name}.description"
+        return f"cmd.{_dotted(data.command)}.{data.name}.description"
     return None
+
+
+def _dotted(command) -> str:
+    """"feed add" -> "feed.add": a subcommand's key sits under its group's."""
+    return command.qualified_name.replace(" ", ".")

@@ -42,6 +42,8 @@ class BotSettings(Declared):
                                         "a positive number of bytes")
     health_interval_s: float = setting(15.0, "NEWSBOT_HEALTH_INTERVAL_S", float, lambda v: math.isfinite(v) and 0 < v <= 3600,
                                        "seconds, above 0 and at most 3600")  # how often serve-health.json is written
+    feed_check_s: float = setting(60.0, "NEWSBOT_FEED_CHECK_S", float, lambda v: math.isfinite(v) and 0 < v <= 3600,
+                                  "seconds, above 0 and at most 3600")  # how often the bot looks for feeds that are due
     workers: int = setting(2, "NEWSBOT_BOT_WORKERS", int, lambda v: 1 <= v <= 64,
                            "a whole number from 1 to 64")  # engine calls run in this many threads, off the event loop
 

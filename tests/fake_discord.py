@@ -564,7 +564,15 @@ class FakeDiscord:
         """Send an INTERACTION_CREATE for a slash command, as Discord does when a user runs it (with the
         command's and options' default names, whatever language the member's client shows them in)."""
         command, types = self._command(gid, name)
-        opts = [{"name": k, "type": types[k], "value": v} for k, v in (options or {}).items()]
+        opts = []
+        for key, value in (options or {}).items():
+            if types[key] == 1:  # a subcommand: its own options nest inside it, as Discord sends them
+                sub = next(o for o in command["options"] if o["name"] == key)
+                sub_types = {o["name"]: o["type"] for o in sub.get("options", [])}
+                opts.append({"name": key, "type": 1,
+                             "options": [{"name": k, "type": sub_types[k], "value": v} for k, v in value.items()]})
+            else:
+                opts.append({"name": key, "type": types[key], "value": value})
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if attachments:
             data["resolved"] = {"attachments": attachments}

@@ -105,7 +105,7 @@ def embed_of(message: dict) -> dict:
 
 def test_startup_syncs_every_command_and_identifies(harness):
     names = {c["name"] for c in harness.fake.global_commands}
-    assert names == {"ask", "add", "sources", "remove", "stats", "help", "language"}
+    assert names == {"ask", "add", "sources", "remove", "stats", "help", "language", "feed"}
     order = [path for _, path in harness.fake.requests if path.startswith("discord.com")][:3]
     assert order[0].endswith("/users/@me") and order[1].endswith("/oauth2/applications/@me")
     assert order[2].endswith(f"/applications/{harness.fake.app_id}/commands")
@@ -578,8 +578,9 @@ def test_servers_not_on_the_allow_list_are_told_why_and_left(own_harness):
     assert len(farewell) == 1 and "NEWSBOT_GUILDS" in farewell[0]["content"] and h.other_gid in farewell[0]["content"]
     intruder = h.fake.join_guild("Uninvited", [{"user": h.admin, "permissions": FakeDiscord.ADMIN}])
     h.fake.wait_until(lambda: intruder["id"] in h.fake.left_guilds, 30, "leaving a server that invited it")
-    left = [e for e in audit.read(h.engine.settings.data_dir, f"guild-{intruder['id']}") if e["action"] == "leave"]
-    assert left and left[0]["reason"] == "not in NEWSBOT_GUILDS"
+    left = h.fake.wait_until(lambda: [e for e in audit.read(h.engine.settings.data_dir, f"guild-{intruder['id']}")
+                                      if e["action"] == "leave"], 30, "the audit line of the leave")
+    assert left[0]["reason"] == "not in NEWSBOT_GUILDS"
     question, quoted = answerable()
     assert quoted in embed_of(h.ask(question)[1])["description"], "the allowed server is served"
     assert h.crashed is None and h.fake.unknown_routes == []

@@ -99,7 +99,7 @@ def test_commands_sync_instantly_to_the_configured_server(tmp_path, cache_dir):
         runner = ClientThread(fake, lambda **o: NewsBot(engine, BotSettings(guild_id=int(gid)), **o)).start()
         try:
             assert fake.global_commands == []
-            assert {c["name"] for c in fake.guild_commands[gid]} == {"ask", "add", "sources", "remove", "stats", "help", "language"}
+            assert {c["name"] for c in fake.guild_commands[gid]} == {"ask", "add", "sources", "remove", "stats", "help", "language", "feed"}
             assert fake.unknown_routes == [] and runner.crashed is None
         finally:
             runner.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
@@ -164,11 +165,12 @@ def test_a_feed_at_a_private_address_is_refused(tmp_path, cache_dir):
         assert replace(strict).allow_loopback_urls is False
 
 
+@pytest.mark.drill
 def test_a_feed_of_ten_thousand_entries_is_capped_per_poll(engine, kota):
     many = [(f"story-{i}", f"Story number {i}", "2025-03-01", "") for i in range(10_000)]
     FeedSite.routes.update({f"/news/story-{i}": ("text/html", page(f"Story number {i}",
                             f"District {i} reported that {i * 3} households received new water pipes this month, "
-                            f"while repairs on reservoir {i % 7} continued, officials said.")) for i in range(10_000)})
+                            f"while repairs on reservoir {i % 7} continued, officials said.")) for i in range(20)})
     url = serve(kota, "/big.xml", "application/rss+xml", rss(many, kota))
     store = FeedStore(engine.settings.data_dir)
     result = poll(engine, store, store.add("default", url), max_per_poll=5)
@@ -193,3 +195,39 @@ def test_entries_are_read_newest_first_and_keyed_by_link_and_update_time():
     title, entries = parse_entries(atom(STORIES, "https://kota.example"), "https://kota.example/feed")
     assert title == "Kota Atom" and [e.published_at for e in entries] == ["2025-03-05", "2025-03-04", "2025-03-03"]
     assert entries[0].key == "https://kota.example/news/semarang-pumps 2025-03-05T08:00:00Z"
+
+
+def test_an_admin_follows_a_feed_from_discord_and_the_bot_polls_it_without_missing_a_heartbeat(tmp_path, cache_dir, kota):
+    from conftest import make_settings
+    from newsbot.bot.settings import BotSettings
+    from newsbot.index.engine import Engine
+    from test_bot import Harness
+
+    engine = Engine(make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True))
+    h = Harness(engine, BotSettings(token="unused", ask_rate=1000, feed_check_s=0.2)).start()
+    try:
+        schema = next(c for c in h.fake.global_commands if c["name"] == "feed")
+        assert schema["name_localizations"] == {"id": "umpan"} and int(schema["default_member_permissions"]) == 1 << 5
+        url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
+        start = time.monotonic()
+        added = h.fake.slash(h.gid, h.admin, "feed", {"add": {"url": url}})
+        h.fake.wait_until(lambda: added.response, 10, "the confirmation")
+        assert added.original["content"].startswith(f"Following {url}")
+        ns = f"guild-{h.gid}"
+        h.fake.wait_until(lambda: len([a for a in engine.sources(ns) if a.title in {t for _, t, _, _ in STORIES}]) == 3,
+                          60, "the bot to poll the feed")
+        took = time.monotonic() - start
+        beats = [t for t in h.fake.heartbeats if start <= t <= start + took]
+        interval = h.fake.heartbeat_interval_ms / 1000
+        gaps = [b - a for a, b in zip(beats, beats[1:])]
+        assert not gaps or max(gaps) < 1.5 * interval, "the gateway heartbeat kept its time during the poll"
+        listed = h.fake.slash(h.gid, h.admin, "feed", {"list": {}}, locale="id")
+        h.fake.wait_until(lambda: listed.response, 10, "the list")
+        assert "Kota News: 3 artikel, diperiksa" in listed.original["content"]
+        refused = h.fake.slash(h.gid, h.member, "feed", {"list": {}})
+        h.fake.wait_until(lambda: refused.response, 10, "the refusal")
+        assert "Only members with Manage Server" in refused.original["content"]
+        assert h.crashed is None and h.fake.unknown_routes == []
+    finally:
+        h.stop()
+        engine.close()

@@ -8,7 +8,9 @@ import re
 import pytest
 
 from conftest import ROOT, SAMPLES, answerable, make_settings, run_cli
-from newsbot.bot import admin, asking, library
+from discord import app_commands
+
+from newsbot.bot import admin, asking, feeds, library
 from newsbot.index.asking import NOTICES
 from newsbot.index.i18n import LANGUAGES, Messages, catalogue
 from test_bot import Harness, embed_of
@@ -24,11 +26,17 @@ def used_keys() -> set[str]:
             if not k.endswith((".txt", ".json", ".po"))}  # file names such as answer.txt are not keys
     keys |= {f"note.{code}" for code in NOTICES}
     keys |= {f"language.{lang}" for lang in LANGUAGES}
-    for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS):
-        keys |= {f"cmd.{command.name}.name", f"cmd.{command.name}.description"}
+    commands = [*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS, *feeds.COMMANDS]
+    while commands:
+        command = commands.pop()
+        name = command.qualified_name.replace(" ", ".")
+        keys |= {f"cmd.{name}.name", f"cmd.{name}.description"}
+        if isinstance(command, app_commands.Group):
+            commands += command.commands
+            continue
         for parameter in command.parameters:
-            keys |= {f"cmd.{command.name}.{parameter.name}.name", f"cmd.{command.name}.{parameter.name}.description"}
-            keys |= {f"cmd.{command.name}.{parameter.name}.{choice.value}" for choice in parameter.choices}
+            keys |= {f"cmd.{name}.{parameter.name}.name", f"cmd.{name}.{parameter.name}.description"}
+            keys |= {f"cmd.{name}.{parameter.name}.{choice.value}" for choice in parameter.choices}
     return keys
 
 

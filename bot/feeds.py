@@ -1,0 +1,94 @@
+"""/feed add | list | remove (admins): the feeds a server follows. The bot polls them in the
+background (`poll_due`), each engine call in a worker thread, so the gateway never waits."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from newsbot.index.feeds import poll
+
+from . import locale, render
+from .checks import admins_only, namespace_for
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+log = logging.getLogger("newsbot.feeds")
+
+feed = app_commands.Group(name="feed", description=locale.described("feed"), guild_only=True,
+                          default_permissions=discord.Permissions(manage_guild=True))
+
+
+@feed.command(name="add", description=locale.described("feed.add"))
+@app_commands.describe(url=locale.option("feed.add", "url"))
+@admins_only("bot.what.feeds")
+async def feed_add(interaction: discord.Interaction, url: str) -> None:
+    bot: NewsBot = interaction.client
+    m = await locale.for_interaction(interaction)
+    settings = bot.engine.settings
+    followed = await bot.run_engine(bot.feeds.add, namespace_for(interaction.guild_id, bot.settings), url,
+                                    actor=f"discord:{interaction.user.id}", max_feeds=settings.max_feeds,
+                                    interval_s=int(settings.feed_interval_min * 60))
+    await interaction.response.send_message(
+        m.t("bot.feed_added", url=render.clean(followed.url), minutes=f"{settings.feed_interval_min:g}"), ephemeral=True)
+
+
+@feed.command(name="list", description=locale.described("feed.list"))
+@admins_only("bot.what.feeds")
+async def feed_list(interaction: discord.Interaction) -> None:
+    bot: NewsBot = interaction.client
+    m = await locale.for_interaction(interaction)
+    feeds = await bot.run_engine(bot.feeds.list, namespace_for(interaction.guild_id, bot.settings))
+    lines = []
+    for f in feeds:
+        state = (m.t("bot.feed_failing", error=render.trim(render.clean(f.last_error), 200)) if f.last_error else
+                 m.t("bot.feed_ok", when=m.date(f.last_polled_at)) if f.last_polled_at else m.t("bot.feed_pending"))
+        lines.append(m.t("bot.feed_line", url=render.clean(f.url), title=render.clean(f.title) or "–",
+                         count=m.number(f.articles), state=state))
+    text = "\n".join(f"• {line}" for line in lines) or m.t("bot.feed_none")
+    await interaction.response.send_message(render.trim(text, render.CONTENT), ephemeral=True)
+
+
+@feed.command(name="remove", description=locale.described("feed.remove"))
+@app_commands.describe(url=locale.option("feed.remove", "url"))
+@admins_only("bot.what.feeds")
+async def feed_remove(interaction: discord.Interaction, url: str) -> None:
+    bot: NewsBot = interaction.client
+    m = await locale.for_interaction(interaction)
+    removed = await bot.run_engine(bot.feeds.remove, namespace_for(interaction.guild_id, bot.settings), url)
+    await interaction.response.send_message(
+        m.t("bot.feed_removed", url=render.clean(removed.url), count=m.number(removed.articles)), ephemeral=True)
+
+
+@feed_remove.autocomplete("url")
+async def feed_remove_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot: NewsBot = interaction.client
+    ns = namespace_for(interaction.guild_id, bot.settings)
+    if ns is None:
+        return []
+    feeds = await bot.run_engine(bot.feeds.list, ns)
+    return [app_commands.Choice(name=render.trim(f.title or f.url, 100), value=f.url[:100])
+            for f in feeds if current.lower() in f"{f.url} {f.title}".lower()][:25]
+
+
+COMMANDS = [feed]
+
+
+async def poll_due(bot: "NewsBot") -> int:
+    """Poll every feed that is due, of the servers the bot serves; how many were polled."""
+    due = await bot.run_engine(bot.feeds.due, time.time())
+    polled = 0
+    for f in due:
+        if f.namespace.startswith("guild-") and not bot.settings.allows_guild(int(f.namespace[len("guild-"):])):
+            continue
+        result = await bot.run_engine(poll, bot.engine, bot.feeds, f, bot.engine.settings.feed_max_per_poll)
+        polled += 1
+        if result.status == "error":
+            log.warning("feed %s of %s: %s", f.url, f.namespace, result.error)
+        elif result.added or result.replaced:
+            log.info("feed %s of %s: %d added, %d replaced", f.url, f.namespace, result.added, result.replaced)
+    return polled
