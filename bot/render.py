@@ -12,7 +12,7 @@ import discord
 
 from newsbot.index.i18n import Messages
 from newsbot.index.records import Answer, Article, Citation
-from newsbot.index.wording import answer_text, notices
+from newsbot.index.wording import answer_text, dating, notices
 
 ENGLISH = Messages("en")
 
@@ -101,7 +101,7 @@ def answer_embed(answer: Answer, elapsed_s: float, m: Messages = ENGLISH) -> dis
             name, value = citation_field(c, m=m)
             embed.add_field(name=name, value=value, inline=False)
     seconds = f"{elapsed_s:.1f}" if m.lang == "en" else f"{elapsed_s:.1f}".replace(".", ",")
-    footer = [m.t("answer.answered_in", seconds=seconds)]
+    footer = [m.t("answer.answered_in", seconds=seconds), *dating(answer, m)]
     if answer.mode == "llm" and not answer.abstained:
         footer.append(m.t("answer.written_by", model=answer.model))
     footer += notices(answer, m)

@@ -381,10 +381,10 @@ def cmd_ask(engine, ns: str, args) -> int:
 def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:
     """The answer, its notes and its sources as the terminal shows them, framed in `lang`."""
     from .i18n import Messages
-    from .wording import answer_text, notices
+    from .wording import answer_text, dating, notices
 
     m = Messages(lang)
-    lines = [textwrap.fill(answer_text(answer, m), width)]
+    lines = [textwrap.fill(answer_text(answer, m), width), *dating(answer, m)]
     if answer.mode == "llm" and not answer.abstained:
         lines.append(m.t("answer.written_by_cli", model=answer.model))
         if answer.removed:

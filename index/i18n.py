@@ -55,5 +55,15 @@ class Messages:
             return iso or ""
         return format_date(day, "d MMMM y", locale=self.lang)
 
+    def date_range(self, start: str, end: str) -> str:
+        """'2026-11-16', '2026-11-22' -> '16 – 22 Nov 2026' / '16–22 Nov 2026'; one day as `date`."""
+        if start[:10] == end[:10]:
+            return self.date(start)
+        from babel.dates import format_interval
+
+        text = format_interval(date.fromisoformat(start[:10]), date.fromisoformat(end[:10]), "yMMMMd",
+                               locale="en_GB" if self.lang == "en" else self.lang)
+        return text.replace("\u2009", " ")  # CLDR's thin spaces: plain ones read the same everywhere
+
     def number(self, n: int) -> str:
         return f"{n:,}".replace(",", "." if self.lang == "id" else ",")

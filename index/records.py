@@ -117,6 +117,8 @@ class Answer:
     closest: Citation | None = None  # with an abstention: the nearest sentence, shown as "may not answer"
     lang: str = ""  # the question's language, as detected
     notices: list[dict[str, str]] = field(default_factory=list)  # `notes` as data: {"code", "detail"}, worded by front ends
+    date_range: dict[str, str] | None = None  # the dates the question asked about, as searched: {"from", "to", "phrase"}
+    as_of: str = ""  # the newest cited article's date, when the cited articles' dates differ or the latest was asked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +137,8 @@ class Answer:
             "closest": self.closest.to_dict() if self.closest is not None else None,
             "lang": self.lang,
             "notices": [dict(n) for n in self.notices],
+            "date_range": dict(self.date_range) if self.date_range else None,
+            "as_of": self.as_of,
         }
 
     @classmethod
@@ -149,6 +153,7 @@ class Answer:
             removed=[Removal(**r) for r in d.get("removed", [])], model=d.get("model", ""), reason=d.get("reason", ""),
             judgment=d.get("judgment"), closest=Citation(**d["closest"]) if d.get("closest") else None,
             lang=d.get("lang", ""), notices=[dict(n) for n in d.get("notices", [])],
+            date_range=d.get("date_range"), as_of=d.get("as_of", ""),
         )
 
     def decision(self) -> tuple[str, list[str], list[str]]:

@@ -10,6 +10,9 @@ from .records import Answer
 def abstention(answer: Answer, m: Messages) -> str:
     reason, names, years = answer.decision()
     text = m.t("answer.not_covered")
+    if answer.date_range and not answer.passages:  # nothing retrieved from the dates asked about
+        span = m.date_range(answer.date_range["from"], answer.date_range["to"])
+        return f"{text} {m.t('answer.date_none', range=span)}"
     if reason == EMPTY:
         return f"{text} {m.t('answer.no_articles')}"
     if reason == NAMES and names:
@@ -28,3 +31,14 @@ def notices(answer: Answer, m: Messages) -> list[str]:
     if not answer.notices:
         return list(answer.notes)
     return [m.t(f"note.{n['code']}", detail=n.get("detail", "")) for n in answer.notices]
+
+
+def dating(answer: Answer, m: Messages) -> list[str]:
+    """"Articles from 16–22 Nov 2026" when the question named a time; "As of 22 Nov 2026" when the
+    cited articles' dates differ or the latest was asked for."""
+    lines = []
+    if answer.date_range:
+        lines.append(m.t("answer.date_range", range=m.date_range(answer.date_range["from"], answer.date_range["to"])))
+    if answer.as_of and not answer.abstained:
+        lines.append(m.t("answer.as_of", date=m.date(answer.as_of)))
+    return lines

@@ -1,0 +1,100 @@
+"""Time in questions and answers: English and Indonesian date phrases as ranges (a fixed "now"),
+used to filter retrieval and shown in the answer; "as of" when dates differ or the latest is asked."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from conftest import run_cli
+from newsbot.index.dates import find_range
+from newsbot.index.loaders import Draft
+
+NOW = date(2026, 11, 29)  # a Sunday
+
+
+@pytest.mark.parametrize("question, lang, start, end", [
+    ("What did Zelenskyy say last week?", "en", "2026-11-16", "2026-11-22"),
+    ("What happened yesterday in Jakarta?", "en", "2026-11-28", "2026-11-28"),
+    ("What was announced in March?", "en", "2026-03-01", "2026-03-31"),
+    ("What has changed since Monday?", "en", "2026-11-23", "2026-11-29"),
+    ("What did the minister say 3 days ago?", "en", "2026-11-26", "2026-11-26"),
+    ("Apa kata Prabowo kemarin?", "id", "2026-11-28", "2026-11-28"),
+    ("Apa kata menteri minggu lalu?", "id", "2026-11-16", "2026-11-22"),
+    ("Apa yang diumumkan bulan Maret?", "id", "2026-03-01", "2026-03-31"),
+    ("Apa yang berubah sejak Senin?", "id", "2026-11-23", "2026-11-29"),
+])
+def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, start, end):
+    found = find_range(question, lang, NOW)
+    assert found is not None and (found.start.isoformat(), found.end.isoformat()) == (start, end), found
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("What may happen to the 20 buses on the new line?", "en"),  # "may" is a verb here
+    ("Siapa pemenang Piala Dunia 2022?", "id"),  # a bare year: the answerability judgment reads it
+    ("What did Zelenskyy say about the minerals deal?", "en"),
+])
+def test_questions_without_a_time_have_no_range(question, lang):
+    assert find_range(question, lang, NOW) is None
+
+
+def days_ago(n: int) -> str:
+    return (datetime.now(timezone.utc).date() - timedelta(days=n)).isoformat()
+
+
+def minister(day: str, pumps: int, article_id: str) -> Draft:
+    return Draft(id=article_id, title=f"Water minister on flood pumps ({pumps})", published_at=day, source="Kota Desk",
+                 text=f"The water minister said the city would install {pumps} new flood pumps in the northern districts "
+                      f"before the rainy season, after floods closed the coastal toll road.")
+
+
+@pytest.fixture
+def dated(engine):
+    engine.add([minister(days_ago(1), 6, "m-yesterday"), minister(days_ago(12), 4, "m-earlier"),
+                minister(days_ago(45), 2, "m-old"),
+                Draft(id="m-undated", title="Water minister on flood pumps (undated)",
+                      text="The water minister said the city would install 9 new flood pumps in the northern districts "
+                           "before the rainy season, after floods closed the coastal toll road.")])
+    return engine
+
+
+def test_a_question_about_yesterday_is_answered_from_yesterdays_article_and_says_so(dated):
+    answer = dated.ask("What did the water minister say yesterday about flood pumps?")
+    assert answer.date_range == {"from": days_ago(1), "to": days_ago(1), "phrase": "yesterday"}
+    assert {p.article_id for p in answer.passages} == {"m-yesterday"}, "other days and the undated article left out"
+    assert "dates_ms" in answer.timings_ms
+
+
+def test_no_article_in_the_range_is_an_abstention_that_names_the_range(dated, settings):
+    answer = dated.ask("What did the water minister say in March about flood pumps?")
+    assert answer.abstained and answer.passages == [] and answer.date_range["from"].endswith("-03-01")
+    dated.close()
+    text = run_cli(["ask", "What did the water minister say in March about flood pumps?"], settings).stdout.decode()
+    assert text.startswith("The indexed articles don't cover this question. No indexed article is from 1 – 31 Mar ")
+    assert "\nArticles from 1 – 31 Mar " in text
+    indonesian = run_cli(["ask", "Apa kata menteri bulan Maret soal pompa banjir?", "--lang", "id"], settings)
+    said = " ".join(indonesian.stdout.decode().split())  # the terminal text is wrapped
+    assert "Belum ada artikel terindeks dari 1–31 Mar 20" in said and "Artikel dari 1–31 Mar 20" in said
+
+
+def test_the_latest_is_the_newest_dated_article_and_the_answer_says_as_of(dated, settings):
+    answer = dated.ask("What is the latest the water minister said about flood pumps?")
+    assert answer.citations and answer.citations[0].article_id == "m-yesterday"
+    assert answer.as_of == days_ago(1)
+    dated.close()
+    text = run_cli(["ask", "What is the latest the water minister said about flood pumps?", "--lang", "id"],
+                   settings).stdout.decode()
+    assert "Per " in text
+
+
+def test_in_an_archive_a_relative_date_is_not_applied(engine):
+    """An archive (no article in the last 60 days) does not know when "last week" was asked."""
+    engine.add([minister("2022-06-14", 5, "a-newest"), minister("2022-06-02", 3, "a-before"),
+                minister("2022-05-01", 1, "a-old")])
+    answer = engine.ask("What did the water minister say last week about flood pumps?")
+    assert answer.date_range is None and {p.article_id for p in answer.passages} >= {"a-newest", "a-before"}
+
+
+def test_a_year_or_a_full_date_names_an_event_not_the_publication():
+    assert find_range("Berapa korban diare hingga Jumat 12 Agustus 2005?", "id", NOW) is None
+    assert find_range("Mengatur tentang apakah Peraturan Menteri Nomor 12 Tahun 2005?", "id", NOW) is None
