@@ -163,13 +163,16 @@ class Engine:
         "discord:1234"), every result is also an audit entry.
         """
         st = self.store(namespace)
+        report = on_result
         if actor:
             def report(result: AddResult | AddError) -> None:
                 self._audit(st.namespace, actor, result)
                 if on_result:
                     on_result(result)
+        try:
             return self.ingest.add(st, drafts, report)
-        return self.ingest.add(st, drafts, on_result)
+        finally:
+            self.asker.forget(st.namespace)  # new articles may make an archive live again
 
     def _audit(self, namespace: str, actor: str, result: AddResult | AddError) -> None:
         if isinstance(result, AddError):

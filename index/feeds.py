@@ -221,9 +221,14 @@ def _json_feed(body: bytes, url: str) -> tuple[str, list[Entry]]:
     return str(data.get("title") or "").strip(), entries
 
 
-def _plain(html: str) -> str:
+def _plain(markup: str) -> str:
+    """An entry's summary or content as text (feedparser has already sanitised its HTML)."""
+    import html
     import re
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html or "")).strip()
+
+    from .text import clean_text
+
+    return clean_text(html.unescape(re.sub(r"<[^>]+>", " ", markup or "")))
 
 
 def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: float | None = None) -> Polled:

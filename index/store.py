@@ -257,6 +257,13 @@ class NamespaceStore:
         got = self.articles.get(where={"content_hash": content_hash}, include=[], limit=1)
         return got["ids"][0] if got["ids"] else None
 
+    def has_article_since(self, iso_day: str) -> bool:
+        """Whether any article was published on or after that day (one filtered lookup, no scan)."""
+        if not self.exists:
+            return False
+        got = self.articles.get(where={"published_day": {"$gte": day_number(iso_day)}}, limit=1, include=[])
+        return bool(got["ids"])
+
     def count_chunks(self) -> int:
         return self.chunks.count() if self.exists else 0
 
