@@ -62,24 +62,26 @@ class Asker:
         self.lexical = lexical
         self._chat = None  # the LLM client and prompts, built on first use
         self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
-        self._live: dict[str, tuple[bool, float]] = {}  # namespace -> (has recent articles, read at)
+        self._live: dict[tuple[str, date], tuple[bool, float]] = {}  # (namespace, day) -> (recent articles?, read at)
 
     def forget(self, namespace: str) -> None:
         """Count the namespace's chunks again before the next question (an article was removed)."""
         self._nonempty.discard(namespace)
-        self._live.pop(namespace, None)
+        for key in [k for k in self._live if k[0] == namespace]:
+            self._live.pop(key, None)
 
-    def _base_day(self, st: NamespaceStore) -> date | None:
+    def _base_day(self, st: NamespaceStore, asked_on: date | None = None) -> date | None:
         """What "last week" is counted from: today; None in an archive (no article in the last
         ARCHIVE_DAYS), where a question's "this week" is the week it was asked, which the archive
         does not know (rtqa-dev: 52 of 98 questions say "this week", of 52 different weeks; taking
         the newest article's week dropped hit@1 from 0.653 to 0.398). One filtered lookup per
         namespace and hour."""
-        today = datetime.now(timezone.utc).date()
-        cached = self._live.get(st.namespace)
+        today = asked_on or datetime.now(timezone.utc).date()
+        key = (st.namespace, today)
+        cached = self._live.get(key)
         if cached is None or time.monotonic() - cached[1] > 3600:
             cached = (st.has_article_since((today - timedelta(days=ARCHIVE_DAYS)).isoformat()), time.monotonic())
-            self._live[st.namespace] = cached
+            self._live[key] = cached
         return today if cached[0] else None
 
     def ask(
@@ -94,6 +96,7 @@ class Asker:
         context_articles: Iterable[str] = (),
         llm: bool | None = None,
         answer_lang: str | None = None,
+        today: date | None = None,
     ) -> Answer:
         """See Engine.ask."""
         t0 = time.perf_counter()
@@ -114,7 +117,7 @@ class Asker:
         self._nonempty.add(st.namespace)
         lang = detect_language(question, self.lexical.languages(st.namespace))
         asked_range = None
-        base = self._base_day(st) if not (filters and (filters.date_from or filters.date_to)) else None
+        base = self._base_day(st, today) if not (filters and (filters.date_from or filters.date_to)) else None
         if base is not None:
             asked_range, timings["dates_ms"] = timed_find_range(question, lang, base)
             if asked_range is not None:  # the dates asked about filter retrieval; undated articles are left out

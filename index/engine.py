@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -195,6 +196,7 @@ class Engine:
         context_articles: Iterable[str] = (),
         llm: bool | None = None,
         answer_lang: str | None = None,
+        today: date | None = None,
     ) -> Answer:
         """Answer `question` from the namespace's articles, with verified citations.
 
@@ -203,10 +205,11 @@ class Engine:
         sentences are chosen for the new question) and the earlier sources as `context_articles`.
         `llm` overrides LLM_PROVIDER for this question: True needs one configured, False forces extractive.
         `answer_lang` is the language a generated answer is written in (default: the question's).
+        `today` is the day the question is asked on (default: today): what "last week" counts from.
         """
         return self.asker.ask(self.store(namespace, create=False), question, k=k, filters=filters, mode=mode,
                               retrieval=retrieval, context=context, context_articles=context_articles, llm=llm,
-                              answer_lang=answer_lang)
+                              answer_lang=answer_lang, today=today)
 
     @store_guard
     def sources(self, namespace: str | None = None) -> list[Article]:

@@ -10,6 +10,7 @@ import json
 import math
 import tempfile
 import time
+from datetime import date
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -108,7 +109,8 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
     for q in questions:
         try:
             started = time.perf_counter()
-            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval, llm=preset.llm)
+            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval, llm=preset.llm,
+                                today=date.fromisoformat(q.asked_on) if q.asked_on else None)
             row = score_question(q, answer)
             row["latency_ms"] = (time.perf_counter() - started) * 1000
             row["citation_valid"] = citation_valid(answer, texts)

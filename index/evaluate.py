@@ -22,6 +22,7 @@ class Question:
     answers: list[str] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    asked_on: str = ""  # the day the question was asked (ISO): what "last week" in it counts from
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -38,6 +39,7 @@ def load_questions(path: str | Path) -> list[Question]:
                         answers=list(row.get("answers") or []),
                         article_ids=list(row.get("article_ids") or []),
                         evidence=list(row.get("evidence") or []),
+                        asked_on=str(row.get("asked_on") or ""),
                     )
                 )
     return out
