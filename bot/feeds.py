@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from newsbot.index.feeds import poll
+from newsbot.index.i18n import Messages
 
 from . import locale, render
 from .checks import admins_only, namespace_for
@@ -24,17 +25,18 @@ feed = app_commands.Group(name="feed", description=locale.described("feed"), gui
 
 
 @feed.command(name="add", description=locale.described("feed.add"))
-@app_commands.describe(url=locale.option("feed.add", "url"))
+@app_commands.describe(url=locale.option("feed.add", "url"), post_here=locale.option("feed.add", "post_here"))
 @admins_only("bot.what.feeds")
-async def feed_add(interaction: discord.Interaction, url: str) -> None:
+async def feed_add(interaction: discord.Interaction, url: str, post_here: bool = False) -> None:
     bot: NewsBot = interaction.client
     m = await locale.for_interaction(interaction)
     settings = bot.engine.settings
     followed = await bot.run_engine(bot.feeds.add, namespace_for(interaction.guild_id, bot.settings), url,
                                     actor=f"discord:{interaction.user.id}", max_feeds=settings.max_feeds,
-                                    interval_s=int(settings.feed_interval_min * 60))
-    await interaction.response.send_message(
-        m.t("bot.feed_added", url=render.clean(followed.url), minutes=f"{settings.feed_interval_min:g}"), ephemeral=True)
+                                    interval_s=int(settings.feed_interval_min * 60),
+                                    channel_id=interaction.channel_id if post_here else 0)
+    text = m.t("bot.feed_added", url=render.clean(followed.url), minutes=f"{settings.feed_interval_min:g}")
+    await interaction.response.send_message(f"{text} {m.t('bot.feed_announcing')}" if post_here else text, ephemeral=True)
 
 
 @feed.command(name="list", description=locale.described("feed.list"))
@@ -91,4 +93,27 @@ async def poll_due(bot: "NewsBot") -> int:
             log.warning("feed %s of %s: %s", f.url, f.namespace, result.error)
         elif result.added or result.replaced:
             log.info("feed %s of %s: %d added, %d replaced", f.url, f.namespace, result.added, result.replaced)
+        if f.channel_id and result.new_articles:
+            await announce(bot, await bot.run_engine(bot.feeds.get, f.namespace, f.url), result.new_articles)
     return polled
+
+
+ANNOUNCE_AT_MOST = 5  # per feed and poll: a feed that floods does not flood the channel
+
+
+async def announce(bot: "NewsBot", f, articles: list) -> None:
+    """Post the new articles in the channel the admin chose, in the server's language."""
+    channel = bot.get_channel(f.channel_id)
+    if channel is None or getattr(channel, "guild", None) is None or f"guild-{channel.guild.id}" != f.namespace:
+        return  # gone, or not of this server: never post elsewhere
+    server = channel.guild.preferred_locale.value if channel.guild.preferred_locale else None
+    m = Messages(locale.pick(await locale.pinned(bot, f.namespace), server))
+    for article in articles[:ANNOUNCE_AT_MOST]:
+        date = m.date(article.published_at) if article.published_at else m.t("bot.no_date")
+        text = m.t("bot.feed_new", feed=render.clean(f.title or f.url), title=render.clean(article.title), date=date,
+                   url=f"<{article.url}>" if article.url else "")
+        try:
+            await channel.send(render.trim(text, render.CONTENT))
+        except discord.HTTPException:
+            log.warning("cannot announce in channel %s", f.channel_id, exc_info=True)
+            return

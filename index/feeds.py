@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class Feed:
     last_error: str = ""
     last_polled_at: str = ""
     articles: int = 0
+    channel_id: int = 0  # a Discord channel to announce new articles in (0: none)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -72,9 +73,10 @@ class Polled:
     failed: int = 0
     skipped: int = 0  # entries past the per-poll cap, left for the next poll
     error: str = ""
+    new_articles: list = field(default_factory=list)  # the articles this poll added (Article records)
 
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {k: v for k, v in self.__dict__.items() if k != "new_articles"}
 
 
 def _now() -> str:
@@ -95,12 +97,16 @@ class FeedStore:
                              "PRIMARY KEY (namespace, url))")
             self._db.execute("CREATE TABLE IF NOT EXISTS seen (namespace TEXT, feed TEXT, entry TEXT, article_id TEXT, "
                              "seen_at TEXT, PRIMARY KEY (namespace, feed, entry))")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(feeds)")}
+            if "channel_id" not in columns:  # a feeds.sqlite from before announcements
+                self._db.execute("ALTER TABLE feeds ADD COLUMN channel_id INTEGER DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def add(self, namespace: str, url: str, actor: str = "", max_feeds: int = 20, interval_s: int = INTERVAL_S) -> Feed:
+    def add(self, namespace: str, url: str, actor: str = "", max_feeds: int = 20, interval_s: int = INTERVAL_S,
+            channel_id: int = 0) -> Feed:
         namespace, url = check_namespace(namespace), url.strip()
         if not is_url(url):
             raise InputError(f"{url[:200]!r} is not an http(s) URL of a feed")
@@ -110,9 +116,9 @@ class FeedStore:
         if len(feeds) >= max_feeds:
             raise InputError(f"namespace {namespace!r} already follows {len(feeds)} feeds, the most allowed "
                              "(NEWSBOT_MAX_FEEDS); remove one first")
-        feed = Feed(namespace, url, added_by=actor, added_at=_now(), interval_s=interval_s)
+        feed = Feed(namespace, url, added_by=actor, added_at=_now(), interval_s=interval_s, channel_id=channel_id)
         with self._lock, self._db:
-            self._db.execute("INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", self._row(feed))
+            self._db.execute("INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._row(feed))
         return feed
 
     def remove(self, namespace: str, url: str) -> Feed:
@@ -157,7 +163,7 @@ class FeedStore:
     @staticmethod
     def _row(f: Feed) -> list:
         return [f.namespace, f.url, f.title, f.added_by, f.added_at, f.interval_s, f.etag, f.modified, f.next_poll_at,
-                f.failures, f.last_error, f.last_polled_at, f.articles]
+                f.failures, f.last_error, f.last_polled_at, f.articles, f.channel_id]
 
 
 def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:
@@ -257,6 +263,8 @@ def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: floa
             result.failed += 1
             continue
         setattr(result, outcome.status, getattr(result, outcome.status) + 1)
+        if outcome.status == "added":
+            result.new_articles.append(outcome.article)
         store.mark_seen(feed, entry.key, outcome.article.id)
     store.save(replace(feed, title=title or feed.title, etag=fetched.etag, modified=fetched.last_modified, failures=0,
                        last_error="", last_polled_at=_now(), next_poll_at=_next(feed, now, ok=True),

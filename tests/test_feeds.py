@@ -210,13 +210,20 @@ def test_an_admin_follows_a_feed_from_discord_and_the_bot_polls_it_without_missi
         assert schema["name_localizations"] == {"id": "umpan"} and int(schema["default_member_permissions"]) == 1 << 5
         url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
         start = time.monotonic()
-        added = h.fake.slash(h.gid, h.admin, "feed", {"add": {"url": url}})
+        added = h.fake.slash(h.gid, h.admin, "feed", {"add": {"url": url, "post_here": True}})
         h.fake.wait_until(lambda: added.response, 10, "the confirmation")
         assert added.original["content"].startswith(f"Following {url}")
+        assert added.original["content"].endswith("New articles will be announced in this channel.")
         ns = f"guild-{h.gid}"
         h.fake.wait_until(lambda: len([a for a in engine.sources(ns) if a.title in {t for _, t, _, _ in STORIES}]) == 3,
                           60, "the bot to poll the feed")
         took = time.monotonic() - start
+        announced = h.fake.wait_until(lambda: len([m for m in h.fake.channel_messages
+                                                   if m["content"].startswith("New from Kota News: **")]) == 3 and
+                                      [m for m in h.fake.channel_messages if m["content"].startswith("New from")],
+                                      30, "three announcements")
+        assert all(m["channel_id"] == h.guild["channels"][0]["id"] for m in announced)
+        assert any("**Semarang adds flood pumps before the rainy peak** (5 March 2025)" in m["content"] for m in announced)
         beats = [t for t in h.fake.heartbeats if start <= t <= start + took]
         interval = h.fake.heartbeat_interval_ms / 1000
         gaps = [b - a for a, b in zip(beats, beats[1:])]
