@@ -56,8 +56,11 @@ def json_feed(stories, base: str) -> bytes:
 class FeedSite(BaseHTTPRequestHandler):
     routes: dict[str, tuple[str, bytes]] = {}
     hits: list[tuple[str, str]] = []
+    page_delay_s = 0.0  # a slow site: each article page waits this long
 
     def do_GET(self):  # noqa: N802
+        if self.path.startswith("/news/") and self.page_delay_s:
+            time.sleep(self.page_delay_s)
         ctype, body = self.routes.get(self.path, ("text/plain", b""))
         etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
         self.hits.append((self.path, self.headers.get("If-None-Match", "")))
@@ -87,6 +90,7 @@ def kota():
     base = f"http://127.0.0.1:{server.server_address[1]}"
     FeedSite.routes = {f"/news/{slug}": ("text/html; charset=utf-8", page(t, b)) for slug, t, _, b in STORIES}
     FeedSite.hits = []
+    FeedSite.page_delay_s = 0.0
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield base
     server.shutdown()
@@ -238,3 +242,37 @@ def test_an_admin_follows_a_feed_from_discord_and_the_bot_polls_it_without_missi
     finally:
         h.stop()
         engine.close()
+
+
+@pytest.mark.drill
+def test_a_poll_killed_half_way_loses_nothing_and_duplicates_nothing(settings, kota):
+    """SIGKILL `newsbot feed poll` after its first article; the next poll indexes each article once."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+    from newsbot.index import audit
+    from newsbot.index.engine import Engine
+
+    url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
+    assert run_cli(["feed", "add", url], settings).returncode == 0
+    FeedSite.page_delay_s = 1.5
+    poller = subprocess.Popen([sys.executable, "-m", "newsbot.index.cli", "feed", "poll"],
+                              env=cli_env(settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not audit.read(settings.data_dir, "default") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    poller.send_signal(signal.SIGKILL)
+    poller.wait(30)
+    first = [e["article_id"] for e in audit.read(settings.data_dir, "default") if e.get("status") == "added"]
+    assert 1 <= len(first) < 3, "killed half-way"
+    FeedSite.page_delay_s = 0.0
+    done = run_cli(["feed", "poll", "--all", "--json"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert done.returncode == 0, done.stderr
+    with Engine(settings) as engine:
+        titles = sorted(a.title for a in engine.sources())
+        chunks = {cid.split("#")[0] for cid, _, _ in engine.store().iter_chunks()}
+    assert titles == sorted(t for _, t, _, _ in STORIES), "every article once"
+    assert len(chunks) == 3, "no chunk of an article twice"
