@@ -276,3 +276,16 @@ def test_a_poll_killed_half_way_loses_nothing_and_duplicates_nothing(settings, k
         chunks = {cid.split("#")[0] for cid, _, _ in engine.store().iter_chunks()}
     assert titles == sorted(t for _, t, _, _ in STORIES), "every article once"
     assert len(chunks) == 3, "no chunk of an article twice"
+
+
+def test_an_entry_the_feed_marks_updated_is_fetched_again_and_replaces_its_article(engine, kota):
+    url = serve(kota, "/feed.atom", "application/atom+xml", atom(STORIES[:1], kota))
+    store = FeedStore(engine.settings.data_dir)
+    assert poll(engine, store, store.add("default", url)).added == 1
+    slug, title, _, body = STORIES[0]
+    FeedSite.routes[f"/news/{slug}"] = ("text/html", page(title, body + " The line will extend to Gresik next year."))
+    serve(kota, "/feed.atom", "application/atom+xml", atom([(slug, title, "2025-03-06", body)], kota))
+    again = poll(engine, store, store.get("default", url))
+    assert (again.added, again.replaced) == (0, 1)
+    [article] = engine.sources()
+    assert "extend to Gresik" in engine.article(article.id).text
