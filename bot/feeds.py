@@ -73,8 +73,8 @@ async def feed_remove_autocomplete(interaction: discord.Interaction, current: st
     if ns is None:
         return []
     feeds = await bot.run_engine(bot.feeds.list, ns)
-    return [app_commands.Choice(name=render.trim(f.title or f.url, 100), value=f.url[:100])
-            for f in feeds if current.lower() in f"{f.url} {f.title}".lower()][:25]
+    return render.matching_choices(feeds, current, lambda f: f"{f.url} {f.title}", lambda f: f.title or f.url,
+                                   lambda f: f.url)
 
 
 COMMANDS = [feed]

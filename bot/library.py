@@ -89,9 +89,8 @@ async def remove_autocomplete(interaction: discord.Interaction, current: str) ->
     if ns is None:
         return []
     articles = await bot.run_engine(bot.engine.sources, ns)
-    needle = current.lower()
-    hits = [a for a in articles if needle in f"{a.id} {a.title}".lower()][:25]
-    return [app_commands.Choice(name=render.trim(f"{a.title} ({a.id})", 100), value=a.id[:100]) for a in hits]
+    return render.matching_choices(articles, current, lambda a: f"{a.id} {a.title}", lambda a: f"{a.title} ({a.id})",
+                                   lambda a: a.id)
 
 
 COMMANDS = [add, sources, remove]

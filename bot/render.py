@@ -186,3 +186,11 @@ def stats_embed(stats: dict, m: Messages = ENGLISH) -> discord.Embed:
 
 def help_embed(m: Messages = ENGLISH) -> discord.Embed:
     return discord.Embed(title=m.t("bot.help_title"), description=m.t("bot.help"), color=COLOR)
+
+
+def matching_choices(items, current: str, haystack, name, value) -> list[discord.app_commands.Choice[str]]:
+    """Autocomplete: the first 25 items whose `haystack(item)` contains what the member typed, as
+    choices within Discord's 100-character limits."""
+    needle = current.lower()
+    hits = [item for item in items if needle in haystack(item).lower()][:25]
+    return [discord.app_commands.Choice(name=trim(name(item), 100), value=value(item)[:100]) for item in hits]

@@ -141,9 +141,10 @@ class Asker:
             if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
         ]
         judgment = self.judge(st.namespace, question, lang, passages, articles)
+        latest = asks_for_latest(question)
         if judgment.answerable:
             chosen = list(judgment.passages)
-            if asks_for_latest(question):  # the newest article first; an undated one is never taken for new
+            if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
             text, citations = answering.compose(question, chosen, articles, self.settings.answer_sentences,
                                                 context=context)
@@ -161,7 +162,7 @@ class Asker:
         result = Answer(question, text, abstained, verified, passages, timings,
                         reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
                         closest=closest, lang=lang, date_range=asked_range.to_dict() if asked_range else None,
-                        as_of=as_of(verified, articles, asks_for_latest(question)))
+                        as_of=as_of(verified, articles, latest))
         if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
             result = self.generate(result, articles, k, lang, answer_lang or lang)
