@@ -26,7 +26,8 @@ from .text import key_names, lexical_terms, looks_like_question, sentence_spans
 
 
 # The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
-LLM_UNAVAILABLE, LLM_NOT_FOUND, LLM_UNVERIFIABLE = NOTICES = ("llm_unavailable", "llm_not_found", "llm_unverifiable")
+LLM_UNAVAILABLE, LLM_NOT_FOUND, LLM_UNVERIFIABLE, DATES_NOT_APPLIED = NOTICES = (
+    "llm_unavailable", "llm_not_found", "llm_unverifiable", "dates_not_applied")
 
 
 def _noted(answer: Answer, code: str, note: str, detail: str = "") -> Answer:
@@ -116,13 +117,17 @@ class Asker:
                           reason=answerability.EMPTY, lang=detect_language(question))
         self._nonempty.add(st.namespace)
         lang = detect_language(question, self.lexical.languages(st.namespace))
-        asked_range = None
-        base = self._base_day(st, today) if not (filters and (filters.date_from or filters.date_to)) else None
+        asked_range = unapplied = None
+        dated = bool(filters and (filters.date_from or filters.date_to))  # the caller's dates win
+        base = self._base_day(st, today) if not dated else None
         if base is not None:
             asked_range, timings["dates_ms"] = timed_find_range(question, lang, base)
             if asked_range is not None:  # the dates asked about filter retrieval; undated articles are left out
-                filters = Filters(source=filters.source if filters else "", date_from=asked_range.start.isoformat(),
-                                  date_to=asked_range.end.isoformat())
+                start, end = asked_range.bounds()
+                filters = Filters(source=filters.source if filters else "", date_from=start.isoformat(),
+                                  date_to=end.isoformat())
+        elif not dated:  # an archive: say that the phrase was read and why it was not applied
+            unapplied, timings["dates_ms"] = timed_find_range(question, lang, today or datetime.now(timezone.utc).date())
         t = time.perf_counter()
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
         config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
@@ -140,7 +145,8 @@ class Asker:
             p for p in passages
             if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
         ]
-        judgment = self.judge(st.namespace, question, lang, passages, articles)
+        asked = asked_range.removed_from(question) if asked_range else question  # the dates are the filter's job
+        judgment = self.judge(st.namespace, asked, lang, passages, articles)
         latest = asks_for_latest(question)
         if judgment.answerable:
             chosen = list(judgment.passages)
@@ -163,6 +169,9 @@ class Asker:
                         reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
                         closest=closest, lang=lang, date_range=asked_range.to_dict() if asked_range else None,
                         as_of=as_of(verified, articles, latest))
+        if unapplied is not None:
+            result = _noted(result, DATES_NOT_APPLIED, f"“{unapplied.phrase}” was not applied as a date: no article here "
+                            f"is from the last {ARCHIVE_DAYS} days", unapplied.phrase)
         if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
             result = self.generate(result, articles, k, lang, answer_lang or lang)

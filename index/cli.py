@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", dest="outlet", help="only articles from this outlet (case-insensitive)")
     ask.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     ask.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    ask.add_argument("--as-of", metavar="DATE", dest="as_of",
+                     help="ask as if on DATE (YYYY-MM-DD): 'last week' or 'yesterday' in the question count from it, "
+                          "also in an archive (an index with no article from the last 60 days, where they are "
+                          "otherwise left alone)")
     ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: NEWSBOT_RETRIEVAL_MODE or auto)")
     ask.add_argument("--lang", choices=["en", "id"],
                      help="the language of the words around the answer, and of an LLM's answer (default: English "
@@ -364,13 +368,16 @@ def _add_line(result: AddResult) -> str:
 
 
 def cmd_ask(engine, ns: str, args) -> int:
+    from datetime import date
+
     from .loaders import normalize_date
     from .store import Filters
 
     filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
     question = sys.stdin.read(engine.settings.max_question_chars * 4 + 1) if args.question == "-" else args.question
+    today = date.fromisoformat(normalize_date(args.as_of)) if args.as_of else None
     answer = engine.ask(question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode, llm=args.llm,
-                        answer_lang=args.lang)
+                        answer_lang=args.lang, today=today)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -2,11 +2,23 @@
 "kemarin", "bulan Maret", "sejak Senin") as a range of publication dates.
 
 dateparser finds and reads the phrase (English and Indonesian, relative to a base day); the range
-is the period the phrase names: its day, its week (Monday to Sunday), its month, or from it until
-the base day after "since" / "sejak". A phrase with a year ("in 2024", "6 September 2005",
-"Nomor 12 Tahun 2005") is left alone: it names an event's time or a number, not when the articles
-were published, and the answerability judgment already reads years. A phrase is taken only if
+is the period the phrase names:
+
+- "yesterday", "today", "3 days ago", "kemarin", "on Tuesday": that day;
+- "last week", "2 weeks ago", "minggu lalu": that calendar week (Monday to Sunday);
+- "this week", "minggu ini": the seven days up to the base day (news "this week" on a Monday is
+  still last week's news); "the last two weeks", "seminggu terakhir": from then to the base day;
+- "in March", "last month", "bulan Maret": that month ("this month": its first day to the base day);
+- after "since" / "sejak": from the phrase's day to the base day.
+
+Left alone, because they name when something happens rather than when articles were published: a
+phrase with a year ("in 2024", "6 September 2005", "Nomor 12 Tahun 2005") or of years ("earlier
+this year", "last year"), a future ("later this month", "next week"), and a unit word used as an
+adjective or a count ("a two-year contract", "the 17th month in a row"). A phrase is taken only if
 it holds a word of time: dateparser also reads "may" or "sat" as dates.
+
+The filter built from a range is a day wider on each side (`DateRange.bounds`): an article's date
+is its outlet's local day, and yesterday's story is often published today.
 """
 from __future__ import annotations
 
@@ -19,12 +31,21 @@ from datetime import date, datetime, timedelta
 MONTHS = ("january february march april june july august september october november december "
           "januari februari maret mei juni juli agustus oktober desember").split()
 DAYS = "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu".split()
-RELATIVE = ("yesterday today tonight week weekend month year ago last past recently "
-            "kemarin hari ini minggu pekan bulan tahun lalu terakhir kemarin").split()
-WEEK_WORDS, MONTH_WORDS = {"week", "weekend", "minggu", "pekan"}, {"month", "bulan", *MONTHS, "may"}
+DAY_WORDS = {"yesterday", "today", "tonight", "morning", "kemarin", "day", "days", "hari", "sehari"}
+WEEK_WORDS = {"week", "weeks", "weekend", "minggu", "pekan", "seminggu", "sepekan"}
+MONTH_WORDS = {"month", "months", "bulan", "sebulan"}
+YEAR_WORDS = {"year", "years", "tahun", "setahun"}
+QUALIFIERS = {"this", "last", "past", "ago", "ini", "lalu", "terakhir", "yang", "previous", "kemarin"}
+COUNTS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "few", "several", "couple",
+          "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh", "beberapa",
+          "seminggu", "sepekan", "sebulan", "sehari"}
+AGO = {"ago", "lalu"}
+FUTURE = {"next", "later", "coming", "depan", "mendatang", "nanti"}
 SINCE = {"since", "sejak", "after", "setelah", "semenjak"}
-_VOCABULARY = set(MONTHS) | set(DAYS) | set(RELATIVE) | {"may", "days", "weeks", "months", "years", "hari", "ini"}
-_WORD = re.compile(r"[a-z]+")
+SLACK = timedelta(days=1)
+_VOCABULARY = (set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | YEAR_WORDS
+               | QUALIFIERS | COUNTS | {"may", "ini"})
+_WORD = re.compile(r"[a-z]+|\d+")
 
 
 @dataclass(frozen=True)
@@ -36,38 +57,79 @@ class DateRange:
     def to_dict(self) -> dict:
         return {"from": self.start.isoformat(), "to": self.end.isoformat(), "phrase": self.phrase}
 
+    def removed_from(self, question: str) -> str:
+        """The question without its date phrase (and the "since" / "in" before it): what is asked
+        about, for judging whether passages answer it once the dates are a filter."""
+        words = [r"(?:minggu|pekan)" if w.lower() in ("minggu", "pekan") else re.escape(w) for w in self.phrase.split()]
+        pattern = r"(?:\b(?:since|sejak|semenjak|after|setelah|in|on|pada|bulan)\s+)?" + r"\s+".join(words)
+        left = " ".join(re.sub(pattern, " ", question, count=1, flags=re.IGNORECASE).split())
+        return re.sub(r"\s+([?.!,])", r"\1", left)
 
-def _is_time(phrase: str) -> bool:
-    words = set(_WORD.findall(phrase.lower()))
-    if words & (set(MONTHS) | set(DAYS) | set(RELATIVE)):
+    def bounds(self) -> tuple[date, date]:
+        """The publication dates a filter keeps: the range and a day either side."""
+        return self.start - SLACK, self.end + SLACK
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _is_time(phrase: str, words: set[str]) -> bool:
+    """A phrase that names a time: a day or month by name, or a unit word qualified as a time."""
+    if "-" in phrase or words & FUTURE:
+        return False  # "a two-year contract", "next week"
+    if words & (set(MONTHS) | set(DAYS) | {"yesterday", "today", "tonight", "kemarin"}):
         return True
-    return "may" in words and len(words) > 1  # "in May", not the verb
+    if "may" in words:
+        return len(words) > 1 and not words & {"i", "it", "we", "they", "he", "she", "you"}  # "in May", not the verb
+    units = words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS)
+    return bool(units) and bool(words & (QUALIFIERS | COUNTS) or any(w.isdigit() for w in words))
+
+
+def _period(day: date, base: date, words: set[str]) -> tuple[date, date]:
+    """The period a phrase names, given the day dateparser read it as."""
+    counted = bool(words & COUNTS) or any(w.isdigit() for w in words)
+    rolling = counted and not words & AGO or bool(words & {"past", "terakhir"})  # "the last two weeks"
+    if rolling:
+        return day, base
+    if words & WEEK_WORDS and not words & set(DAYS):
+        if day == base:  # "this week": the seven days to the base day
+            return base - timedelta(days=6), base
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if words & (MONTH_WORDS | set(MONTHS) | {"may"}):
+        start = day.replace(day=1)
+        if day.year == base.year and day.month == base.month and not words & set(MONTHS):
+            return start, base  # "this month"
+        return start, day.replace(day=monthrange(day.year, day.month)[1])
+    return day, day
 
 
 def find_range(question: str, lang: str, base: date) -> DateRange | None:
-    """The date range a question asks about, relative to `base` (today, or an archive's newest day)."""
+    """The date range a question asks about, relative to `base` (the day it is asked on)."""
     from dateparser.search import search_dates
 
     languages = [lang] if lang in ("en", "id") else ["en", "id"]
     when = datetime(base.year, base.month, base.day, 12)
-    found = search_dates(question, languages=languages,
+    text = re.sub(r"\bpekan\b", "minggu", question, flags=re.IGNORECASE)  # dateparser knows only "minggu"
+    found = search_dates(text, languages=languages,
                          settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
+    lowered = text.lower()
     for phrase, moment in found or []:
-        if re.search(r"\d{4}", phrase) or not _is_time(phrase):
+        words = _words(phrase)
+        at = lowered.find(phrase.lower())
+        around = _words(lowered[max(0, at - 12): at] + " " + lowered[at + len(phrase): at + len(phrase) + 12])
+        if re.search(r"\d{4}", phrase) or not _is_time(phrase, words) or lowered[at + len(phrase): at + len(phrase) + 1] == "-":
             continue  # a year (or a full date) names an event's time, not when articles were published
-        day = min(moment.date(), base)
-        words = set(_WORD.findall(phrase.lower()))
-        if words & WEEK_WORDS:
-            start = day - timedelta(days=day.weekday())
-            end = start + timedelta(days=6)
-        elif words & MONTH_WORDS:
-            start = day.replace(day=1)
-            end = day.replace(day=monthrange(day.year, day.month)[1])
-        else:
-            start = end = day
-        before = question.lower()[: question.lower().find(phrase.lower())].split()[-2:]
+        if words & YEAR_WORDS and not words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS | set(MONTHS) | set(DAYS)):
+            continue  # "earlier this year": an event's time
+        if moment.date() > base or around & FUTURE:
+            continue  # "later this month", "the 17th month in a row" read as a future date
+        words |= around & {"past", "terakhir"}
+        start, end = _period(moment.date(), base, words)
+        before = lowered[:at].split()[-2:]
         if SINCE & set(before) or SINCE & words:
-            end = base
+            start, end = moment.date(), base
         return DateRange(start, min(end, base), _trimmed(phrase))
     return None
 

@@ -134,6 +134,7 @@ def answer_record(config: str, q: Question, answer, row: dict) -> dict:
     """One line of answers.jsonl: what the user read, why, and what it was chosen from, to read misses one by one."""
     return {
         "config": config, "id": q.id, "question": q.question, "gold_articles": q.article_ids, "gold_answers": q.answers,
+        "asked_on": q.asked_on or None, "date_range": answer.date_range, "as_of": answer.as_of or None,
         "answer": answer.answer, "abstained": answer.abstained, "reason": answer.reason,
         "judgment": answer.judgment.to_dict() if answer.judgment is not None else None,
         "citations": [c.to_dict() for c in answer.citations],

@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
@@ -97,7 +98,9 @@ class EngineServer:
     async def op_ask(self, args, reader, send, loop):
         filters = args.pop("filters", None)
         filters = Filters(**filters) if filters else None
-        return (await self.run(self.engine.ask, filters=filters, **args)).to_dict()
+        today = date.fromisoformat(args.pop("today")) if args.get("today") else None
+        args.pop("today", None)
+        return (await self.run(self.engine.ask, filters=filters, today=today, **args)).to_dict()
 
     async def op_sources(self, args, reader, send, loop):
         return [a.to_dict() for a in await self.run(self.engine.sources, **args)]
@@ -193,9 +196,11 @@ class RemoteEngine:
 
     # the facade, as the CLI uses it
     def ask(self, question: str, namespace: str | None = None, k: int | None = None, filters: Filters | None = None,
-            mode: str | None = None, llm: bool | None = None, answer_lang: str | None = None) -> Answer:
+            mode: str | None = None, llm: bool | None = None, answer_lang: str | None = None,
+            today: date | None = None) -> Answer:
         args = {"question": question, "namespace": namespace, "k": k, "mode": mode, "llm": llm,
-                "filters": asdict(filters) if filters else None, "answer_lang": answer_lang}
+                "filters": asdict(filters) if filters else None, "answer_lang": answer_lang,
+                "today": today.isoformat() if today else None}
         return Answer.from_dict(self._call("ask", args))
 
     def sources(self, namespace: str | None = None) -> list[Article]:

@@ -2,6 +2,7 @@
 used to filter retrieval and shown in the answer; "as of" when dates differ or the latest is asked."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -23,6 +24,13 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("Apa kata menteri minggu lalu?", "id", "2026-11-16", "2026-11-22"),
     ("Apa yang diumumkan bulan Maret?", "id", "2026-03-01", "2026-03-31"),
     ("Apa yang berubah sejak Senin?", "id", "2026-11-23", "2026-11-29"),
+    ("Which deal was signed this week?", "en", "2026-11-23", "2026-11-29"),  # the seven days to today
+    ("Apa kata menteri pekan lalu?", "id", "2026-11-16", "2026-11-22"),
+    ("What changed over the last two weeks?", "en", "2026-11-15", "2026-11-29"),
+    ("Apa yang berubah dalam seminggu terakhir?", "id", "2026-11-22", "2026-11-29"),
+    ("What did the bank decide last month?", "en", "2026-10-01", "2026-10-31"),
+    ("Berapa inflasi bulan ini?", "id", "2026-11-01", "2026-11-29"),
+    ("Which star retired on Tuesday?", "en", "2026-11-24", "2026-11-24"),
 ])
 def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, start, end):
     found = find_range(question, lang, NOW)
@@ -33,6 +41,10 @@ def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, st
     ("What may happen to the 20 buses on the new line?", "en"),  # "may" is a verb here
     ("Siapa pemenang Piala Dunia 2022?", "id"),  # a bare year: the answerability judgment reads it
     ("What did Zelenskyy say about the minerals deal?", "en"),
+    ("After agreeing to a two-year contract extension, which player stays?", "en"),  # a unit word as an adjective
+    ("Rents hit a record high for the 17th month in a row. Which city led?", "en"),  # a count, not a time
+    ("Which singer will launch a residency later this year?", "en"),  # years name an event's time
+    ("What will the council vote on next week?", "en"),  # a future is not when articles were published
 ])
 def test_questions_without_a_time_have_no_range(question, lang):
     assert find_range(question, lang, NOW) is None
@@ -87,14 +99,48 @@ def test_the_latest_is_the_newest_dated_article_and_the_answer_says_as_of(dated,
     assert "Per " in text
 
 
-def test_in_an_archive_a_relative_date_is_not_applied(engine):
+def test_in_an_archive_a_relative_date_is_not_applied_and_the_answer_says_so(engine, settings):
     """An archive (no article in the last 60 days) does not know when "last week" was asked."""
     engine.add([minister("2022-06-14", 5, "a-newest"), minister("2022-06-02", 3, "a-before"),
                 minister("2022-05-01", 1, "a-old")])
     answer = engine.ask("What did the water minister say last week about flood pumps?")
     assert answer.date_range is None and {p.article_id for p in answer.passages} >= {"a-newest", "a-before"}
+    assert answer.notices == [{"code": "dates_not_applied", "detail": "last week"}], "the reader is told why"
+    engine.close()
+    said = " ".join(run_cli(["ask", "Apa kata menteri minggu lalu soal pompa banjir?", "--lang", "id"],
+                            settings).stdout.decode().split())
+    assert "“minggu lalu” tidak dipakai sebagai tanggal" in said
 
 
 def test_a_year_or_a_full_date_names_an_event_not_the_publication():
     assert find_range("Berapa korban diare hingga Jumat 12 Agustus 2005?", "id", NOW) is None
     assert find_range("Mengatur tentang apakah Peraturan Menteri Nomor 12 Tahun 2005?", "id", NOW) is None
+
+
+def test_the_filter_keeps_a_day_either_side_of_the_range():
+    """An article's date is its outlet's local day, and yesterday's story is often published today."""
+    found = find_range("What happened yesterday in Jakarta?", "en", NOW)
+    assert found.bounds() == (date(2026, 11, 27), date(2026, 11, 29))
+
+
+def test_the_date_phrase_is_not_counted_as_what_the_question_asks_about():
+    found = find_range("What tariffs did Trump announce since Monday?", "en", NOW)
+    assert found.removed_from("What tariffs did Trump announce since Monday?") == "What tariffs did Trump announce?"
+    found = find_range("Apa kata menteri pekan lalu soal pompa?", "id", NOW)
+    assert found.removed_from("Apa kata menteri pekan lalu soal pompa?") == "Apa kata menteri soal pompa?"
+
+
+def test_a_question_asked_on_a_day_is_answered_from_that_days_articles_in_an_archive(engine, settings):
+    """The day a question is asked on (`newsbot ask --as-of`, the eval's `asked_on`) makes the range
+    apply in an archive too, and a weekday's name is not a name the articles must contain."""
+    engine.add([minister("2022-06-14", 5, "a-tuesday"), minister("2022-06-02", 3, "a-before"),
+                minister("2022-05-01", 1, "a-old")])
+    question = "What did the water minister say on Tuesday about flood pumps?"
+    answer = engine.ask(question, today=date(2022, 6, 17))
+    assert answer.date_range == {"from": "2022-06-14", "to": "2022-06-14", "phrase": "on Tuesday"}
+    assert not answer.abstained and {c.article_id for c in answer.citations} == {"a-tuesday"}
+    engine.close()
+    shown = run_cli(["ask", question, "--as-of", "2022-06-17", "--json"], settings)
+    assert json.loads(shown.stdout)["date_range"]["from"] == "2022-06-14"
+    bad = run_cli(["ask", question, "--as-of", "June"], settings)
+    assert bad.returncode != 0 and b"not a date: 'June'" in bad.stderr
