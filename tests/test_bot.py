@@ -285,6 +285,8 @@ def test_while_the_bot_runs_the_cli_reads_and_writes_through_it(harness, tmp_pat
     assert asked.returncode == 0, asked.stderr
     assert quoted in json.loads(asked.stdout)["answer"]
     assert quoted in run_cli(["ask", question, "--namespace", ns], settings).stdout.decode()
+    dated = run_cli(["ask", "What happened yesterday?", "--namespace", ns, "--as-of", "2025-02-22", "--json"], settings)
+    assert json.loads(dated.stdout)["date_range"]["from"] == "2025-02-21", "the day asked on crosses the socket"
     listed = json.loads(run_cli(["sources", "--namespace", ns, "--json"], settings).stdout)
     assert "sample-measles" in [a["id"] for a in listed]
     note = tmp_path / "note.txt"
