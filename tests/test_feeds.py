@@ -182,6 +182,39 @@ def test_a_feed_of_ten_thousand_entries_is_capped_per_poll(engine, kota):
     assert poll(engine, store, store.get("default", url), max_per_poll=5).status == "not_modified"
 
 
+def test_reading_a_feed_of_ten_thousand_entries_holds_memory_to_a_few_times_its_size(engine, kota):
+    """The byte cap bounds the download; parsing and the per-poll cap bound what is held."""
+    import tracemalloc
+
+    many = [(f"story-{i}", f"Story number {i} about reservoir repairs", "2025-03-01", "") for i in range(10_000)]
+    body = rss(many, kota)
+    url = serve(kota, "/big.xml", "application/rss+xml", body)
+    store = FeedStore(engine.settings.data_dir)
+    feed = store.add("default", url)
+    tracemalloc.start()
+    try:
+        poll(engine, store, feed, max_per_poll=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * len(body), f"{peak / 1e6:.1f} MB held for a {len(body) / 1e6:.1f} MB feed"
+
+
+def test_a_feed_larger_than_the_byte_cap_is_an_error_and_adds_nothing(tmp_path, cache_dir, kota):
+    from conftest import make_settings
+    from newsbot.index.engine import Engine
+
+    capped = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True,
+                           fetch_max_bytes=100_000)
+    many = [(f"story-{i}", f"Story number {i}", "2025-03-01", "") for i in range(10_000)]
+    url = serve(kota, "/huge.xml", "application/rss+xml", rss(many, kota))
+    with Engine(capped) as engine:
+        store = FeedStore(capped.data_dir)
+        result = poll(engine, store, store.add("default", url))
+        assert result.status == "error" and "larger than 100,000 bytes" in result.error
+        assert engine.sources() == [] and store.get("default", url).failures == 1
+
+
 def test_the_cli_adds_lists_and_removes_feeds_and_refuses_bad_ones(settings, kota):
     url = serve(kota, "/feed.json", "application/feed+json", json_feed(STORIES, kota))
     assert run_cli(["feed", "add", url], settings).returncode == 0
