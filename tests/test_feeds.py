@@ -130,6 +130,19 @@ def test_an_unchanged_feed_is_a_304_and_a_grown_feed_adds_only_the_new_entry(eng
     assert len(engine.sources()) == 3
 
 
+def test_the_same_story_under_another_link_is_a_duplicate_and_is_not_embedded_again(engine, kota):
+    store = FeedStore(engine.settings.data_dir)
+    assert poll(engine, store, store.add("default", serve(kota, "/feed.xml", "application/rss+xml",
+                                                          rss(STORIES, kota)))).added == 3
+    slug, title, day, body = STORIES[0]
+    FeedSite.routes["/news/syndicated-buses"] = FeedSite.routes[f"/news/{slug}"]  # a partner republishes it
+    mirror = serve(kota, "/partner.xml", "application/rss+xml", rss([("syndicated-buses", title, day, body)], kota))
+    embedded = engine.embedder.stats["embedded"]
+    result = poll(engine, store, store.add("default", mirror))
+    assert (result.added, result.duplicate) == (0, 1)
+    assert engine.embedder.stats["embedded"] == embedded and len(engine.sources()) == 3
+
+
 def test_a_restart_between_polls_keeps_the_feed_its_etag_and_what_it_saw(engine, kota, settings):
     url = serve(kota, "/feed.atom", "application/atom+xml", atom(STORIES, kota))
     store = FeedStore(settings.data_dir)
