@@ -98,8 +98,8 @@ class EngineServer:
     async def op_ask(self, args, reader, send, loop):
         filters = args.pop("filters", None)
         filters = Filters(**filters) if filters else None
-        today = date.fromisoformat(args.pop("today")) if args.get("today") else None
-        args.pop("today", None)
+        today = args.pop("today", None)
+        today = date.fromisoformat(today) if today else None
         return (await self.run(self.engine.ask, filters=filters, today=today, **args)).to_dict()
 
     async def op_sources(self, args, reader, send, loop):
