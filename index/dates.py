@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 MONTHS = ("january february march april june july august september october november december "
           "januari februari maret mei juni juli agustus oktober desember").split()
 DAYS = "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu".split()
-DAY_WORDS = {"yesterday", "today", "tonight", "morning", "kemarin", "day", "days", "hari", "sehari"}
+DAY_WORDS = {"yesterday", "today", "tonight", "morning", "night", "kemarin", "day", "days", "hari", "sehari"}
 WEEK_WORDS = {"week", "weeks", "weekend", "minggu", "pekan", "seminggu", "sepekan"}
 MONTH_WORDS = {"month", "months", "bulan", "sebulan"}
 YEAR_WORDS = {"year", "years", "tahun", "setahun"}
@@ -43,6 +43,10 @@ AGO = {"ago", "lalu"}
 FUTURE = {"next", "later", "coming", "depan", "mendatang", "nanti"}
 SINCE = {"since", "sejak", "after", "setelah", "semenjak"}
 SLACK = timedelta(days=1)
+# Colloquial phrases dateparser does not know, as ones it does; removed_from matches either.
+SAYINGS = ((r"\bpekan\b", "minggu"), (r"\bminggu kemarin\b", "minggu lalu"), (r"\b(?:tadi malam|semalam)\b", "kemarin"))
+SAID_AS = {"minggu": r"(?:minggu|pekan)", "lalu": r"(?:lalu|kemarin)", "kemarin": r"(?:kemarin|tadi malam|semalam)"}
+WEEKEND = re.compile(r"\b(?:(last|this|past|over the) weekend|akhir (?:pekan|minggu)(?: (lalu|ini|kemarin))?)\b", re.I)
 _VOCABULARY = (set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | YEAR_WORDS
                | QUALIFIERS | COUNTS | {"may", "ini"})
 _WORD = re.compile(r"[a-z]+|\d+")
@@ -60,7 +64,7 @@ class DateRange:
     def removed_from(self, question: str) -> str:
         """The question without its date phrase (and the "since" / "in" before it): what is asked
         about, for judging whether passages answer it once the dates are a filter."""
-        words = [r"(?:minggu|pekan)" if w.lower() in ("minggu", "pekan") else re.escape(w) for w in self.phrase.split()]
+        words = [SAID_AS.get(w.lower(), re.escape(w)) for w in self.phrase.split()]
         pattern = r"(?:\b(?:since|sejak|semenjak|after|setelah|in|on|pada|bulan)\s+)?" + r"\s+".join(words)
         left = " ".join(re.sub(pattern, " ", question, count=1, flags=re.IGNORECASE).split())
         return re.sub(r"\s+([?.!,])", r"\1", left)
@@ -88,6 +92,8 @@ def _is_time(phrase: str, words: set[str]) -> bool:
 
 def _period(day: date, base: date, words: set[str]) -> tuple[date, date]:
     """The period a phrase names, given the day dateparser read it as."""
+    if words & set(MONTHS) and any(w.isdigit() and int(w) <= 31 for w in words):
+        return day, day  # "on November 20", "20 November"
     counted = bool(words & COUNTS) or any(w.isdigit() for w in words)
     rolling = counted and not words & AGO or bool(words & {"past", "terakhir"})  # "the last two weeks"
     if rolling:
@@ -111,7 +117,12 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
 
     languages = [lang] if lang in ("en", "id") else ["en", "id"]
     when = datetime(base.year, base.month, base.day, 12)
-    text = re.sub(r"\bpekan\b", "minggu", question, flags=re.IGNORECASE)  # dateparser knows only "minggu"
+    weekend = _weekend(question, base)
+    if weekend is not None:
+        return weekend
+    text = question
+    for said, known in SAYINGS:
+        text = re.sub(said, known, text, flags=re.IGNORECASE)
     found = search_dates(text, languages=languages,
                          settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
     lowered = text.lower()
@@ -130,8 +141,27 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         before = lowered[:at].split()[-2:]
         if SINCE & set(before) or SINCE & words:
             start, end = moment.date(), base
-        return DateRange(start, min(end, base), _trimmed(phrase))
+        return DateRange(start, min(end, base), _as_said(question, _trimmed(phrase)))
     return None
+
+
+def _as_said(question: str, phrase: str) -> str:
+    """The phrase in the question's own words ("tadi malam", not the "kemarin" it was read as)."""
+    m = re.search(r"\s+".join(SAID_AS.get(w.lower(), re.escape(w)) for w in phrase.split()), question, re.IGNORECASE)
+    return m.group(0) if m else phrase
+
+
+def _weekend(question: str, base: date) -> DateRange | None:
+    """"last weekend", "over the weekend", "akhir pekan lalu": the Saturday and Sunday before the
+    base day ("this weekend" on a Saturday or Sunday is that one)."""
+    m = WEEKEND.search(question)
+    if m is None:
+        return None
+    saturday = base - timedelta(days=(base.weekday() - 5) % 7)
+    qualifier = (m.group(1) or m.group(2) or "").lower()
+    if qualifier in ("last", "lalu", "kemarin") and base.weekday() >= 5:
+        saturday -= timedelta(days=7)  # asked during a weekend, "last weekend" is the one before
+    return DateRange(saturday, min(saturday + timedelta(days=1), base), m.group(0))
 
 
 def _trimmed(phrase: str) -> str:

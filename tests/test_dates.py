@@ -31,6 +31,14 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("What did the bank decide last month?", "en", "2026-10-01", "2026-10-31"),
     ("Berapa inflasi bulan ini?", "id", "2026-11-01", "2026-11-29"),
     ("Which star retired on Tuesday?", "en", "2026-11-24", "2026-11-24"),
+    ("What happened on November 20?", "en", "2026-11-20", "2026-11-20"),
+    ("Apa yang terjadi pada 20 November?", "id", "2026-11-20", "2026-11-20"),
+    ("What did the mayor say last night?", "en", "2026-11-28", "2026-11-28"),
+    ("Apa kata wali kota tadi malam?", "id", "2026-11-28", "2026-11-28"),
+    ("Apa kata menteri minggu kemarin?", "id", "2026-11-16", "2026-11-22"),
+    ("What happened over the weekend?", "en", "2026-11-28", "2026-11-29"),  # asked on a Sunday: this one
+    ("What happened last weekend?", "en", "2026-11-21", "2026-11-22"),
+    ("Apa yang terjadi akhir pekan lalu?", "id", "2026-11-21", "2026-11-22"),
 ])
 def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, start, end):
     found = find_range(question, lang, NOW)
@@ -128,6 +136,9 @@ def test_the_date_phrase_is_not_counted_as_what_the_question_asks_about():
     assert found.removed_from("What tariffs did Trump announce since Monday?") == "What tariffs did Trump announce?"
     found = find_range("Apa kata menteri pekan lalu soal pompa?", "id", NOW)
     assert found.removed_from("Apa kata menteri pekan lalu soal pompa?") == "Apa kata menteri soal pompa?"
+    found = find_range("Apa kata wali kota tadi malam soal banjir?", "id", NOW)
+    assert found.phrase == "tadi malam", "the phrase in the question's own words, as the answer quotes it"
+    assert found.removed_from("Apa kata wali kota tadi malam soal banjir?") == "Apa kata wali kota soal banjir?"
 
 
 def test_a_question_asked_on_a_day_is_answered_from_that_days_articles_in_an_archive(engine, settings):
