@@ -59,7 +59,9 @@ class DateRange:
     phrase: str
 
     def to_dict(self) -> dict:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "phrase": self.phrase}
+        start, end = self.bounds()
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "phrase": self.phrase,
+                "searched_from": start.isoformat(), "searched_to": end.isoformat()}
 
     def removed_from(self, question: str) -> str:
         """The question without its date phrase (and the "since" / "in" before it): what is asked

@@ -38,7 +38,18 @@ def dating(answer: Answer, m: Messages) -> list[str]:
     cited articles' dates differ or the latest was asked for."""
     lines = []
     if answer.date_range:
-        lines.append(m.t("answer.date_range", range=m.date_range(answer.date_range["from"], answer.date_range["to"])))
+        lines.append(m.t("answer.date_range", range=m.date_range(*shown_span(answer))))
     if answer.as_of and not answer.abstained:
         lines.append(m.t("answer.as_of", date=m.date(answer.as_of)))
     return lines
+
+
+def shown_span(answer: Answer) -> tuple[str, str]:
+    """The dates the answer says its articles are from: the period asked about, or the day wider
+    window searched when an article it shows (cited, or closest) is from one of the extra days."""
+    asked = answer.date_range or {}
+    start, end = asked.get("from", ""), asked.get("to", "")
+    shown = [c.published_at for c in answer.citations] if answer.citations else [p.published_at for p in answer.passages]
+    if any(day and not start <= day[:10] <= end for day in shown) and asked.get("searched_from"):
+        return asked["searched_from"], asked["searched_to"]
+    return start, end

@@ -80,7 +80,8 @@ def dated(engine):
 
 def test_a_question_about_yesterday_is_answered_from_yesterdays_article_and_says_so(dated):
     answer = dated.ask("What did the water minister say yesterday about flood pumps?")
-    assert answer.date_range == {"from": days_ago(1), "to": days_ago(1), "phrase": "yesterday"}
+    assert answer.date_range == {"from": days_ago(1), "to": days_ago(1), "phrase": "yesterday",
+                                 "searched_from": days_ago(2), "searched_to": days_ago(0)}
     assert {p.article_id for p in answer.passages} == {"m-yesterday"}, "other days and the undated article left out"
     assert "dates_ms" in answer.timings_ms
 
@@ -148,10 +149,25 @@ def test_a_question_asked_on_a_day_is_answered_from_that_days_articles_in_an_arc
                 minister("2022-05-01", 1, "a-old")])
     question = "What did the water minister say on Tuesday about flood pumps?"
     answer = engine.ask(question, today=date(2022, 6, 17))
-    assert answer.date_range == {"from": "2022-06-14", "to": "2022-06-14", "phrase": "on Tuesday"}
+    assert (answer.date_range["from"], answer.date_range["to"], answer.date_range["phrase"]) == (
+        "2022-06-14", "2022-06-14", "on Tuesday")
     assert not answer.abstained and {c.article_id for c in answer.citations} == {"a-tuesday"}
     engine.close()
     shown = run_cli(["ask", question, "--as-of", "2022-06-17", "--json"], settings)
     assert json.loads(shown.stdout)["date_range"]["from"] == "2022-06-14"
     bad = run_cli(["ask", question, "--as-of", "June"], settings)
     assert bad.returncode != 0 and b"not a date: 'June'" in bad.stderr
+
+
+def test_an_answer_from_a_day_beside_the_one_asked_says_which_days_were_searched(engine):
+    """Yesterday's story published today is found, and the answer does not claim it is from yesterday."""
+    from newsbot.index.i18n import Messages
+    from newsbot.index.wording import dating
+
+    engine.add([minister("2022-06-14", 5, "a-tuesday"), minister("2022-05-01", 1, "a-old")])
+    question = "What did the water minister say yesterday about flood pumps?"
+    on_the_day = engine.ask(question, today=date(2022, 6, 15))
+    assert dating(on_the_day, Messages("en"))[0] == "Articles from 14 June 2022"
+    a_day_later = engine.ask(question, today=date(2022, 6, 16))  # yesterday is the 15th; the story is dated the 14th
+    assert [c.article_id for c in a_day_later.citations][:1] == ["a-tuesday"]
+    assert dating(a_day_later, Messages("en"))[0] == "Articles from 14 – 16 Jun 2022"
