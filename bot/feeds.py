@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from newsbot.index.feeds import poll
+from newsbot.index.feeds import follow, poll
 from newsbot.index.i18n import Messages
 
 from . import locale, render
@@ -31,12 +31,15 @@ async def feed_add(interaction: discord.Interaction, url: str, post_here: bool =
     bot: NewsBot = interaction.client
     m = await locale.for_interaction(interaction)
     settings = bot.engine.settings
-    followed = await bot.run_engine(bot.feeds.add, namespace_for(interaction.guild_id, bot.settings), url,
-                                    actor=f"discord:{interaction.user.id}", max_feeds=settings.max_feeds,
-                                    interval_s=int(settings.feed_interval_min * 60),
+    await interaction.response.defer(thinking=True, ephemeral=True)  # the URL is fetched to check it is a feed
+    followed = await bot.run_engine(follow, bot.feeds, settings, namespace_for(interaction.guild_id, bot.settings), url,
+                                    actor=f"discord:{interaction.user.id}",
                                     channel_id=interaction.channel_id if post_here else 0)
-    text = m.t("bot.feed_added", url=render.clean(followed.url), minutes=f"{settings.feed_interval_min:g}")
-    await interaction.response.send_message(f"{text} {m.t('bot.feed_announcing')}" if post_here else text, ephemeral=True)
+    said = [m.t("bot.feed_found", url=render.clean(followed.url))] if followed.url != url.strip() else []
+    said.append(m.t("bot.feed_added", url=render.clean(followed.url), minutes=f"{settings.feed_interval_min:g}"))
+    if post_here:
+        said.append(m.t("bot.feed_announcing"))
+    await interaction.followup.send(" ".join(said), ephemeral=True)
 
 
 @feed.command(name="list", description=locale.described("feed.list"))

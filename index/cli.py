@@ -147,8 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
         "conditionally, backing off on errors); `newsbot feed poll` runs one round, for cron. Each entry's page "
         "is fetched and extracted like `newsbot add URL`; entries seen before are not embedded again.")
     feed_sub = fd.add_subparsers(dest="feed_command", metavar="ACTION", required=True)
-    fa = feed_sub.add_parser("add", parents=[common], help="follow a feed")
-    fa.add_argument("url")
+    fa = feed_sub.add_parser("add", parents=[common], help="follow a feed (or the feed a web page names)",
+                             description="Fetch URL to check that it is an RSS, Atom or JSON feed, or a web page "
+                             "naming one in its <link rel=\"alternate\">, then follow that feed.")
+    fa.add_argument("url", help="the feed's URL, or a news site's page that names its feed")
     feed_sub.add_parser("list", parents=[common], help="the feeds followed, with their state").add_argument(
         "--json", action="store_true", help="print JSON")
     feed_sub.add_parser("remove", parents=[common], help="stop following a feed").add_argument("url")
@@ -649,15 +651,17 @@ def cmd_reindex(engine, ns: str, args) -> int:
 
 def cmd_feed(settings, args) -> int:
     """add, list and remove touch only the feed list (they work while the bot runs); poll needs the engine."""
-    from .feeds import FeedStore
+    from .feeds import FeedStore, follow
 
     store = FeedStore(settings.data_dir)
     ns = args.namespace or settings.namespace
     try:
         if args.feed_command == "add":
-            feed = store.add(ns, args.url, actor=cli_actor(), max_feeds=settings.max_feeds,
-                             interval_s=int(settings.feed_interval_min * 60))
-            print(f"following {feed.url} in namespace {ns!r}; `newsbot serve` polls it, or run `newsbot feed poll`")
+            feed = follow(store, settings, ns, args.url, actor=cli_actor())
+            if feed.url != args.url.strip():
+                print(f"that page names its feed: {feed.url}")
+            print(shown(f"following {feed.url} ({feed.title or 'untitled'}) in namespace {ns!r}; `newsbot serve` polls "
+                        "it, or run `newsbot feed poll`"))
         elif args.feed_command == "remove":
             feed = store.remove(ns, args.url)
             print(f"no longer following {feed.url} ({feed.articles} articles it added stay)")

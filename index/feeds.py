@@ -105,9 +105,8 @@ class FeedStore:
         with self._lock:
             self._db.close()
 
-    def add(self, namespace: str, url: str, actor: str = "", max_feeds: int = 20, interval_s: int = INTERVAL_S,
-            channel_id: int = 0) -> Feed:
-        namespace, url = check_namespace(namespace), url.strip()
+    def check_room(self, namespace: str, url: str, max_feeds: int) -> None:
+        """An http(s) URL not followed yet, and room for one more feed."""
         if not is_url(url):
             raise InputError(f"{url[:200]!r} is not an http(s) URL of a feed")
         feeds = self.list(namespace)
@@ -116,7 +115,13 @@ class FeedStore:
         if len(feeds) >= max_feeds:
             raise InputError(f"namespace {namespace!r} already follows {len(feeds)} feeds, the most allowed "
                              "(NEWSBOT_MAX_FEEDS); remove one first")
-        feed = Feed(namespace, url, added_by=actor, added_at=_now(), interval_s=interval_s, channel_id=channel_id)
+
+    def add(self, namespace: str, url: str, actor: str = "", max_feeds: int = 20, interval_s: int = INTERVAL_S,
+            channel_id: int = 0, title: str = "") -> Feed:
+        namespace, url = check_namespace(namespace), url.strip()
+        self.check_room(namespace, url, max_feeds)
+        feed = Feed(namespace, url, title=title, added_by=actor, added_at=_now(), interval_s=interval_s,
+                    channel_id=channel_id)
         with self._lock, self._db:
             self._db.execute("INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._row(feed))
         return feed
@@ -180,7 +185,7 @@ def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:
 
 
 def _feedparser_entries(parsed, url: str) -> tuple[str, list[Entry]]:
-    if not parsed.entries and (parsed.bozo or not parsed.feed):
+    if not parsed.entries and (parsed.bozo or not parsed.feed or not parsed.version):  # no version: a web page
         reason = getattr(parsed, "bozo_exception", None)
         raise FetchError(f"{url}: not an RSS, Atom or JSON feed" + (f" ({str(reason)[:120]})" if reason else ""))
     entries = []
@@ -235,6 +240,65 @@ def _plain(markup: str) -> str:
     from .text import clean_text
 
     return clean_text(html.unescape(re.sub(r"<[^>]+>", " ", markup or "")))
+
+
+FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
+
+
+def feed_links(html: bytes, base_url: str) -> list[str]:
+    """The feeds a web page names in its head (`<link rel="alternate" type="application/rss+xml"
+    href=…>`, the autodiscovery convention browsers and feed readers follow), as absolute URLs."""
+    from urllib.parse import urljoin
+
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return []
+    links = []
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").lower().split(";")[0].strip()
+        href = urljoin(base_url, (link.get("href") or "").strip())
+        if "alternate" in rel and kind in FEED_LINK_TYPES and is_url(href) and href not in links:
+            links.append(href)
+    return links
+
+
+def discover(url: str, settings) -> tuple[str, str]:
+    """(the feed's URL, its title) for a feed URL, or for a web page that names its feed; a clear
+    error otherwise, before anything is stored. The same fetch rules as a poll."""
+    def fetch(address: str):
+        return fetch_feed(address, timeout_s=settings.fetch_timeout_s, max_bytes=settings.fetch_max_bytes,
+                          allow_loopback=settings.allow_loopback_urls)
+
+    fetched = fetch(url)
+    try:
+        title, entries = parse_entries(fetched.body, url)
+        problem = None
+    except FetchError as exc:
+        title, entries, problem = "", [], exc
+    if problem is None and entries:
+        return url, title
+    found = [link for link in feed_links(fetched.body, fetched.url or url) if link != url]
+    if not found:
+        if problem is None:
+            return url, title  # a feed with no entries yet
+        raise InputError(f"{problem}, and the page names no feed (<link rel=\"alternate\" "
+                         "type=\"application/rss+xml\">); give the feed's own URL") from None
+    title, _ = parse_entries(fetch(found[0]).body, found[0])
+    return found[0], title
+
+
+def follow(store: FeedStore, settings, namespace: str, url: str, actor: str = "", channel_id: int = 0) -> Feed:
+    """Follow a feed, or the feed a web page names, after checking that it is one (the list and the
+    cap are checked first, so a refused add costs no download)."""
+    namespace, url = check_namespace(namespace), url.strip()
+    store.check_room(namespace, url, settings.max_feeds)
+    found, title = discover(url, settings)
+    return store.add(namespace, found, actor=actor, max_feeds=settings.max_feeds, channel_id=channel_id,
+                     interval_s=int(settings.feed_interval_min * 60), title=title)
 
 
 def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: float | None = None) -> Polled:

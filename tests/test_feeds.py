@@ -230,14 +230,42 @@ def test_a_feed_larger_than_the_byte_cap_is_an_error_and_adds_nothing(tmp_path, 
 
 def test_the_cli_adds_lists_and_removes_feeds_and_refuses_bad_ones(settings, kota):
     url = serve(kota, "/feed.json", "application/feed+json", json_feed(STORIES, kota))
-    assert run_cli(["feed", "add", url], settings).returncode == 0
-    again = run_cli(["feed", "add", url], settings)
+    added = run_cli(["feed", "add", url], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert added.returncode == 0 and "(Kota JSON)" in added.stdout.decode(), added.stderr
+    again = run_cli(["feed", "add", url], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
     assert again.returncode == 1 and "already follows" in again.stderr.decode()
     assert "not an http(s) URL" in run_cli(["feed", "add", "/etc/passwd"], settings).stderr.decode()
     polled = run_cli(["feed", "poll"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
     assert polled.returncode == 0 and "3 added" in polled.stdout.decode()
     assert "Kota JSON" in run_cli(["feed", "list"], settings).stdout.decode()
     assert run_cli(["feed", "remove", url], settings).returncode == 0
+    assert "follows no feed" in run_cli(["feed", "list"], settings).stdout.decode()
+
+
+HOME = (b'<!doctype html><html><head><title>Kota News</title>'
+        b'<link rel="alternate" type="application/rss+xml" title="Kota News" href="/rss.xml"></head>'
+        b'<body><h1>Kota News</h1><p>Today in the city.</p></body></html>')
+
+
+def test_a_news_sites_page_is_followed_by_the_feed_it_names(settings, kota):
+    serve(kota, "/rss.xml", "application/rss+xml", rss(STORIES, kota))
+    home = serve(kota, "/home", "text/html; charset=utf-8", HOME)
+    added = run_cli(["feed", "add", home], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert added.returncode == 0, added.stderr
+    assert f"that page names its feed: {kota}/rss.xml" in added.stdout.decode()
+    listed = json.loads(run_cli(["feed", "list", "--json"], settings).stdout)
+    assert [(f["url"], f["title"]) for f in listed] == [(f"{kota}/rss.xml", "Kota News")]
+
+
+def test_a_page_that_is_not_a_feed_and_names_none_is_refused_before_anything_is_stored(settings, kota):
+    page_url = serve(kota, "/about", "text/html; charset=utf-8", b"<html><head><title>About</title></head><body>Us</body></html>")
+    refused = run_cli(["feed", "add", page_url], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert refused.returncode == 1 and "not an RSS, Atom or JSON feed" in refused.stderr.decode()
+    assert "the page names no feed" in refused.stderr.decode()
+    missing = run_cli(["feed", "add", f"{kota}/no-such-feed.xml"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    assert missing.returncode == 1 and "404" in missing.stderr.decode()
+    private = run_cli(["feed", "add", "http://169.254.169.254/latest/feed.xml"], settings)
+    assert private.returncode == 1 and "not a public address" in private.stderr.decode()
     assert "follows no feed" in run_cli(["feed", "list"], settings).stdout.decode()
 
 
@@ -258,12 +286,15 @@ def test_an_admin_follows_a_feed_from_discord_and_the_bot_polls_it_without_missi
     try:
         schema = next(c for c in h.fake.global_commands if c["name"] == "feed")
         assert schema["name_localizations"] == {"id": "umpan"} and int(schema["default_member_permissions"]) == 1 << 5
+        about = serve(kota, "/about", "text/html", b"<html><head><title>About</title></head><body>Us</body></html>")
+        refused = h.fake.slash(h.gid, h.admin, "feed", {"add": {"url": about}})
+        assert "the page names no feed" in h.fake.wait_reply(refused)["content"] and refused.ephemeral
         url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
         start = time.monotonic()
         added = h.fake.slash(h.gid, h.admin, "feed", {"add": {"url": url, "post_here": True}})
-        h.fake.wait_until(lambda: added.response, 10, "the confirmation")
-        assert added.original["content"].startswith(f"Following {url}")
-        assert added.original["content"].endswith("New articles will be announced in this channel.")
+        confirmed = h.fake.wait_reply(added)["content"]  # deferred while the URL is checked, then a followup
+        assert confirmed.startswith(f"Following {url}") and added.ephemeral
+        assert confirmed.endswith("New articles will be announced in this channel.")
         ns = f"guild-{h.gid}"
         h.fake.wait_until(lambda: len([a for a in engine.sources(ns) if a.title in {t for _, t, _, _ in STORIES}]) == 3,
                           60, "the bot to poll the feed")
@@ -302,7 +333,7 @@ def test_a_poll_killed_half_way_loses_nothing_and_duplicates_nothing(settings, k
     from newsbot.index.engine import Engine
 
     url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))
-    assert run_cli(["feed", "add", url], settings).returncode == 0
+    assert run_cli(["feed", "add", url], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true").returncode == 0
     FeedSite.page_delay_s = 1.5
     poller = subprocess.Popen([sys.executable, "-m", "newsbot.index.cli", "feed", "poll"],
                               env=cli_env(settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true"),
