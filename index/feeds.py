@@ -256,14 +256,16 @@ def feed_links(html: bytes, base_url: str) -> list[str]:
         root = lxml.html.fromstring(html)
     except (ValueError, lxml.etree.ParserError):
         return []
-    links = []
+    links: list[tuple[int, str]] = []
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").lower().split(";")[0].strip()
         href = urljoin(base_url, (link.get("href") or "").strip())
-        if "alternate" in rel and kind in FEED_LINK_TYPES and is_url(href) and href not in links:
-            links.append(href)
-    return links
+        if "alternate" in rel and kind in FEED_LINK_TYPES and is_url(href) and href not in (h for _, h in links):
+            links.append((FEED_LINK_TYPES.index(kind), href))
+    # feeds by kind, in page order within a kind: a WordPress page's application/json alternate is
+    # its REST API, so it is tried only when nothing else is named
+    return [href for _, href in sorted(links, key=lambda x: x[0])]
 
 
 def discover(url: str, settings) -> tuple[str, str]:

@@ -257,6 +257,20 @@ def test_a_news_sites_page_is_followed_by_the_feed_it_names(settings, kota):
     assert [(f["url"], f["title"]) for f in listed] == [(f"{kota}/rss.xml", "Kota News")]
 
 
+def test_a_pages_feed_links_prefer_feeds_to_other_alternates_and_resolve_relative_links():
+    from newsbot.index.feeds import feed_links
+
+    page = (b'<html><head><link rel="alternate" type="application/json" href="/wp-json/wp/v2/posts/7">'
+            b'<link rel="alternate" type="application/json+oembed" href="/oembed?url=x">'
+            b'<link rel="stylesheet" type="text/css" href="/site.css">'
+            b'<link rel="alternate" type="application/atom+xml" href="atom.xml">'
+            b'<link rel="alternate" type="application/rss+xml" href="https://kota.example/rss">'
+            b'<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)"></head></html>')
+    assert feed_links(page, "https://kota.example/news/today") == [
+        "https://kota.example/rss", "https://kota.example/news/atom.xml", "https://kota.example/wp-json/wp/v2/posts/7"]
+    assert feed_links(b"", "https://kota.example/") == [] and feed_links(b"\x00\xff", "https://kota.example/") == []
+
+
 def test_a_page_that_is_not_a_feed_and_names_none_is_refused_before_anything_is_stored(settings, kota):
     page_url = serve(kota, "/about", "text/html; charset=utf-8", b"<html><head><title>About</title></head><body>Us</body></html>")
     refused = run_cli(["feed", "add", page_url], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
