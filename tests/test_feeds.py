@@ -195,6 +195,7 @@ def test_a_feed_of_ten_thousand_entries_is_capped_per_poll(engine, kota):
     assert poll(engine, store, store.get("default", url), max_per_poll=5).status == "not_modified"
 
 
+@pytest.mark.drill
 def test_reading_a_feed_of_ten_thousand_entries_holds_memory_to_a_few_times_its_size(engine, kota):
     """The byte cap bounds the download; parsing and the per-poll cap bound what is held."""
     import tracemalloc
