@@ -174,7 +174,7 @@ class Asker:
                             f"is from the last {ARCHIVE_DAYS} days", unapplied.phrase)
         if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
-            result = self.generate(result, articles, k, lang, answer_lang or lang)
+            result = self.generate(result, articles, k, lang, answer_lang or lang, today=today)
             timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
@@ -213,9 +213,11 @@ class Asker:
 
     # ------------------------------------------------------------ generating
 
-    def generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str, answer_lang: str = "") -> Answer:
+    def generate(self, extractive: Answer, articles: dict[str, Article], k: int, lang: str, answer_lang: str = "",
+                 today: date | None = None) -> Answer:
         """The LLM's answer after verification, in `answer_lang` (default: the question's); the
-        extractive one, with a notice, when the LLM fails."""
+        extractive one, with a notice, when the LLM fails. `today` is the day asked on (the prompt's
+        "Today is", which the model reads "last week" from)."""
         from . import llm_answer
         from .llm import ChatLLM
 
@@ -223,8 +225,8 @@ class Asker:
             self._chat = (ChatLLM(self.settings), llm_answer.Prompts.load(self.settings.prompts_dir))
         chat, prompts = self._chat
         sources = llm_answer.number_sources(answerability.sources_for(extractive.judgment), articles, k)
-        today = datetime.now(timezone.utc).date().isoformat()
-        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", today,
+        day = (today or datetime.now(timezone.utc).date()).isoformat()
+        system, user = llm_answer.build_prompt(prompts, extractive.question, sources, lang or "en", day,
                                                answer_language=answer_lang or lang or "en")
         try:
             reply = chat.chat(system, user)

@@ -93,6 +93,16 @@ def test_sources_in_the_prompt_carry_title_outlet_and_date(llm_engine, fake):
 
 
 @pytest.mark.model
+def test_the_prompts_today_is_the_day_the_question_is_asked_on(llm_engine, fake):
+    from datetime import date
+
+    fake.play(Reply("Zelenskyy is not ready to sign [1]."))
+    llm_engine.ask(SEED_QUESTION, k=3, today=date(2025, 2, 23))
+    _, user = (m["content"] for m in fake.requests[-1]["messages"])
+    assert "Today is 2025-02-23." in user
+
+
+@pytest.mark.model
 def test_citation_to_a_source_that_was_not_given_is_dropped(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign the minerals deal [1]. Trump was furious about it [7]."))
     answer = llm_engine.ask(SEED_QUESTION, k=3)
