@@ -4,7 +4,8 @@
 dateparser finds and reads the phrase (English and Indonesian, relative to a base day); the range
 is the period the phrase names:
 
-- "yesterday", "today", "3 days ago", "kemarin", "on Tuesday": that day;
+- "yesterday", "today", "3 days ago", "kemarin", "on Tuesday", "on November 20": that day;
+- "last weekend", "over the weekend", "akhir pekan lalu": that Saturday and Sunday;
 - "last week", "2 weeks ago", "minggu lalu": that calendar week (Monday to Sunday);
 - "this week", "minggu ini": the seven days up to the base day (news "this week" on a Monday is
   still last week's news); "the last two weeks", "seminggu terakhir": from then to the base day;
@@ -159,8 +160,10 @@ def _weekend(question: str, base: date) -> DateRange | None:
     m = WEEKEND.search(question)
     if m is None:
         return None
-    saturday = base - timedelta(days=(base.weekday() - 5) % 7)
     qualifier = (m.group(1) or m.group(2) or "").lower()
+    if qualifier in ("this", "ini") and base.weekday() < 5:
+        return None  # "this weekend" on a weekday is the coming one: not when articles were published
+    saturday = base - timedelta(days=(base.weekday() - 5) % 7)
     if qualifier in ("last", "lalu", "kemarin") and base.weekday() >= 5:
         saturday -= timedelta(days=7)  # asked during a weekend, "last weekend" is the one before
     return DateRange(saturday, min(saturday + timedelta(days=1), base), m.group(0))
