@@ -44,9 +44,19 @@ AGO = {"ago", "lalu"}
 FUTURE = {"next", "later", "coming", "depan", "mendatang", "nanti"}
 SINCE = {"since", "sejak", "after", "setelah", "semenjak"}
 SLACK = timedelta(days=1)
-# Colloquial phrases dateparser does not know, as ones it does; removed_from matches either.
-SAYINGS = ((r"\bpekan\b", "minggu"), (r"\bminggu kemarin\b", "minggu lalu"), (r"\b(?:tadi malam|semalam)\b", "kemarin"))
-SAID_AS = {"minggu": r"(?:minggu|pekan)", "lalu": r"(?:lalu|kemarin)", "kemarin": r"(?:kemarin|tadi malam|semalam)"}
+# Phrases dateparser does not know, as ones it does (the answer still quotes the question's words).
+_NUMBERS = {"dua": "2", "tiga": "3", "empat": "4", "lima": "5", "enam": "6", "tujuh": "7", "delapan": "8",
+            "sembilan": "9", "sepuluh": "10"}
+SAYINGS = (
+    (r"\bpekan\b", lambda m: "minggu"),
+    (r"\b(minggu|bulan) kemarin\b", lambda m: f"{m[1]} lalu"),
+    (r"\b(?:tadi malam|semalam)\b", lambda m: "kemarin"),
+    (r"\b(dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh) (hari|minggu|bulan)(?: yang)? lalu\b",
+     lambda m: f"{_NUMBERS[m[1].lower()]} {m[2]} yang lalu"),
+    (r"\b(\d+) (hari|minggu|bulan) lalu\b", lambda m: f"{m[1]} {m[2]} yang lalu"),
+    (r"\b(?:this|the) past week\b", lambda m: "the last 7 days"),
+    (r"\b(?:this|the) past month\b", lambda m: "the last 30 days"),
+)
 WEEKEND = re.compile(r"\b(?:(last|this|past|over the) weekend|akhir (?:pekan|minggu)(?: (lalu|ini|kemarin))?)\b", re.I)
 _VOCABULARY = (set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | YEAR_WORDS
                | QUALIFIERS | COUNTS | {"may", "ini"})
@@ -67,8 +77,10 @@ class DateRange:
     def removed_from(self, question: str) -> str:
         """The question without its date phrase (and the "since" / "in" before it): what is asked
         about, for judging whether passages answer it once the dates are a filter."""
-        words = [SAID_AS.get(w.lower(), re.escape(w)) for w in self.phrase.split()]
-        pattern = r"(?:\b(?:since|sejak|semenjak|after|setelah|in|on|pada|bulan)\s+)?" + r"\s+".join(words)
+        words = [re.escape(w) for w in self.phrase.split()]
+        before = r"(?:\b(?:since|sejak|semenjak|after|setelah|in|on|pada|bulan|over|during|dalam)\s+)?"
+        after = r"(?:\s+terakhir\b)?"  # "seminggu terakhir"
+        pattern = before + r"(?:\bthe\s+)?(?:\b(?:last|past)\s+)?" + r"\s+".join(words) + after
         left = " ".join(re.sub(pattern, " ", question, count=1, flags=re.IGNORECASE).split())
         return re.sub(r"\s+([?.!,])", r"\1", left)
 
@@ -97,7 +109,8 @@ def _period(day: date, base: date, words: set[str]) -> tuple[date, date]:
     """The period a phrase names, given the day dateparser read it as."""
     if words & set(MONTHS) and any(w.isdigit() and int(w) <= 31 for w in words):
         return day, day  # "on November 20", "20 November"
-    counted = bool(words & COUNTS) or any(w.isdigit() for w in words)
+    units = words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS)
+    counted = bool(units) and (bool(words & COUNTS) or any(w.isdigit() for w in words))  # not "Senin (23/11)"
     rolling = counted and not words & AGO or bool(words & {"past", "terakhir"})  # "the last two weeks"
     if rolling:
         return day, base
@@ -123,9 +136,7 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
     weekend = _weekend(question, base)
     if weekend is not None:
         return weekend
-    text = question
-    for said, known in SAYINGS:
-        text = re.sub(said, known, text, flags=re.IGNORECASE)
+    text, origin = _in_known_words(question)
     found = search_dates(text, languages=languages,
                          settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
     lowered = text.lower()
@@ -144,14 +155,31 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         before = lowered[:at].split()[-2:]
         if SINCE & set(before) or SINCE & words:
             start, end = moment.date(), base
-        return DateRange(start, min(end, base), _as_said(question, _trimmed(phrase)))
+        trimmed = _trimmed(phrase)
+        first = lowered.find(trimmed.lower(), at) if trimmed.lower() in phrase.lower() else at
+        last = first + len(trimmed) - 1 if first >= 0 else at + len(phrase) - 1
+        said = question[origin[max(first, 0)][0]: origin[last][1]]  # as the question said it
+        return DateRange(start, min(end, base), said or trimmed)
     return None
 
 
-def _as_said(question: str, phrase: str) -> str:
-    """The phrase in the question's own words ("tadi malam", not the "kemarin" it was read as)."""
-    m = re.search(r"\s+".join(SAID_AS.get(w.lower(), re.escape(w)) for w in phrase.split()), question, re.IGNORECASE)
-    return m.group(0) if m else phrase
+def _in_known_words(question: str) -> tuple[str, list[tuple[int, int]]]:
+    """The question with SAYINGS applied, and for each of its characters the span of the question's
+    own characters it stands for (to quote and remove the phrase as the member wrote it)."""
+    text, origin = question, [(i, i + 1) for i in range(len(question))]
+    for pattern, known in SAYINGS:
+        out, spans, pos = [], [], 0
+        for m in re.finditer(pattern, text, flags=re.IGNORECASE):
+            out.append(text[pos:m.start()])
+            spans += origin[pos:m.start()]
+            replacement = known(m)
+            out.append(replacement)
+            spans += [(origin[m.start()][0], origin[m.end() - 1][1])] * len(replacement)
+            pos = m.end()
+        out.append(text[pos:])
+        spans += origin[pos:]
+        text, origin = "".join(out), spans
+    return text, origin
 
 
 def _weekend(question: str, base: date) -> DateRange | None:

@@ -39,6 +39,11 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("What happened over the weekend?", "en", "2026-11-28", "2026-11-29"),  # asked on a Sunday: this one
     ("What happened last weekend?", "en", "2026-11-21", "2026-11-22"),
     ("Apa yang terjadi akhir pekan lalu?", "id", "2026-11-21", "2026-11-22"),
+    ("Apa yang terjadi dua minggu lalu?", "id", "2026-11-09", "2026-11-15"),
+    ("Apa kata menteri bulan kemarin?", "id", "2026-10-01", "2026-10-31"),
+    ("Apa kata presiden pada Senin (23/11)?", "id", "2026-11-23", "2026-11-23"),  # a date is not a count
+    ("What happened this past week?", "en", "2026-11-22", "2026-11-29"),
+    ("What did the court rule in the past month?", "en", "2026-10-30", "2026-11-29"),
 ])
 def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, start, end):
     found = find_range(question, lang, NOW)
@@ -141,6 +146,8 @@ def test_the_date_phrase_is_not_counted_as_what_the_question_asks_about():
     found = find_range("Apa kata wali kota tadi malam soal banjir?", "id", NOW)
     assert found.phrase == "tadi malam", "the phrase in the question's own words, as the answer quotes it"
     assert found.removed_from("Apa kata wali kota tadi malam soal banjir?") == "Apa kata wali kota soal banjir?"
+    found = find_range("What changed over the last two weeks at the port?", "en", NOW)
+    assert found.removed_from("What changed over the last two weeks at the port?") == "What changed at the port?"
 
 
 def test_a_question_asked_on_a_day_is_answered_from_that_days_articles_in_an_archive(engine, settings):
