@@ -71,19 +71,18 @@ class Asker:
         for key in [k for k in self._live if k[0] == namespace]:
             self._live.pop(key, None)
 
-    def _base_day(self, st: NamespaceStore, asked_on: date | None = None) -> date | None:
-        """What "last week" is counted from: today; None in an archive (no article in the last
-        ARCHIVE_DAYS), where a question's "this week" is the week it was asked, which the archive
-        does not know (rtqa-dev: 52 of 98 questions say "this week", of 52 different weeks; taking
-        the newest article's week dropped hit@1 from 0.653 to 0.398). One filtered lookup per
+    def _is_live(self, st: NamespaceStore, day: date) -> bool:
+        """Whether "last week" is counted from `day`: not in an archive (no article in the
+        ARCHIVE_DAYS before it), where a question's "this week" is the week it was asked, which the
+        archive does not know (rtqa-dev: 52 of 98 questions say "this week", of 52 different weeks;
+        taking the newest article's week dropped hit@1 from 0.653 to 0.398). One filtered lookup per
         namespace and hour."""
-        today = asked_on or datetime.now(timezone.utc).date()
-        key = (st.namespace, today)
+        key = (st.namespace, day)
         cached = self._live.get(key)
         if cached is None or time.monotonic() - cached[1] > 3600:
-            cached = (st.has_article_since((today - timedelta(days=ARCHIVE_DAYS)).isoformat()), time.monotonic())
+            cached = (st.has_article_since((day - timedelta(days=ARCHIVE_DAYS)).isoformat()), time.monotonic())
             self._live[key] = cached
-        return today if cached[0] else None
+        return cached[0]
 
     def ask(
         self,
@@ -118,16 +117,16 @@ class Asker:
         self._nonempty.add(st.namespace)
         lang = detect_language(question, self.lexical.languages(st.namespace))
         asked_range = unapplied = None
-        dated = bool(filters and (filters.date_from or filters.date_to))  # the caller's dates win
-        base = self._base_day(st, today) if not dated else None
-        if base is not None:
-            asked_range, timings["dates_ms"] = timed_find_range(question, lang, base)
-            if asked_range is not None:  # the dates asked about filter retrieval; undated articles are left out
-                start, end = asked_range.bounds()
+        if not (filters and (filters.date_from or filters.date_to)):  # the caller's dates win
+            day = today or datetime.now(timezone.utc).date()
+            found, timings["dates_ms"] = timed_find_range(question, lang, day)
+            if found is not None and self._is_live(st, day):  # the range filters retrieval; undated articles are left out
+                asked_range = found
+                start, end = found.bounds()
                 filters = Filters(source=filters.source if filters else "", date_from=start.isoformat(),
                                   date_to=end.isoformat())
-        elif not dated:  # an archive: say that the phrase was read and why it was not applied
-            unapplied, timings["dates_ms"] = timed_find_range(question, lang, today or datetime.now(timezone.utc).date())
+            else:  # in an archive the answer says the phrase was read and why it was not applied
+                unapplied = found
         t = time.perf_counter()
         config = retrieval or RetrievalConfig(mode=self.settings.retrieval_mode, candidates=self.settings.candidates)
         config = replace(config, mode=mode or config.mode, candidates=max(config.candidates, k))
