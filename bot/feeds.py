@@ -90,7 +90,11 @@ async def poll_due(bot: "NewsBot") -> int:
     for f in due:
         if f.namespace.startswith("guild-") and not bot.settings.allows_guild(int(f.namespace[len("guild-"):])):
             continue
-        result = await bot.run_engine(poll, bot.engine, bot.feeds, f, bot.engine.settings.feed_max_per_poll)
+        try:
+            result = await bot.run_engine(poll, bot.engine, bot.feeds, f, bot.engine.settings.feed_max_per_poll)
+        except Exception:  # noqa: BLE001 - the store failed under this feed: the others are still polled
+            log.exception("feed %s of %s: the poll failed", f.url, f.namespace)
+            continue
         polled += 1
         if result.status == "error":
             log.warning("feed %s of %s: %s", f.url, f.namespace, result.error)

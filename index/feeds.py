@@ -13,22 +13,25 @@ used when the page cannot be fetched.
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import threading
 import time
+import logging
 import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import FetchError, InputError, NotFoundError
+from .errors import FetchError, InputError, NotFoundError, StorageError, StoreUnavailableError
 from .fetch import fetch_feed, is_url
-from .loaders import Draft
+from .loaders import Draft, safe_date
 from .records import AddError
 from .settings import check_namespace
 
 INTERVAL_S = 30 * 60
 MAX_BACKOFF_S = 24 * 3600
+log = logging.getLogger("newsbot.feeds")
 MIN_ENTRY_CHARS = 200  # an entry's own text stands in for its page only if it is an article's worth
 
 
@@ -179,9 +182,31 @@ def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:
 
     if body.lstrip()[:1] == b"{":
         return _json_feed(body, url)
+    _refuse_entity_declarations(body, url)
     with warnings.catch_warnings():  # feedparser warns about its updated/published key mapping on every entry
         warnings.simplefilter("ignore", DeprecationWarning)
         return _feedparser_entries(feedparser.parse(body), url)
+
+
+_PROLOG_END = re.compile(rb"<[A-Za-z_]")  # the root element: the DTD and its entities come before it
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def _refuse_entity_declarations(body: bytes, url: str) -> None:
+    """A feed that declares XML entities is refused: feeds never need them, and feedparser keeps
+    internal ones with plain values, which expand ~100x inside the byte cap (a 2.5 MB feed gave
+    entries of 116 million characters). Checked on the bytes feedparser itself parses (its own
+    UTF-8 conversion, so a UTF-16 or Latin-1 feed hides nothing)."""
+    from feedparser.encodings import convert_to_utf8
+
+    try:
+        data = convert_to_utf8({}, body, {})
+    except Exception:  # noqa: BLE001 - an encoding feedparser cannot convert: look at the bytes as they are
+        data = body
+    end = _PROLOG_END.search(data)
+    if _ENTITY_DECLARATION.search(data[: end.start() if end else len(data)]):
+        raise FetchError(f"{url}: the feed declares XML entities (<!ENTITY ...>), which feeds do not need and which "
+                         "can expand it many times over; refused")
 
 
 def _feedparser_entries(parsed, url: str) -> tuple[str, list[Entry]]:
@@ -206,30 +231,42 @@ def _feedparser_entries(parsed, url: str) -> tuple[str, list[Entry]]:
 
 
 def _json_feed(body: bytes, url: str) -> tuple[str, list[Entry]]:
-    """JSON Feed 1.0 / 1.1 (jsonfeed.org): `items` with `url`, `title`, `date_published`, `authors`."""
+    """JSON Feed 1.0 / 1.1 (jsonfeed.org): `items` with `url`, `title`, `date_published`, `authors`.
+    Every field is checked for its type: a hostile feed (an object for `authors`, a number for
+    `items`, nesting deep enough to exhaust the parser) is this feed's error, never the poller's."""
     import json
 
     try:
         data = json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        raise FetchError(f"{url}: not an RSS, Atom or JSON feed ({exc})") from None
-    if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise FetchError(f"{url}: not an RSS, Atom or JSON feed ({reason})") from None
+    if not isinstance(data, dict) or not _text(data.get("version")).startswith("https://jsonfeed.org/version/"):
         raise FetchError(f"{url}: not an RSS, Atom or JSON feed (JSON without a jsonfeed.org version)")
+    items = data.get("items")
+    if items is not None and not isinstance(items, list):
+        raise FetchError(f"{url}: a JSON Feed whose items are {type(items).__name__}, not a list")
     entries = []
-    for item in data.get("items") or []:
+    for item in items or []:
         if not isinstance(item, dict):
             continue
-        link = str(item.get("url") or item.get("id") or "").strip()
+        link = (_text(item.get("url")) or _text(item.get("id"))).strip()
         if not is_url(link):
             continue
-        updated = str(item.get("date_modified") or item.get("date_published") or "")
-        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-        author = str((authors[0] or {}).get("name", "")) if authors and isinstance(authors[0], dict) else ""
-        text = str(item.get("content_text") or "") or _plain(str(item.get("content_html") or item.get("summary") or ""))
-        entries.append(Entry(key=f"{link} {updated}".strip(), url=link, title=str(item.get("title") or "").strip(),
-                             published_at=str(item.get("date_published") or "")[:10], author=author, text=text))
+        updated = _text(item.get("date_modified")) or _text(item.get("date_published"))
+        authors = item.get("authors")
+        authors = authors if isinstance(authors, list) else [item.get("author")]
+        author = next((_text(a.get("name")) for a in authors if isinstance(a, dict)), "")
+        text = _text(item.get("content_text")) or _plain(_text(item.get("content_html")) or _text(item.get("summary")))
+        entries.append(Entry(key=f"{link} {updated}".strip(), url=link, title=_text(item.get("title")).strip(),
+                             published_at=_text(item.get("date_published"))[:10], author=author.strip(), text=text))
     entries.sort(key=lambda x: x.published_at, reverse=True)
-    return str(data.get("title") or "").strip(), entries
+    return _text(data.get("title")).strip(), entries
+
+
+def _text(value) -> str:
+    """A JSON Feed field that should be a string: anything else counts as absent."""
+    return value if isinstance(value, str) else ""
 
 
 def _plain(markup: str) -> str:
@@ -304,7 +341,11 @@ def follow(store: FeedStore, settings, namespace: str, url: str, actor: str = ""
 
 
 def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: float | None = None) -> Polled:
-    """One poll of one feed: fetch (conditionally), index the entries not seen before, schedule the next."""
+    """One poll of one feed: fetch (conditionally), index the entries not seen before, schedule the next.
+
+    Whatever goes wrong with this feed (the fetch, the parse, a field of the wrong type, the size) is
+    this feed's failure: recorded with its reason and backed off; it never stops a round of polls.
+    Only a failure of the store itself (which every feed would meet) is raised."""
     now = time.time() if now is None else now
     settings = engine.settings
     try:
@@ -316,15 +357,23 @@ def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: floa
             return Polled(feed.url, "not_modified")
         title, entries = parse_entries(fetched.body, feed.url)
     except (FetchError, InputError) as exc:
-        failures = feed.failures + 1
-        store.save(replace(feed, failures=failures, last_error=str(exc)[:300], last_polled_at=_now(),
-                           next_poll_at=_next(replace(feed, failures=failures), now, ok=False)))
-        return Polled(feed.url, "error", error=str(exc))
-    fresh = [e for e in entries if e.key not in store.seen(feed, [e.key for e in entries])]
+        return _failed(store, feed, now, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a hostile feed met a parser's limit or a bug: this feed's failure
+        log.warning("feed %s of %s could not be read", feed.url, feed.namespace, exc_info=True)
+        return _failed(store, feed, now, f"{feed.url}: unreadable feed ({exc.__class__.__name__}: {str(exc)[:160]})")
+    seen = store.seen(feed, [e.key for e in entries])  # one query for the whole feed: a poll is linear in its entries
+    fresh = [e for e in entries if e.key not in seen]
     result = Polled(feed.url, "new", skipped=max(0, len(fresh) - max_per_poll))
     for entry in fresh[:max_per_poll]:
-        draft = _draft(engine, entry, title)
-        [outcome] = engine.add([draft], namespace=feed.namespace, actor=f"feed:{feed.url}")
+        try:
+            draft = _draft(engine, entry, title)
+            [outcome] = engine.add([draft], namespace=feed.namespace, actor=f"feed:{feed.url}")
+        except (StoreUnavailableError, StorageError):
+            raise  # not this feed's fault: the round stops, and the feed is polled again when the store is back
+        except Exception:  # noqa: BLE001 - one entry's failure is that entry's
+            log.warning("feed %s: entry %s could not be added", feed.url, entry.url, exc_info=True)
+            result.failed += 1
+            continue
         if isinstance(outcome, AddError):
             result.failed += 1
             continue
@@ -338,6 +387,15 @@ def poll(engine, store: FeedStore, feed: Feed, max_per_poll: int = 50, now: floa
     return result
 
 
+def _failed(store: FeedStore, feed: Feed, now: float, reason: str) -> Polled:
+    """Record a failed poll and back off: the next one waits twice as long each time, up to a day."""
+    reason = reason or f"{feed.url}: the poll failed for an unknown reason"
+    failures = feed.failures + 1
+    store.save(replace(feed, failures=failures, last_error=reason[:300], last_polled_at=_now(),
+                       next_poll_at=_next(replace(feed, failures=failures), now, ok=False)))
+    return Polled(feed.url, "error", error=reason)
+
+
 def _draft(engine, entry: Entry, feed_title: str) -> Draft | AddError:
     """The entry's page like `/add URL`, the feed's fields as fallbacks; its own text if the page fails."""
     page = engine.draft_from_url(entry.url)
@@ -345,7 +403,7 @@ def _draft(engine, entry: Entry, feed_title: str) -> Draft | AddError:
         if len(entry.text) < MIN_ENTRY_CHARS:
             return page
         page = Draft(text=entry.text, url=entry.url, origin=entry.url)
-    return replace(page, title=page.title or entry.title, published_at=page.published_at or entry.published_at,
+    return replace(page, title=page.title or entry.title, published_at=page.published_at or safe_date(entry.published_at),
                    source=page.source or entry.author or feed_title, url=entry.url)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -34,19 +34,28 @@ class Draft:
     origin: str = ""
 
 
-def normalize_date(value: str | None) -> str:
-    """ISO date (YYYY-MM-DD) from an ISO date or timestamp; "" for nothing."""
+EARLIEST_YEAR = 1800
+FUTURE_SLACK_DAYS = 2  # an outlet's date is its local day: tomorrow somewhere is today here
+
+
+def normalize_date(value: str | None, today: date | None = None) -> str:
+    """ISO date (YYYY-MM-DD) from an ISO date or timestamp; "" for nothing. A date no article can
+    have (before 1800, or after the day after tomorrow: "9999-12-31") is refused, as is
+    "0000-00-00": either would sort first as the "latest" news forever."""
     if not value:
         return ""
     value = str(value).strip()
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+        day = datetime.fromisoformat(value.replace("Z", "+00:00")).date()
     except ValueError:
-        pass
-    try:
-        return date.fromisoformat(value[:10]).isoformat()
-    except ValueError:
-        raise InputError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            raise InputError(f"not a date: {value[:40]!r} (use YYYY-MM-DD)") from None
+    latest = (today or date.today()) + timedelta(days=FUTURE_SLACK_DAYS)
+    if day.year < EARLIEST_YEAR or day > latest:
+        raise InputError(f"not a publication date: {value[:40]!r} (from {EARLIEST_YEAR} up to {latest.isoformat()})")
+    return day.isoformat()
 
 
 def finish(draft: Draft, max_chars: int) -> Draft:
@@ -64,9 +73,36 @@ def finish(draft: Draft, max_chars: int) -> Draft:
     if unbreakable > len(text) // 2:
         raise InputError(f"{where}not an article: {unbreakable:,} of its {len(text):,} characters are runs without "
                          "a space or punctuation (encoded data?)")
-    title = one_line(draft.title) or derive_title(text)
-    return replace(draft, text=text, title=title, source=one_line(draft.source),
-                   url="".join(clean_text(draft.url or "").split()), published_at=normalize_date(draft.published_at))
+    if len(draft.id) > MAX_ID_CHARS:
+        raise InputError(f"{where}an id of {len(draft.id):,} characters (at most {MAX_ID_CHARS})")
+    title = capped(one_line(draft.title), MAX_TITLE_CHARS) or derive_title(text)
+    return replace(draft, text=text, title=title, source=capped(one_line(draft.source), MAX_SOURCE_CHARS),
+                   url=article_url(draft.url), published_at=normalize_date(draft.published_at))
+
+
+# Caps on what every source kind (file, URL, JSONL, feed, Discord) may bring besides the text:
+# a 3 MB title was once stored whole and printed with every answer.
+MAX_TITLE_CHARS = 300
+MAX_SOURCE_CHARS = 200
+MAX_ID_CHARS = 200
+MAX_URL_CHARS = 2048  # what browsers and sitemaps accept
+
+
+def capped(value: str, limit: int) -> str:
+    """A metadata line cut at a word boundary, marked with an ellipsis when cut."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut).rstrip() + "…"
+
+
+def article_url(value: str | None) -> str:
+    """An article's link as kept: http(s) and at most MAX_URL_CHARS, or none at all (a
+    `javascript:` or `file:` link must never reach a citation someone clicks)."""
+    from .fetch import is_url
+
+    url = "".join(clean_text(value or "").split())
+    return url if is_url(url) and len(url) <= MAX_URL_CHARS else ""
 
 
 def one_line(value: str) -> str:
@@ -176,12 +212,12 @@ def draft_from_html(html: str, origin: str, url: str = "") -> Draft:
         title=doc.title or "",
         url=url,
         source=doc.sitename or doc.hostname or "",
-        published_at=_safe_date(doc.date),
+        published_at=safe_date(doc.date),
         origin=origin,
     )
 
 
-def _safe_date(value) -> str:
+def safe_date(value) -> str:
     try:
         return normalize_date(value)
     except InputError:
@@ -240,24 +276,50 @@ def iter_directory(path: Path) -> Iterator[Path | InputError]:
 _TEXT_FIELDS = ("title", "url", "source", "lang", "published_at")
 
 
-def iter_jsonl(path: Path) -> Iterator[Draft | InputError]:
+MAX_JSONL_LINE_BYTES = 64 << 20  # an article of NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line
+
+
+def iter_jsonl(path: Path, max_line_bytes: int = MAX_JSONL_LINE_BYTES) -> Iterator[Draft | InputError]:
     """Drafts from the evaluation articles format (see ../shared/data/README.md).
 
     A line that is not a valid article is yielded as an InputError (with its origin) and
-    the lines after it are still read: one bad line never hides the rest of the file."""
+    the lines after it are still read: one bad line never hides the rest of the file. A line
+    longer than `max_line_bytes` is such an error too, and is skipped without being held in
+    memory (a 2 GB line once took 4 GB and the whole import with it)."""
     try:
-        handle = path.open(encoding="utf-8", errors="replace")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     with handle:
-        for lineno, line in enumerate(handle, 1):
+        for lineno, line in _bounded_lines(handle, max_line_bytes):
+            origin = f"{path}:{lineno}"
+            if line is None:
+                yield InputError(f"{origin}: a line of more than {max_line_bytes:,} bytes; skipped", origin)
+                continue
             if not line.strip():
                 continue
-            origin = f"{path}:{lineno}"
             try:
-                yield _draft_from_row(line, origin)
+                yield _draft_from_row(line.decode("utf-8", errors="replace"), origin)
             except InputError as exc:
                 yield InputError(f"{origin}: {exc}", origin)
+
+
+def _bounded_lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) for each line; None for a line over `limit`, read past a MiB at a time."""
+    lineno = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield lineno, None
+        else:
+            yield lineno, line
 
 
 def _draft_from_row(line: str, origin: str) -> Draft:
@@ -278,7 +340,7 @@ def _draft_from_row(line: str, origin: str) -> Draft:
         title=row.get("title") or "",
         url=row.get("url") or "",
         source=row.get("source") or "",
-        published_at=_safe_date(row.get("published_at")),
+        published_at=safe_date(row.get("published_at")),
         lang=row.get("lang") or "",
         id=str(article_id if article_id is not None else ""),
         origin=origin,

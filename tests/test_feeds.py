@@ -381,3 +381,98 @@ def test_an_entry_the_feed_marks_updated_is_fetched_again_and_replaces_its_artic
     assert (again.added, again.replaced) == (0, 1)
     [article] = engine.sources()
     assert "extend to Gresik" in engine.article(article.id).text
+
+
+# ------------------------------------------------------------------ hostile feeds (security round three)
+
+HOSTILE_JSON_FEEDS = {
+    "authors is an object": json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"url": "https://example.com/a", "title": "A", "authors": {"name": "x"}}]}).encode(),
+    "items is a number": json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": 5}).encode(),
+    "nested 100,000 deep": (b'{"version": "https://jsonfeed.org/version/1.1", "items": [' + b"[" * 100_000
+                            + b"]" * 100_000 + b"]}"),
+    "a title that is a list": json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": [1],
+                                          "items": [{"url": ["x"], "title": {"a": 1}, "date_published": 7}]}).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_JSON_FEEDS))
+def test_a_hostile_json_feed_is_that_feeds_failure_and_every_other_feed_is_still_polled(settings, kota, kind):
+    hostile = serve(kota, "/hostile.json", "application/feed+json", HOSTILE_JSON_FEEDS[kind])
+    good = serve(kota, "/good.xml", "application/rss+xml", rss(STORIES, kota))
+    store = FeedStore(settings.data_dir)
+    store.add("aaa", hostile)  # sorted first: before the fix its error stopped the round here
+    store.add("zzz", good)
+    store.close()
+    done = run_cli(["feed", "poll", "--all", "--json"], settings, NEWSBOT_ALLOW_LOOPBACK_URLS="true")
+    results = {r["feed"]: r for r in map(json.loads, done.stdout.decode().splitlines())}
+    assert results[good]["added"] == 3, done.stderr.decode()
+    if results[hostile]["status"] == "error":  # or it is a feed of no usable entries: either way not the poller's end
+        assert results[hostile]["error"] and "Traceback" not in done.stderr.decode()
+        state = FeedStore(settings.data_dir).get("aaa", hostile)
+        assert state.failures == 1 and state.last_error and state.next_poll_at > time.time()
+
+
+def test_a_feed_that_turns_hostile_after_it_was_added_is_backed_off_with_its_reason(engine, kota):
+    url = serve(kota, "/turns.json", "application/feed+json", json_feed(STORIES[:1], kota))
+    store = FeedStore(engine.settings.data_dir)
+    assert poll(engine, store, store.add("default", url)).added == 1
+    serve(kota, "/turns.json", "application/feed+json", HOSTILE_JSON_FEEDS["items is a number"])
+    result = poll(engine, store, store.get("default", url), now=1000.0)
+    assert result.status == "error" and "items are int" in result.error
+    assert store.get("default", url).next_poll_at > 1000.0
+
+
+def test_a_poll_asks_the_state_database_once_for_what_it_has_seen_whatever_the_feeds_length(engine, kota):
+    """Quadratic before: one query per entry (20k entries took 50 s, 100k never ended)."""
+    def seen_queries(entries: int) -> int:
+        many = [(f"q{entries}-{i}", f"Story {i}", "2025-03-01", "") for i in range(entries)]
+        url = serve(kota, f"/many-{entries}.xml", "application/rss+xml", rss(many, kota))
+        store = FeedStore(engine.settings.data_dir)
+        feed = store.add("default", url)
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        poll(engine, store, feed, max_per_poll=0)
+        return sum("FROM seen" in s for s in statements)
+
+    assert seen_queries(10) == seen_queries(2_000) == 1
+
+
+def amplified_feed(entity_chars: int, references: int, encoding: str = "utf-8") -> bytes:
+    head = f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE rss [<!ENTITY a "{"x" * entity_chars}">]>'
+    body = (f'<rss version="2.0"><channel><title>t</title><item><title>s</title><link>https://example.com/a</link>'
+            f'<description>{"&a;" * references}</description></item></channel></rss>')
+    return (head + body).encode(encoding)
+
+
+def test_a_feed_declaring_entities_is_refused_in_bounded_time_and_memory():
+    """Internal entities expanded ~100x inside the byte cap (2.5 MB: 1.5 GB and 74 s at every poll)."""
+    import tracemalloc
+
+    body = amplified_feed(1000, 850_000)
+    assert len(body) > 2_500_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception) as refused:
+            parse_entries(body, "https://example.com/feed.xml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "declares XML entities" in str(refused.value)
+    assert peak < 100e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_a_utf16_feed_cannot_hide_its_entity_declarations():
+    with pytest.raises(Exception, match="declares XML entities"):
+        parse_entries(amplified_feed(10, 10, "utf-16"), "https://example.com/feed.xml")
+
+
+def test_entries_with_impossible_dates_are_added_undated_and_the_poll_succeeds(engine, kota):
+    stories = [("surabaya-buses", STORIES[0][1], "0000-00-00", ""), ("bandung-lane", STORIES[1][1], "9999-12-31", "")]
+    feed_body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Kota", "items": [
+        {"url": f"{kota}/news/{slug}", "title": t, "date_published": d} for slug, t, d, _ in stories]}).encode()
+    url = serve(kota, "/dates.json", "application/feed+json", feed_body)
+    store = FeedStore(engine.settings.data_dir)
+    result = poll(engine, store, store.add("default", url))
+    assert (result.status, result.added, result.failed) == ("new", 2, 0), result
+    assert {a.published_at for a in engine.sources()} == {""}
