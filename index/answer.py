@@ -157,6 +157,13 @@ def abstention(judgment, lang: str = "en") -> str:
     return text
 
 
+def no_words(lang: str = "en") -> str:
+    """The answer to a question without a word an article could answer ("?!", "*", "OR")."""
+    from .i18n import Messages
+
+    return Messages(lang).t("answer.no_words")
+
+
 def closest_sentence(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> Citation | None:
     """The best sentence of the closest passage, shown as "closest, may not answer" beside an abstention."""
     picked = pick_sentences(question, passages[:1], articles, 1, context=context)

@@ -36,6 +36,7 @@ from .text import key_names, lexical_terms, sentence_spans, words, years
 
 JUDGE_MIN_CHUNKS = 1000  # the IDF of the judgment's coverage signals counts at least this many chunks
 NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "no_articles"
+NO_WORDS = "no_words"  # "?!", "*", "OR": nothing an article could answer
 FEATURES = ("rel1", "dense1", "gap", "cov1", "cov_max", "sent_cov", "rare_in", "names", "xling", "xl_rel1", "xl_dense1",
             "xl_gap")
 

@@ -22,7 +22,7 @@ from .records import Answer, Article, Passage
 from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore
-from .text import key_names, lexical_terms, looks_like_question, sentence_spans
+from .text import content_terms, key_names, lexical_terms, looks_like_question, sentence_spans
 
 
 # The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
@@ -105,6 +105,10 @@ class Asker:
             raise InputError("the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise InputError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        if not context and not content_terms(question):  # "?!?!", "*", "OR": not even FTS5 syntax reaches retrieval
+            lang = detect_language(question)
+            return Answer(question, answering.no_words(lang), True, reason=answerability.NO_WORDS, lang=lang,
+                          timings_ms={"total_ms": (time.perf_counter() - t0) * 1000})
         k = k or self.settings.top_k
         use_llm = self.settings.llm_enabled if llm is None else llm
         if use_llm and not self.settings.llm_enabled:

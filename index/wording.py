@@ -2,7 +2,7 @@
 the notices, from the records' data and the message catalogue. Shared by the CLI and the bot."""
 from __future__ import annotations
 
-from .answerability import EMPTY, NAMES, YEAR
+from .answerability import EMPTY, NAMES, NO_WORDS, YEAR
 from .i18n import Messages
 from .records import Answer
 
@@ -13,6 +13,8 @@ def abstention(answer: Answer, m: Messages) -> str:
     if answer.date_range and not answer.passages:  # nothing retrieved from the dates asked about
         span = m.date_range(answer.date_range["from"], answer.date_range["to"])
         return f"{text} {m.t('answer.date_none', range=span)}"
+    if reason == NO_WORDS:
+        return m.t("answer.no_words")
     if reason == EMPTY:
         return f"{text} {m.t('answer.no_articles')}"
     if reason == NAMES and names:
