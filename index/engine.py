@@ -33,7 +33,7 @@ from .records import AddError, AddResult, Answer, Article
 from .retrieval import RetrievalConfig
 from .settings import Settings
 from .storage_failures import damaged_store, storage_failure, store_guard
-from .reindex import Reindexed, raise_missing, reindex
+from .reindex import Reindexed, finish_swaps, raise_missing, reindex
 from .store import Filters, NamespaceStore, check_namespace, list_namespaces, open_client
 
 __all__ = ["Engine"]
@@ -52,6 +52,7 @@ class Engine:
                 self._lock = lock_data_dir(data_dir)
             self.embedder = Embedder(build_embedding(settings), EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
             self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
+            finish_swaps(self.client)  # a reindex cut mid-swap is finished before anything can write
             lex_name = (
                 f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode else "lexical.sqlite"
             )

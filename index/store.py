@@ -147,6 +147,10 @@ class NamespaceStore:
         self.articles.modify(name=collection_name(self.namespace, "articles", suffix))
         self.suffix = suffix
 
+    def mark(self, key: str) -> None:
+        """Set a flag in the namespace's metadata (a reindex marks its copy complete)."""
+        self.articles.modify(metadata={**(self.articles.metadata or {}), key: True})
+
     def drop(self) -> None:
         for col in (self.chunks, self.articles):
             if col is not None:

@@ -114,3 +114,43 @@ def test_the_model_id_names_the_weights_so_changed_weights_are_another_model(tmp
     changed = tmp_path / "e5-changed.bin"
     changed.write_bytes(bytes(data))
     assert e5_model_id("original", changed) != e5_model_id("original", original)
+
+
+SWAP_STEPS = ["copy complete", "chunks live to .old", "chunks .next to live", "articles live to .old",
+              "articles .next to live", "chunks .old dropped", "articles .old dropped", "swapped"]
+KILL_AT_STEP = """
+import os, sys
+import newsbot.index.reindex as reindex
+reindex._step = lambda name: os._exit(137) if name == sys.argv[1] else None
+from newsbot.index.cli import main
+sys.exit(main(["reindex"]))
+"""
+
+
+@pytest.mark.drill
+@pytest.mark.parametrize("step", SWAP_STEPS)
+def test_a_reindex_killed_at_any_step_of_its_swap_loses_no_article(tmp_path, cache_dir, step):
+    """Before: a kill between the renames left 0 articles, and the next add + reindex kept only the new one."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+    from newsbot.index.loaders import Draft
+
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
+    question = "How many measles cases were reported in the West Texas outbreak?"
+    with Engine(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        expected = engine.ask(question).answer
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_STEP, step], env=cli_env(settings), capture_output=True,
+                            timeout=600)
+    assert killed.returncode == 137, killed.stderr.decode()[-2000:]
+    with Engine(settings) as engine:
+        assert len(engine.sources()) == 31 and engine.ask(question).answer == expected
+        engine.add([Draft(text="Surabaya opened its first electric bus line on Monday, with 20 buses between the "
+                               "airport and the city centre, the transport agency said.", id="after-crash")])
+        engine.reindex()
+        assert len(engine.sources()) == 32 and engine.ask(question).answer == expected
+        assert engine.namespaces() == ["default"]
+        leftovers = {c.name for c in engine.client.list_collections()} - {"nb-default-chunks", "nb-default-articles"}
+        assert leftovers == set()
