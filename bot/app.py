@@ -58,14 +58,16 @@ class NewsBot(discord.Client):
         self.settings = settings
         self.tree = NewsTree(self)
         self.tree.on_error = self.on_app_command_error
-        self.executor = ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="newsbot-engine")
+        pool = max(2, settings.workers)
+        self.executor = ThreadPoolExecutor(max_workers=pool, thread_name_prefix="newsbot-engine")
+        self._long_work = asyncio.Semaphore(pool - 1)  # long jobs never take the last worker: it is kept for questions
         self.limiter = RateLimiter(settings.ask_rate, settings.ask_window_s)
         self.feedback = FeedbackStore(Path(engine.settings.data_dir) / "feedback.jsonl")
         # every answer shown, by message id: for its buttons and follow-up replies, across restarts
         self.answers = AnswerLog(Path(engine.settings.data_dir) / "answers.sqlite")
         self.answer_view = AnswerView(self)
         self.locales: dict[str, str] = {}  # namespace -> its /language choice ("" none, "auto", "en", "id")
-        self.engine_server = EngineServer(engine, self.run_engine)  # `newsbot ask` etc. while the bot runs
+        self.engine_server = EngineServer(engine, self.run_engine, self.run_long)  # `newsbot ask` etc. while the bot runs
         self.feeds = FeedStore(engine.settings.data_dir)  # the feeds servers follow, polled by `_poll_feeds`
         for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS, *feeds.COMMANDS):
             self.tree.add_command(command)
@@ -155,6 +157,12 @@ class NewsBot(discord.Client):
     async def run_engine(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Engine calls are blocking (embedding, Chroma): run them in worker threads."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    async def run_long(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Adds, page fetches, feed polls, exports and reindexes: at most all workers but one at a time,
+        so a question never waits behind them (two slow socket adds once stalled every /ask for 40 s)."""
+        async with self._long_work:
+            return await self.run_engine(fn, *args, **kwargs)
 
     async def remember(self, message_id: int, namespace: str, answer: Answer, context: str = "") -> None:
         await self.run_engine(self.answers.record, message_id, namespace, answer, context)

@@ -32,7 +32,7 @@ async def feed_add(interaction: discord.Interaction, url: str, post_here: bool =
     m = await locale.for_interaction(interaction)
     settings = bot.engine.settings
     await interaction.response.defer(thinking=True, ephemeral=True)  # the URL is fetched to check it is a feed
-    followed = await bot.run_engine(follow, bot.feeds, settings, namespace_for(interaction.guild_id, bot.settings), url,
+    followed = await bot.run_long(follow, bot.feeds, settings, namespace_for(interaction.guild_id, bot.settings), url,
                                     actor=f"discord:{interaction.user.id}",
                                     channel_id=interaction.channel_id if post_here else 0)
     said = [m.t("bot.feed_found", url=render.clean(followed.url))] if followed.url != url.strip() else []
@@ -91,7 +91,7 @@ async def poll_due(bot: "NewsBot") -> int:
         if f.namespace.startswith("guild-") and not bot.settings.allows_guild(int(f.namespace[len("guild-"):])):
             continue
         try:
-            result = await bot.run_engine(poll, bot.engine, bot.feeds, f, bot.engine.settings.feed_max_per_poll)
+            result = await bot.run_long(poll, bot.engine, bot.feeds, f, bot.engine.settings.feed_max_per_poll)
         except Exception:  # noqa: BLE001 - the store failed under this feed: the others are still polled
             log.exception("feed %s of %s: the poll failed", f.url, f.namespace)
             continue

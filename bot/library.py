@@ -33,9 +33,9 @@ async def add(interaction: discord.Interaction, url: str | None = None, text: st
     await interaction.response.defer(thinking=True, ephemeral=True)
     ns = namespace_for(interaction.guild_id, bot.settings)
     if url:  # member input: only an http(s) URL is fetched, never a path on this machine
-        draft = await bot.run_engine(bot.engine.draft_from_url, url)
+        draft = await bot.run_long(bot.engine.draft_from_url, url)
     elif text:
-        draft = await bot.run_engine(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
+        draft = await bot.run_long(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
     else:
         if file.size > bot.settings.max_attachment_bytes:
             await interaction.followup.send(m.t("bot.problem", detail=m.t(
@@ -43,8 +43,8 @@ async def add(interaction: discord.Interaction, url: str | None = None, text: st
                 limit=m.number(bot.settings.max_attachment_bytes))), ephemeral=True)
             return
         data = await file.read()
-        draft = await bot.run_engine(bot.engine.draft_from_upload, data, file.filename, title=title or "")
-    [result] = await bot.run_engine(bot.engine.add, [draft], namespace=ns, actor=f"discord:{interaction.user.id}")
+        draft = await bot.run_long(bot.engine.draft_from_upload, data, file.filename, title=title or "")
+    [result] = await bot.run_long(bot.engine.add, [draft], namespace=ns, actor=f"discord:{interaction.user.id}")
     if isinstance(result, AddError):
         await interaction.followup.send(m.t("bot.problem", detail=render.trim(render.clean(result.message), 1900)),
                                         ephemeral=True)

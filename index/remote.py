@@ -32,6 +32,8 @@ from .store import Filters
 
 SOCKET = "newsbot.sock"
 LINE_LIMIT = 64 << 20  # an article of up to NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line
+IDLE_S = 120.0  # a client silent this long (between two lines of its request) is dropped; above a page fetch
+ADD_BATCH, ADD_BATCH_BYTES = 32, 64 << 20  # drafts read before they go to a worker, at most
 log = logging.getLogger("newsbot.remote")
 
 
@@ -43,10 +45,14 @@ def socket_path(data_dir: Path) -> Path:
 
 class EngineServer:
     """Serves the engine on the socket; every engine call runs through `run` (the bot's worker
-    threads), so the event loop never blocks."""
+    threads), so the event loop never blocks, and the long ones (add, export, reindex, remove)
+    through `run_long`, which leaves a worker free for questions. A request is read whole, on the
+    event loop, before a worker takes it (an add in batches of drafts): no client holds a worker
+    while it is slow to send."""
 
-    def __init__(self, engine, run: Callable[..., Awaitable[Any]]) -> None:
-        self.engine, self.run = engine, run
+    def __init__(self, engine, run: Callable[..., Awaitable[Any]],
+                 run_long: Callable[..., Awaitable[Any]] | None = None) -> None:
+        self.engine, self.run, self.run_long = engine, run, run_long or run
         self.path = socket_path(engine.settings.data_dir)
         self._server: asyncio.AbstractServer | None = None
 
@@ -76,7 +82,9 @@ class EngineServer:
             loop.call_soon_threadsafe(writer.write, line(obj))
 
         try:
-            request = json.loads(await reader.readline() or b"{}")
+            request = json.loads(await _line(reader) or b"{}")
+            if not isinstance(request, dict) or not isinstance(request.get("args") or {}, dict):
+                raise errors.InputError("a request is one JSON object {\"op\": ..., \"args\": {...}}")
             op, args = request.get("op"), request.get("args") or {}
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
@@ -84,6 +92,8 @@ class EngineServer:
             writer.write(line({"ok": await handler(args, reader, send, loop)}))
         except errors.NewsbotError as exc:
             writer.write(line({"error": str(exc), "kind": exc.__class__.__name__}))
+        except (ValueError, asyncio.LimitOverrunError) as exc:  # not JSON, or a line over LINE_LIMIT
+            writer.write(line({"error": f"not a request: {str(exc)[:200]}", "kind": "InputError"}))
         except Exception as exc:  # a bug: the bot keeps running, the caller gets one line
             log.exception("a command-line request failed")
             writer.write(line({"error": f"{exc.__class__.__name__}: {exc}", "kind": "Exception"}))
@@ -112,7 +122,7 @@ class EngineServer:
         return await self.run(self.engine.namespaces)
 
     async def op_remove(self, args, reader, send, loop):
-        return (await self.run(self.engine.remove, **args)).to_dict()
+        return (await self.run_long(self.engine.remove, **args)).to_dict()
 
     async def op_export(self, args, reader, send, loop):
         def stream() -> int:
@@ -121,23 +131,47 @@ class EngineServer:
                 send({"item": article.to_dict(with_text=True)})
                 n += 1
             return n
-        return await self.run(stream)
+        return await self.run_long(stream)
 
     async def op_reindex(self, args, reader, send, loop):
-        result = await self.run(self.engine.reindex, progress=lambda done, total: send({"item": [done, total]}), **args)
+        result = await self.run_long(self.engine.reindex, progress=lambda done, total: send({"item": [done, total]}), **args)
         return result.to_dict()
 
     async def op_add(self, args, reader, send, loop):
-        def drafts() -> Iterator[Draft | AddError]:  # read in the worker thread, line by line, as the add goes
-            while True:
-                line = asyncio.run_coroutine_threadsafe(reader.readline(), loop).result()
-                item = json.loads(line or b'{"end": true}')
-                if item.get("end"):
-                    return
-                yield Draft(**item["draft"]) if "draft" in item else AddError.from_dict(item["error"])
+        n = 0
+        while True:
+            batch, done = await _read_drafts(reader)  # on the event loop: a slow client holds no worker
+            if batch:
+                n += len(await self.run_long(self.engine.add, batch, on_result=lambda r: send({"item": r.to_dict()}),
+                                             **args))
+            if done:
+                return n
 
-        results = await self.run(self.engine.add, drafts(), on_result=lambda r: send({"item": r.to_dict()}), **args)
-        return len(results)
+
+async def _line(reader: asyncio.StreamReader) -> bytes:
+    """One line of a request, or a clear error when the client goes quiet for IDLE_S."""
+    try:
+        return await asyncio.wait_for(reader.readline(), IDLE_S)
+    except asyncio.TimeoutError:
+        raise errors.InputError(f"the client sent nothing for {IDLE_S:.0f} s; the request was dropped") from None
+
+
+async def _read_drafts(reader: asyncio.StreamReader) -> tuple[list[Draft | AddError], bool]:
+    """The next batch of an add's drafts (at most ADD_BATCH, or ADD_BATCH_BYTES), and whether the
+    client said it is done."""
+    batch: list[Draft | AddError] = []
+    size = 0
+    while len(batch) < ADD_BATCH and size < ADD_BATCH_BYTES:
+        raw = await _line(reader)
+        size += len(raw)
+        item = json.loads(raw or b'{"end": true}')
+        if not isinstance(item, dict) or item.get("end"):
+            return batch, True
+        try:
+            batch.append(Draft(**item["draft"]) if "draft" in item else AddError.from_dict(item["error"]))
+        except (KeyError, TypeError) as exc:
+            raise errors.InputError(f"not a draft: {str(exc)[:200]}") from None
+    return batch, False
 
 
 # ------------------------------------------------------------------ the client (in the CLI)

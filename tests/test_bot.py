@@ -311,6 +311,51 @@ def test_while_the_bot_runs_the_cli_reads_and_writes_through_it(harness, tmp_pat
     assert quoted in embed_of(reply)["description"], "the bot kept answering"
 
 
+def test_clients_slow_to_send_their_adds_hold_no_worker_and_questions_are_answered(harness):
+    """Two `(sleep 40; echo TEXT) | newsbot add -` once held both workers: every question waited 40 s."""
+    import socket as sockets
+
+    from newsbot.index.remote import socket_path
+
+    settings, ns = harness.engine.settings, f"guild-{harness.gid}"
+    question, quoted = answerable()
+    slow = []
+    for _ in range(3):  # more than the bot's workers
+        conn = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+        conn.connect(str(socket_path(settings.data_dir)))
+        conn.sendall(json.dumps({"op": "add", "args": {"namespace": ns, "actor": "cli:slow"}}).encode() + b"\n")
+        slow.append(conn)  # ... and now nothing more, for a while
+    try:
+        asked = run_cli(["ask", question, "--namespace", ns, "--json"], settings)  # waits for ever if no worker is free
+        assert asked.returncode == 0 and quoted in json.loads(asked.stdout)["answer"], asked.stderr
+        _, reply = harness.ask(question)
+        assert quoted in embed_of(reply)["description"]
+        for i, conn in enumerate(slow):  # the slow clients finish, and their adds still go through
+            draft = {"text": f"Kota {i} opened {i + 3} new libraries on Monday, the culture office said, with "
+                             "longer opening hours at weekends.", "title": f"Libraries {i}"}
+            conn.sendall(json.dumps({"draft": draft}).encode() + b"\n" + b'{"end": true}\n')
+        for conn in slow:
+            replies = [json.loads(line) for line in conn.makefile("rb")]
+            assert replies[-1] == {"ok": 1} and replies[0]["item"]["status"] == "added", replies
+    finally:
+        for conn in slow:
+            conn.close()
+
+
+def test_a_client_that_goes_quiet_is_dropped_with_a_reason(harness, monkeypatch):
+    import socket as sockets
+
+    from newsbot.index import remote
+
+    monkeypatch.setattr(remote, "IDLE_S", 0.5)
+    conn = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    conn.connect(str(remote.socket_path(harness.engine.settings.data_dir)))
+    with conn:
+        conn.sendall(b'{"op": "add", "args": {}}\n')
+        reply = json.loads(conn.makefile("rb").readline())
+    assert reply["kind"] == "InputError" and "sent nothing for" in reply["error"]
+
+
 def test_stats_shows_admins_the_count_the_cap_the_disk_and_the_latest_additions(harness):
     inter = harness.fake.slash(harness.gid, harness.admin, "stats")
     embed = embed_of(harness.fake.wait_reply(inter))
