@@ -216,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback on request
+    except BaseException as exc:  # a bug or an unforeseen failure: one line, the traceback on request
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # SystemExit and the like
         if args.debug:
             raise
         print(f"error: {shown(f'{exc.__class__.__name__}: {exc}')[:500]} (run `newsbot --debug ...` for the traceback)",
@@ -497,6 +499,11 @@ def cmd_health(settings, args) -> int:
 
     if args.bot:
         return bot_health()
+    problems = health.file_problems(settings.data_dir, settings.cache_dir, settings.server_mode)
+    for problem in problems:
+        print(f"unhealthy: {shown(problem)}", file=sys.stderr)
+    if problems:
+        return 1
     try:
         with Engine.open(settings) as engine:
             engine.embedder.embed_query("health check")

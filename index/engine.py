@@ -32,7 +32,7 @@ from .loaders import Draft
 from .records import AddError, AddResult, Answer, Article
 from .retrieval import RetrievalConfig
 from .settings import Settings
-from .storage_failures import damaged_store, storage_failure, store_guard
+from .storage_failures import damaged_store, is_panic, panic_error, storage_failure, store_guard
 from .reindex import Reindexed, finish_swaps, raise_missing, reindex
 from .store import Filters, NamespaceStore, check_namespace, list_namespaces, open_client
 
@@ -71,8 +71,10 @@ class Engine:
             if damaged:
                 raise damaged from None
             raise
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if is_panic(exc):  # Chroma's Rust core, on a damaged store
+                raise panic_error(exc, settings) from None
             raise
         self.ingest = Ingest(settings, self.embedder, self.lexical)
         self.asker = Asker(settings, self.embedder, self.lexical)

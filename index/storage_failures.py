@@ -47,10 +47,25 @@ def storage_failure(exc: BaseException, data_dir: Path) -> StorageError | None:
                         f"free some space or fix the permissions, then run the command again ({str(exc)[:120]})")
 
 
+def is_panic(exc: BaseException) -> bool:
+    """A panic of Chroma's Rust core (`pyo3_runtime.PanicException`): a BaseException, not an
+    Exception, so `except Exception` lets it through as a 30-line traceback. A store damaged in
+    mid-file raises one ("Expect it to be fetched: ... database disk image is malformed")."""
+    return type(exc).__name__ == "PanicException" and (type(exc).__module__ or "").startswith("pyo3")
+
+
 def is_store_failure(exc: BaseException) -> bool:
-    """A failure of the Chroma server or of the connection to it (not a bug of ours)."""
+    """A failure of the Chroma server or of the connection to it, or of its Rust core (not a bug of ours)."""
     module = type(exc).__module__ or ""
-    return isinstance(exc, (ConnectionError, TimeoutError)) or module.split(".")[0] in {"chromadb", "httpx", "httpcore"}
+    return (isinstance(exc, (ConnectionError, TimeoutError)) or is_panic(exc)
+            or module.split(".")[0] in {"chromadb", "httpx", "httpcore"})
+
+
+def panic_error(exc: BaseException, settings: Settings) -> StorageError:
+    """A panic worded: the damaged file when SQLite's check finds one, else what the core said."""
+    return damaged_store(exc, settings) or StorageError(
+        f"the vector store failed inside Chroma's storage core ({str(exc).splitlines()[0][:200] if str(exc) else 'a panic'}). "
+        f"Run `newsbot health` to check the files of {settings.data_dir}; restore it from a backup if one is damaged.")
 
 
 def damaged_store(exc: BaseException, settings: Settings) -> StorageError | None:
@@ -96,7 +111,11 @@ def store_guard(method):
                 return method(self, *args, **kwargs)
         except NewsbotError:
             raise
-        except Exception as exc:
+        except BaseException as exc:
+            if is_panic(exc):
+                raise panic_error(exc, self.settings) from None
+            if not isinstance(exc, Exception):
+                raise
             error = storage_failure(exc, Path(self.settings.data_dir)) or unavailable(exc, self.settings)
             if isinstance(error, StoreUnavailableError):
                 self.forget_sync()

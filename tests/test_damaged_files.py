@@ -107,3 +107,61 @@ def test_a_garbage_journal_is_a_warning_not_an_error(pristine, tmp_path, setting
     done = run_cli(["ask", question], replace(settings, data_dir=data, cache_dir=data))
     assert done.returncode == 0 and quoted in done.stdout.decode()
     assert "unreadable" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+def garble_page(data: bytes, page: int = 1) -> bytes:
+    """One 4 KiB page of garbage, the rest intact: what made Chroma's Rust core panic."""
+    return data[: 4096 * page] + os.urandom(4096) + data[4096 * (page + 1):]
+
+
+@pytest.mark.parametrize("command", [["stats"], ["sources"], ["ask", "How many measles cases were reported?"]])
+def test_a_panic_of_chromas_core_over_a_damaged_store_is_the_clear_error(pristine, tmp_path, settings, command):
+    data = tmp_path / "copy"
+    shutil.copytree(pristine, data)
+    store = data / "chroma" / "chroma.sqlite3"
+    store.write_bytes(garble_page(store.read_bytes()))
+    done = run_cli(command, replace(settings, data_dir=data, cache_dir=data))
+    err = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in err and "PanicException" not in err, err
+    assert f"the vector store file {store} is damaged" in err
+
+
+def test_health_reports_a_missing_store_and_creates_none(pristine, tmp_path, settings):
+    data = tmp_path / "copy"
+    shutil.copytree(pristine, data)
+    (data / "chroma" / "chroma.sqlite3").unlink()
+    done = run_cli(["health"], replace(settings, data_dir=data, cache_dir=data))
+    assert done.returncode == 1 and "no vector store" in done.stderr.decode() and not done.stdout
+    assert not (data / "chroma" / "chroma.sqlite3").exists(), "health created an empty store in its place"
+
+
+def test_health_of_a_data_directory_that_does_not_exist_is_unhealthy_and_creates_nothing(tmp_path, settings):
+    missing = tmp_path / "nowhere"
+    done = run_cli(["health"], replace(settings, data_dir=missing, cache_dir=tmp_path / "cache"))
+    assert done.returncode == 1 and "no data directory" in done.stderr.decode()
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("relative, advice", [("chroma/chroma.sqlite3", "restore the data directory from a backup"),
+                                              ("lexical.sqlite", "it is derived and is rebuilt at the next start"),
+                                              ("feeds.sqlite", "restore the data directory from a backup")])
+def test_health_checks_the_integrity_of_every_sqlite_file_one_line_each(pristine, tmp_path, settings, relative, advice):
+    from newsbot.index.feeds import FeedStore
+
+    data = tmp_path / "copy"
+    shutil.copytree(pristine, data)
+    FeedStore(data).close()
+    for name in ("feeds.sqlite", "lexical.sqlite"):  # big enough to have a page past the header
+        db = __import__("sqlite3").connect(data / name)
+        db.execute("CREATE TABLE IF NOT EXISTS ballast (x)")
+        db.executemany("INSERT INTO ballast VALUES (?)", [("x" * 500,)] * 200)
+        db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    path = data / relative
+    path.write_bytes(garble_page(path.read_bytes(), page=2))
+    done = run_cli(["health"], replace(settings, data_dir=data, cache_dir=data))
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 1 and not done.stdout
+    assert [line for line in lines if str(path) in line] == [line for line in lines if line.startswith("unhealthy:")]
+    assert len(lines) == 1 and advice in lines[0], lines
