@@ -229,6 +229,27 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
         log.exception("could not report an error to the user")
 
 
+SERVE_LOCK_WAIT_S = 120.0  # a short command (a cron job, a health probe) may hold the index as the service starts
+
+
+def open_when_free(settings: "Settings", wait_s: float) -> Engine:
+    """The engine, once another process holding the embedded index lets go (up to `wait_s`):
+    a service must not die because `newsbot sources` ran at the moment it started."""
+    from newsbot.index.errors import IndexBusyError
+
+    deadline, told = time.monotonic() + wait_s, False
+    while True:
+        try:
+            return Engine.open(settings)
+        except IndexBusyError as busy:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                log.warning("waiting up to %.0f s for the index: %s", wait_s, busy)
+                told = True
+            time.sleep(0.5)
+
+
 def run(env_file: str | None = None, engine_settings: "Settings | None" = None) -> None:
     """`newsbot serve`: start the bot with DISCORD_TOKEN from .env; the engine's settings as the CLI
     read them (its --data-dir and --namespace included), else from .env and the environment."""
@@ -239,7 +260,7 @@ def run(env_file: str | None = None, engine_settings: "Settings | None" = None) 
     if not settings.token:
         raise NewsbotError("DISCORD_TOKEN is not set (see .env.example and the README's Discord section)")
     log.info("data directory: %s", engine_settings.data_dir)
-    engine = Engine.open(engine_settings)
+    engine = open_when_free(engine_settings, SERVE_LOCK_WAIT_S)
     try:
         asyncio.run(serve(engine, settings))
     finally:

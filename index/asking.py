@@ -22,7 +22,7 @@ from .records import Answer, Article, Passage
 from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore
-from .text import content_terms, key_names, lexical_terms, looks_like_question, sentence_spans
+from .text import clean_text, content_terms, key_names, lexical_terms, looks_like_question, sentence_spans
 
 
 # The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
@@ -100,7 +100,7 @@ class Asker:
     ) -> Answer:
         """See Engine.ask."""
         t0 = time.perf_counter()
-        question = " ".join((question or "").split())
+        question = " ".join(clean_text(question or "").split())  # no control characters or lone surrogates
         if not question:
             raise InputError("the question is empty")
         if len(question) > self.settings.max_question_chars:

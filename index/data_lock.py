@@ -24,5 +24,5 @@ def lock_data_dir(data_dir: Path) -> FileLock:
             "The embedded store allows one process at a time: stop that process, or run a Chroma "
             "server (`chroma run`) and set CHROMA_HOST/CHROMA_PORT so that several processes share one index."
         ) from None
-    owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:3])}", encoding="utf-8")
+    owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:3])}", encoding="utf-8", errors="backslashreplace")
     return lock

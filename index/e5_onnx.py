@@ -16,6 +16,7 @@ a long text's vector is the token-weighted mean of its windows', L2-normalised.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -155,7 +156,16 @@ class OnnxE5:
         self.graph, self.built = ensure_graph(cache_dir, self.weights, variant)
         self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.graph.with_suffix(".spm"))
         self.threads = threads or cores()
-        self._session = self._open(self.threads)  # one batch on every core: a question's latency
+        try:
+            self._session = self._open(self.threads)  # one batch on every core: a question's latency
+        except Exception:  # noqa: BLE001 - onnxruntime's InvalidProtobuf etc.: a cut or garbled cached graph
+            if self.built:
+                raise  # built just now and still unreadable: not a cache problem
+            logging.getLogger("newsbot.embedding").warning(
+                "the cached model graph %s is damaged; building it again", self.graph)
+            self.graph.unlink(missing_ok=True)
+            self.graph, self.built = ensure_graph(cache_dir, self.weights, variant)
+            self._session = self._open(self.threads)
         self._single = None  # a one-thread session run from several threads: batches side by side (+17% tokens/s)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

@@ -20,6 +20,8 @@ tokens) are segmented again by a port of e5.c's loop with its float32 sums: slow
 """
 from __future__ import annotations
 
+import logging
+
 import os
 import re
 import tempfile
@@ -47,13 +49,18 @@ class E5Tokenizer:
         self.vocabulary = vocabulary
         self.bos, self.eos, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.unk
         self._table = dict(vocabulary.normalization)
+        self._model = None
         if model_file is not None and model_file.exists():
-            proto = model_file.read_bytes()
-        else:
+            try:
+                self._model = sentencepiece.SentencePieceProcessor(model_proto=model_file.read_bytes())
+            except Exception:  # noqa: BLE001 - a cut or garbled cache file: it is derived, so build it again
+                logging.getLogger("newsbot.embedding").warning(
+                    "the tokenizer cache %s is damaged; building it again from the model's vocabulary", model_file)
+        if self._model is None:
             proto = sentencepiece_model(vocabulary)
             if model_file is not None:
                 write_atomically(model_file, proto)
-        self._model = sentencepiece.SentencePieceProcessor(model_proto=proto)
+            self._model = sentencepiece.SentencePieceProcessor(model_proto=proto)
         self._exact: _Float32Viterbi | None = None
 
     def normalize(self, text: str) -> str:

