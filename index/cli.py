@@ -207,6 +207,9 @@ def shown(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    os.umask(0o077)  # the store, answers.sqlite, the audit: every article and who asked what, for this user only
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -216,6 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `newsbot export | head -1`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error as Python flushes at exit
+        return 141  # as a command killed by SIGPIPE (128 + 13), what `set -o pipefail` expects
     except BaseException as exc:  # a bug or an unforeseen failure: one line, the traceback on request
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise  # SystemExit and the like

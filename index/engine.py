@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 from filelock import FileLock
 
 from . import audit, drafting
+from . import data_dir as data_dir_files
 from .asking import Asker
 from .data_lock import lock_data_dir
 from .embedding import Embedder, EmbeddingCache, build_embedding
@@ -47,7 +48,7 @@ class Engine:
         self._stores: dict[str, NamespaceStore] = {}
         data_dir = Path(settings.data_dir)
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir_files.prepare(data_dir)  # newsbot's own folder (a foreign one is refused), private: 0700
             if not settings.server_mode:
                 self._lock = lock_data_dir(data_dir)
             self.embedder = Embedder(build_embedding(settings), EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))

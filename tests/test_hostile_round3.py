@@ -119,3 +119,54 @@ def test_a_question_with_a_lone_surrogate_is_answered(sample_engine, settings):
     question = "How many measles cases were reported \udcff in the West Texas outbreak?"
     done = run_cli(["ask", question.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")], settings)
     assert done.returncode == 0 and "Error" not in done.stderr.decode(), done.stderr
+
+
+def test_a_fresh_data_directory_is_made_0700_with_its_files_0600(settings, tmp_path):
+    import stat
+
+    fresh = tmp_path / "fresh"
+    done = run_cli(["add", "-", "--title", "Buses", "--data-dir", str(fresh)], settings, input=STORY.encode())
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    loose = [f"{p.relative_to(fresh)} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in fresh.rglob("*")
+             if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []
+
+
+def test_a_folder_of_something_else_is_refused_as_a_data_directory_and_left_as_it_was(settings, tmp_path):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 100)
+    (foreign / "lexical.sqlite.txt").write_text("my notes", encoding="utf-8")
+    done = run_cli(["add", "-", "--data-dir", str(foreign)], settings, input=STORY.encode())
+    assert done.returncode == 1 and "holds files that are not newsbot's" in done.stderr.decode()
+    assert sorted(p.name for p in foreign.iterdir()) == ["holiday.jpg", "lexical.sqlite.txt"]
+
+
+def test_a_data_directory_from_before_the_marker_is_still_opened(sample_engine, settings):
+    from newsbot.index.data_dir import MARKER
+
+    sample_engine.close()
+    (settings.data_dir / MARKER).unlink()
+    assert run_cli(["stats"], settings).returncode == 0 and (settings.data_dir / MARKER).exists()
+
+
+CLOSED_PIPE = """
+import os, sys
+read, write = os.pipe()
+os.close(read)  # the reader is gone before the first line, as `head -1` is after it
+os.dup2(write, 1)
+from newsbot.index.cli import main
+sys.exit(main(["export"]))
+"""
+
+
+def test_export_into_a_pipe_closed_early_ends_quietly(sample_engine, settings):
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    sample_engine.close()
+    done = subprocess.run([sys.executable, "-c", CLOSED_PIPE], capture_output=True, env=cli_env(settings), timeout=600)
+    assert done.returncode == 141 and done.stderr.decode() == "", done.stderr.decode()

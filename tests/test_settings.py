@@ -27,11 +27,18 @@ def test_the_environment_wins_over_the_file(tmp_path, monkeypatch):
     assert Settings.load(env).top_k == 3
 
 
+def empty_env(folder: Path) -> Path:
+    """A settings file with nothing in it: the environment alone decides."""
+    (folder / "empty.env").write_text("", encoding="utf-8")
+    return folder / "empty.env"
+
+
 def test_defaults_without_a_file(tmp_path, monkeypatch):
     for name in Settings.env_names().values():
         monkeypatch.delenv(name, raising=False)
-    s = Settings.load(tmp_path / "missing.env")
-    assert s.data_dir == Path.cwd() / "data" and s.embed_provider == "onnx" and not s.server_mode
+    monkeypatch.chdir(tmp_path)  # no ./.env here (a named file that is missing is an error: test_hostile_round3)
+    s = Settings.load()
+    assert s.data_dir == tmp_path / "data" and s.embed_provider == "onnx" and not s.server_mode
 
 
 def test_a_relative_data_directory_is_made_absolute_where_newsbot_starts(tmp_path, monkeypatch):
@@ -39,14 +46,14 @@ def test_a_relative_data_directory_is_made_absolute_where_newsbot_starts(tmp_pat
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSBOT_DATA_DIR", "store")
     monkeypatch.setenv("NEWSBOT_CACHE_DIR", "~/vectors")
-    s = Settings.load(tmp_path / "missing.env")
+    s = Settings.load(empty_env(tmp_path))
     assert s.data_dir == tmp_path / "store" and s.cache_dir == Path.home() / "vectors"
 
 
 def test_an_invalid_number_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSBOT_TOP_K", "many")
     with pytest.raises(ConfigError, match="NEWSBOT_TOP_K"):
-        Settings.load(tmp_path / "missing.env")
+        Settings.load(empty_env(tmp_path))
 
 
 def test_env_example_documents_every_setting():
