@@ -190,6 +190,7 @@ def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:
 
 _PROLOG_END = re.compile(rb"<[A-Za-z_]")  # the root element: the DTD and its entities come before it
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_HIDING = re.compile(rb"<!--.*?-->|<\?.*?\?>", re.DOTALL)  # a comment or PI whose "<x" would pass for the root
 
 
 def _refuse_entity_declarations(body: bytes, url: str) -> None:
@@ -203,6 +204,7 @@ def _refuse_entity_declarations(body: bytes, url: str) -> None:
         data = convert_to_utf8({}, body, {})
     except Exception:  # noqa: BLE001 - an encoding feedparser cannot convert: look at the bytes as they are
         data = body
+    data = _HIDING.sub(b"", data)
     end = _PROLOG_END.search(data)
     if _ENTITY_DECLARATION.search(data[: end.start() if end else len(data)]):
         raise FetchError(f"{url}: the feed declares XML entities (<!ENTITY ...>), which feeds do not need and which "

@@ -462,6 +462,12 @@ def test_a_feed_declaring_entities_is_refused_in_bounded_time_and_memory():
     assert peak < 100e6, f"{peak / 1e6:.0f} MB"
 
 
+def test_a_comment_before_the_doctype_cannot_hide_its_entity_declarations():
+    body = amplified_feed(10, 10).replace(b"<!DOCTYPE", b"<!-- <rss> --><?pi <x ?><!DOCTYPE", 1)
+    with pytest.raises(Exception, match="declares XML entities"):
+        parse_entries(body, "https://example.com/feed.xml")
+
+
 def test_a_utf16_feed_cannot_hide_its_entity_declarations():
     with pytest.raises(Exception, match="declares XML entities"):
         parse_entries(amplified_feed(10, 10, "utf-16"), "https://example.com/feed.xml")
