@@ -1,0 +1,125 @@
+"""The reader's training data (issue #26): sentence windows, the week split that keeps the RGB dev
+set out of training, and training pairs with their hard negatives, on a small set made here."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA
+from training import pairs, rgb_set
+from training.splits import held_back, week_of
+from training.windows import MAX_WINDOW_CHARS, answering_window, closest_window, windows
+
+LONG = ("The mayor opened the new bridge on Monday. " * 5 + "It cost 40 billion rupiah to build, the city said. "
+        + "Traffic on the old road fell by half within a week. " * 5)
+
+
+def test_windows_are_consecutive_sentences_within_the_cap():
+    got = windows(LONG, max_chars=200)
+    assert got and all(len(w) <= 200 for w in got)
+    assert all(w in LONG for w in got), "verbatim"
+
+
+def test_a_sentence_longer_than_the_cap_is_cut_at_a_space():
+    [only, *_] = windows("word " * 400, max_chars=100)
+    assert len(only) <= 100 and not only.endswith(" ")
+
+
+def test_the_answering_window_states_the_answer_and_the_closest_avoids_it():
+    assert "40 billion rupiah" in answering_window(LONG, ["40 Billion Rupiah"])
+    assert answering_window(LONG, ["a tunnel"]) is None
+    negative = closest_window(LONG, "How much did the bridge cost to build?", avoid=["40 billion rupiah"])
+    assert negative and "40 billion" not in negative
+
+
+def test_the_split_is_by_week_and_keeps_one_week_in_five():
+    days = [f"2024-{m:02d}-{d:02d}" for m in range(1, 13) for d in (3, 17)]
+    assert all(held_back(a) == held_back(b) for a, b in zip(days, days[1:]) if week_of(a) == week_of(b))
+    share = sum(held_back(f"{y}-{m:02d}-15") for y in (2023, 2024, 2025) for m in range(1, 13)) / 36
+    assert 0.05 < share < 0.4
+    assert held_back("") is False
+
+
+def write_set(folder: Path, articles: list[dict], questions: list[dict]) -> None:
+    folder.mkdir(parents=True)
+    for name, rows in (("articles.jsonl", articles), ("questions.jsonl", questions)):
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture
+def train_dir(tmp_path) -> Path:
+    """One set of each shape: IDK-MRC's written_for negatives, RealTimeQA's weeks with near-topic results."""
+    paragraphs = [{"id": "p-bridge", "text": LONG},
+                  {"id": "p-dam", "text": "The dam on the Brantas river holds 20 million cubic metres. It was built "
+                                          "in 1972 and feeds the rice fields of four districts, officials said."}]
+    write_set(tmp_path / "idkmrc-train", paragraphs, [
+        {"id": "q-cost", "question": "How much did the bridge cost?", "answers": ["40 billion rupiah"],
+         "article_ids": ["p-bridge"]},
+        {"id": "q-unans", "question": "Who designed the bridge?", "answers": [], "article_ids": [],
+         "written_for": ["p-bridge"]}])
+    dev_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if held_back(f"2024-{m:02d}-10"))
+    train_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if not held_back(f"2024-{m:02d}-10"))
+    news = [{"id": f"n-{i}", "text": text} for i, text in enumerate([
+        "Bandung won the league title on Sunday after beating Persija 2-1 in the final match.",
+        "Persija fans gathered in Jakarta before the final match, police said, and the trains were full.",
+        "The dev week's gold: Surabaya opened 12 new libraries on Monday, the culture office said.",
+        "The dev week's near story: libraries in Surabaya will open longer at weekends from March.",
+        "Another dev week story: Surabaya's libraries lend e-books through a new app, the city said."])]
+    write_set(tmp_path / "rtqa-train", news, [
+        {"id": "r-train", "question": "Which team won the league title?", "answers": ["Bandung"],
+         "article_ids": ["n-0"], "retrieved": ["n-0", "n-1"], "asked_on": train_day},
+        {"id": "r-dev", "question": "How many libraries did Surabaya open?", "answers": ["12 new libraries"],
+         "article_ids": ["n-2"], "retrieved": ["n-2", "n-3", "n-4"], "asked_on": dev_day}])
+    return tmp_path
+
+
+def test_pairs_have_a_positive_and_each_kind_of_hard_negative_with_the_right_labels(train_dir):
+    built = pairs.build(train_dir, per_set=100, seed=1)
+    kinds = {(p.qid, p.kind): p for p in built}
+    assert kinds[("q-cost", "gold")].label == 1 and "40 billion rupiah" in kinds[("q-cost", "gold")].passage
+    assert kinds[("q-unans", "written_for")].label == 0
+    assert kinds[("r-train", "near_topic")].label == 0 and "Persija fans" in kinds[("r-train", "near_topic")].passage
+    assert all("40 billion" not in p.passage for p in built if p.qid == "q-cost" and p.label == 0)
+
+
+def test_held_back_weeks_give_no_pair_neither_question_nor_article(train_dir):
+    built = pairs.build(train_dir, per_set=100, seed=1)
+    assert "r-dev" not in {p.qid for p in built}
+    assert not any("dev week" in p.passage for p in built)
+
+
+def test_pairs_are_the_same_for_a_seed(train_dir):
+    assert pairs.build(train_dir, 100, seed=5) == pairs.build(train_dir, 100, seed=5)
+
+
+def test_the_rgb_set_holds_the_held_back_questions_with_their_week_and_no_other(train_dir):
+    articles, questions = rgb_set.build(train_dir)
+    assert [q["id"] for q in questions] == ["r-dev"] and questions[0]["article_ids"] == ["n-2"]
+    assert {a["id"] for a in articles} == {"n-2", "n-3", "n-4"}
+
+
+def test_the_command_line_writes_the_pairs_and_says_what_it_used(train_dir, tmp_path, capsys):
+    out = tmp_path / "out" / "pairs.jsonl"
+    assert pairs.main(["--train-dir", str(train_dir), "--out", str(out), "--seed", "3"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    said = capsys.readouterr().out
+    assert rows and f"{len(rows)} pairs" in said and "seed 3" in said and "idkmrc-train" in said
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "train").is_dir(), reason="../shared/data/train is absent (a user's clone)")
+def test_on_the_real_training_sets_every_positive_states_an_answer_and_windows_stay_short():
+    from newsbot.index.text import normalize_for_match
+
+    built = pairs.build(SHARED_DATA / "train", per_set=40, seed=13)
+    questions = {}
+    for name in pairs.SETS:
+        for q in pairs.read_jsonl(SHARED_DATA / "train" / name / "questions.jsonl"):
+            questions[q["id"]] = q
+    assert {p.kind for p in built} == {"gold", "written_for", "near_topic", "lexical"}
+    for p in built:
+        assert len(p.passage) <= MAX_WINDOW_CHARS
+        if p.label:
+            assert any(normalize_for_match(a) in normalize_for_match(p.passage) for a in questions[p.qid]["answers"])
+    assert not any(held_back(questions[p.qid].get("asked_on", "")) for p in built if p.source == "rtqa-train")
