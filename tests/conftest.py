@@ -11,6 +11,7 @@ retrieval, answer quality, the model itself; or they build and install the packa
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -152,3 +153,44 @@ def chroma_server(tmp_path):
 
 
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent (a user's clone)")
+
+
+# ------------------------------------------------------------------ the reader's training data (issue #26)
+
+TRAIN_PARAGRAPH = ("The mayor opened the new bridge on Monday. " * 5 + "It cost 40 billion rupiah to build, the city "
+                   "said. " + "Traffic on the old road fell by half within a week. " * 5)
+
+
+def write_set(folder: Path, articles: list[dict], questions: list[dict]) -> None:
+    folder.mkdir(parents=True)
+    for name, rows in (("articles.jsonl", articles), ("questions.jsonl", questions)):
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture
+def train_dir(tmp_path) -> Path:
+    """One set of each shape: IDK-MRC's written_for negatives, RealTimeQA's weeks with near-topic results."""
+    paragraphs = [{"id": "p-bridge", "text": TRAIN_PARAGRAPH},
+                  {"id": "p-dam", "text": "The dam on the Brantas river holds 20 million cubic metres. It was built "
+                                          "in 1972 and feeds the rice fields of four districts, officials said."}]
+    write_set(tmp_path / "idkmrc-train", paragraphs, [
+        {"id": "q-cost", "question": "How much did the bridge cost?", "answers": ["40 billion rupiah"],
+         "article_ids": ["p-bridge"]},
+        {"id": "q-unans", "question": "Who designed the bridge?", "answers": [], "article_ids": [],
+         "written_for": ["p-bridge"]}])
+    from training.splits import held_back
+
+    dev_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if held_back(f"2024-{m:02d}-10"))
+    train_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if not held_back(f"2024-{m:02d}-10"))
+    news = [{"id": f"n-{i}", "text": text} for i, text in enumerate([
+        "Bandung won the league title on Sunday after beating Persija 2-1 in the final match.",
+        "Persija fans gathered in Jakarta before the final match, police said, and the trains were full.",
+        "The dev week's gold: Surabaya opened 12 new libraries on Monday, the culture office said.",
+        "The dev week's near story: libraries in Surabaya will open longer at weekends from March.",
+        "Another dev week story: Surabaya's libraries lend e-books through a new app, the city said."])]
+    write_set(tmp_path / "rtqa-train", news, [
+        {"id": "r-train", "question": "Which team won the league title?", "answers": ["Bandung"],
+         "article_ids": ["n-0"], "retrieved": ["n-0", "n-1"], "asked_on": train_day},
+        {"id": "r-dev", "question": "How many libraries did Surabaya open?", "answers": ["12 new libraries"],
+         "article_ids": ["n-2"], "retrieved": ["n-2", "n-3", "n-4"], "asked_on": dev_day}])
+    return tmp_path

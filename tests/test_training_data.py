@@ -3,17 +3,13 @@ set out of training, and training pairs with their hard negatives, on a small se
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, TRAIN_PARAGRAPH as LONG
 from training import pairs, rgb_set
 from training.splits import held_back, week_of
 from training.windows import MAX_WINDOW_CHARS, answering_window, closest_window, windows
 
-LONG = ("The mayor opened the new bridge on Monday. " * 5 + "It cost 40 billion rupiah to build, the city said. "
-        + "Traffic on the old road fell by half within a week. " * 5)
 
 
 def test_windows_are_consecutive_sentences_within_the_cap():
@@ -40,39 +36,6 @@ def test_the_split_is_by_week_and_keeps_one_week_in_five():
     share = sum(held_back(f"{y}-{m:02d}-15") for y in (2023, 2024, 2025) for m in range(1, 13)) / 36
     assert 0.05 < share < 0.4
     assert held_back("") is False
-
-
-def write_set(folder: Path, articles: list[dict], questions: list[dict]) -> None:
-    folder.mkdir(parents=True)
-    for name, rows in (("articles.jsonl", articles), ("questions.jsonl", questions)):
-        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
-@pytest.fixture
-def train_dir(tmp_path) -> Path:
-    """One set of each shape: IDK-MRC's written_for negatives, RealTimeQA's weeks with near-topic results."""
-    paragraphs = [{"id": "p-bridge", "text": LONG},
-                  {"id": "p-dam", "text": "The dam on the Brantas river holds 20 million cubic metres. It was built "
-                                          "in 1972 and feeds the rice fields of four districts, officials said."}]
-    write_set(tmp_path / "idkmrc-train", paragraphs, [
-        {"id": "q-cost", "question": "How much did the bridge cost?", "answers": ["40 billion rupiah"],
-         "article_ids": ["p-bridge"]},
-        {"id": "q-unans", "question": "Who designed the bridge?", "answers": [], "article_ids": [],
-         "written_for": ["p-bridge"]}])
-    dev_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if held_back(f"2024-{m:02d}-10"))
-    train_day = next(f"2024-{m:02d}-10" for m in range(1, 13) if not held_back(f"2024-{m:02d}-10"))
-    news = [{"id": f"n-{i}", "text": text} for i, text in enumerate([
-        "Bandung won the league title on Sunday after beating Persija 2-1 in the final match.",
-        "Persija fans gathered in Jakarta before the final match, police said, and the trains were full.",
-        "The dev week's gold: Surabaya opened 12 new libraries on Monday, the culture office said.",
-        "The dev week's near story: libraries in Surabaya will open longer at weekends from March.",
-        "Another dev week story: Surabaya's libraries lend e-books through a new app, the city said."])]
-    write_set(tmp_path / "rtqa-train", news, [
-        {"id": "r-train", "question": "Which team won the league title?", "answers": ["Bandung"],
-         "article_ids": ["n-0"], "retrieved": ["n-0", "n-1"], "asked_on": train_day},
-        {"id": "r-dev", "question": "How many libraries did Surabaya open?", "answers": ["12 new libraries"],
-         "article_ids": ["n-2"], "retrieved": ["n-2", "n-3", "n-4"], "asked_on": dev_day}])
-    return tmp_path
 
 
 def test_pairs_have_a_positive_and_each_kind_of_hard_negative_with_the_right_labels(train_dir):

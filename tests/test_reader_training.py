@@ -1,0 +1,54 @@
+"""The reader's training recipe runs end to end (issue #26): pairs, the torch copy of the encoder,
+training the top layers and the head, the file it writes. Few pairs, so the recipe cannot rot."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the [train] extra (torch==2.13.0) is not installed")
+
+from training import pairs, train  # noqa: E402
+from training.encoder import E5, batch  # noqa: E402
+
+pytestmark = pytest.mark.model  # the real weights, in torch
+
+
+def test_the_torch_encoder_computes_what_the_onnx_embedder_does(cache_dir):
+    from newsbot.index.e5_onnx import shared_model
+    from newsbot.index.e5_tokenizer import PASSAGE_PREFIX
+
+    onnx_e5_shared = shared_model(cache_dir)
+    texts = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.",
+             "The mayor opened the bridge on Monday, officials said, after years of delay."]
+    tok = onnx_e5_shared.tokenizer
+    ids, mask = batch([[tok.bos, *c, tok.eos] for c in tok.content_ids_batch(texts, PASSAGE_PREFIX)],
+                      onnx_e5_shared.weights.vocabulary.pad)
+    model = E5.shipped().eval()
+    with torch.no_grad():
+        pooled = model.pooled(model.upper(model.lower(ids, mask, 7), mask, 7), mask).numpy()
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    assert ((pooled * onnx_e5_shared.passage(texts)).sum(1) > 0.999).all()
+
+
+def test_training_runs_end_to_end_and_writes_a_small_file_saying_what_it_used(train_dir, tmp_path, capsys):
+    pairs_file, out = tmp_path / "pairs.jsonl", tmp_path / "reader.npz"
+    assert pairs.main(["--train-dir", str(train_dir), "--out", str(pairs_file)]) == 0
+    rows = pairs_file.read_text(encoding="utf-8").splitlines() * 8  # a few dozen pairs
+    pairs_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert train.main(["--pairs", str(pairs_file), "--out", str(out), "--train-layers", "1", "--batch", "8",
+                       "--seed", "3"]) == 0
+    said = capsys.readouterr().out
+    assert f"{len(rows)} pairs" in said and "seed 3" in said and "steps" in said
+    saved = np.load(out)
+    meta = json.loads(saved["meta"].tobytes())
+    assert meta["pairs"] == len(rows) and meta["steps"] > 0 and meta["train_layers"] == 1
+    assert {"l11.q.weight", "l11.fo.bias", "head.w", "head.b"} <= set(saved.files)
+    assert saved["l11.q.weight"].dtype == np.float16 and out.stat().st_size < 10e6
+
+
+def test_auc_is_the_chance_a_positive_outranks_a_negative():
+    assert train.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([1, 1, 0, 0])) == 1.0
+    assert train.auc(np.array([0.0, 1.0]), np.array([1, 0])) == 0.0
+    assert train.auc(np.array([1.0, 1.0]), np.array([1, 0])) == 0.5
