@@ -46,6 +46,7 @@ def test_training_runs_end_to_end_and_writes_a_small_file_saying_what_it_used(tr
     assert meta["pairs"] == len(rows) and meta["steps"] > 0 and meta["train_layers"] == 1
     assert {"l11.q.weight", "l11.fo.bias", "head.w", "head.b"} <= set(saved.files)
     assert saved["l11.q.weight"].dtype == np.float16 and out.stat().st_size < 10e6
+    assert np.abs(saved["l11.q.weight"].astype(np.float32)).max() > 0, "the top layer was trained, not only the head"
 
 
 def test_auc_is_the_chance_a_positive_outranks_a_negative():

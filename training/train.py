@@ -61,6 +61,8 @@ class Reader(nn.Module):
 
         self.start = encoder.cfg.layers - train_layers
         self.top = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.layers[self.start:])
+        for p in self.top.parameters():  # copies of the frozen encoder's: trainable again
+            p.requires_grad_(True)
         self.head = nn.Linear(encoder.cfg.hidden, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
           f"question), top {args.train_layers} layers + head, {steps} steps of {args.batch}, seed {args.seed}, "
           f"{seconds:.0f} s ({cached_s:.0f} s caching the frozen layers)")
     print(f"held-out AUC {auc_before:.3f} -> {auc_after:.3f}; last loss {meta['final_loss']}; "
-          f"-> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+          f"-> {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 
