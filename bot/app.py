@@ -235,19 +235,10 @@ SERVE_LOCK_WAIT_S = 120.0  # a short command (a cron job, a health probe) may ho
 def open_when_free(settings: "Settings", wait_s: float) -> Engine:
     """The engine, once another process holding the embedded index lets go (up to `wait_s`):
     a service must not die because `newsbot sources` ran at the moment it started."""
-    from newsbot.index.errors import IndexBusyError
+    from newsbot.index.data_lock import when_free
 
-    deadline, told = time.monotonic() + wait_s, False
-    while True:
-        try:
-            return Engine.open(settings)
-        except IndexBusyError as busy:
-            if time.monotonic() >= deadline:
-                raise
-            if not told:
-                log.warning("waiting up to %.0f s for the index: %s", wait_s, busy)
-                told = True
-            time.sleep(0.5)
+    return when_free(lambda: Engine.open(settings), wait_s,
+                     lambda busy: log.warning("waiting up to %.0f s for the index: %s", wait_s, busy))
 
 
 def run(env_file: str | None = None, engine_settings: "Settings | None" = None) -> None:

@@ -271,26 +271,20 @@ def _run(args) -> int:
 def open_engine(settings, wait_s: float = 0.0):
     """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
     another command holding it is waited for up to `wait_s` seconds."""
-    import time
-
+    from .data_lock import when_free
     from .engine import Engine
     from .errors import IndexBusyError
     from .remote import RemoteEngine
 
-    deadline = time.monotonic() + wait_s
-    told = False
-    while True:
+    def attempt():
         try:
             return Engine.open(settings)
-        except IndexBusyError as busy:
+        except IndexBusyError:
             if RemoteEngine.available(settings):
                 return RemoteEngine(settings)
-            if time.monotonic() >= deadline:
-                raise
-            if not told:
-                print(f"waiting up to {wait_s:.0f} s: {busy}", file=sys.stderr)
-                told = True
-            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+            raise
+
+    return when_free(attempt, wait_s, lambda busy: print(f"waiting up to {wait_s:.0f} s: {busy}", file=sys.stderr))
 
 
 # ------------------------------------------------------------------ commands

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -26,3 +28,22 @@ def lock_data_dir(data_dir: Path) -> FileLock:
         ) from None
     owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:3])}", encoding="utf-8", errors="backslashreplace")
     return lock
+
+
+T = TypeVar("T")
+
+
+def when_free(open_once: Callable[[], T], wait_s: float, on_wait: Callable[[IndexBusyError], None]) -> T:
+    """`open_once()`, tried again while another process holds the index, up to `wait_s` seconds;
+    `on_wait` is told once, the first time it has to wait."""
+    deadline, told = time.monotonic() + wait_s, False
+    while True:
+        try:
+            return open_once()
+        except IndexBusyError as busy:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                on_wait(busy)
+                told = True
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
