@@ -133,7 +133,7 @@ def fit(rows_by_set: dict[str, list[dict]]) -> Model:
     groups: dict[str, dict] = {}
     for group in ("same", "xling"):
         train = [(r, 1.0 / len(rows)) for rows in rows_by_set.values() for r in rows
-                 if judged(r) and Model.group(r["features"]) == group]
+                 if judged(r) and Model.base_group(r["features"]) == group]
         w = np.array([wt for _, wt in train])
         beta = fit_logistic(matrix([r for r, _ in train]), np.array([float(r["answerable"]) for r, _ in train]),
                             w * len(train) / w.sum())
@@ -144,7 +144,7 @@ def fit(rows_by_set: dict[str, list[dict]]) -> Model:
             trial = Model({**groups, group: {**groups[group], "threshold": round(float(candidate), 3)}})
             ok = True
             for rows in rows_by_set.values():
-                answerable = [r for r in rows if r["answerable"] and judged(r) and Model.group(r["features"]) == group]
+                answerable = [r for r in rows if r["answerable"] and judged(r) and Model.base_group(r["features"]) == group]
                 if len(answerable) >= 10 and sum(abstains(r, trial) for r in answerable) / len(answerable) > FALSE_ABSTAIN_BUDGET:
                     ok = False
             if ok:

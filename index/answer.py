@@ -212,6 +212,33 @@ def compose(
     return " ".join(parts), citations
 
 
+READ_MARGIN = 1.0  # logits: another article's window quoted beside the best when it reads nearly as well
+
+
+def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3) -> tuple[str, list[Citation]]:
+    """(answer text, citations) from the reader's windows (`reading.Window`, best first): the best
+    window of the first of the passages judged to answer (in their order: reranked, or newest first), then the best window of another article when it scores
+    within READ_MARGIN of it and leans "answers" (score > 0), up to `max_quotes` (at most 2)."""
+    allowed = {p.chunk_id: p for p in passages}
+    order = {p.chunk_id: i for i, p in enumerate(passages)}
+    usable = [w for w in windows if w.chunk_id in allowed and w.article_id in articles]
+    if not usable:
+        return ABSTAIN_TEXT, []
+    first = min(usable, key=lambda w: (order[w.chunk_id], -w.score))  # the first passage's best window
+    picked = [first]
+    for w in usable:
+        if len(picked) >= min(2, max_quotes):
+            break
+        if w.article_id not in {p.article_id for p in picked} and w.score > 0 and w.score >= first.score - READ_MARGIN:
+            picked.append(w)
+    citations = []
+    for n, w in enumerate(picked, 1):
+        article = articles[w.article_id]
+        citations.append(Citation(n, article.id, article.title, article.source, article.published_at, article.url,
+                                  article.text[w.start:w.end], w.start, w.end, w.chunk_id))
+    return " ".join(f"{defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in citations), citations
+
+
 def verify_citations(citations: list[Citation], articles: dict[str, Article]) -> list[Citation]:
     """Keep only citations whose quote is exactly the article's text at their offsets."""
     good = []

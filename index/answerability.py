@@ -39,6 +39,7 @@ NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "
 NO_WORDS = "no_words"  # "?!", "*", "OR": nothing an article could answer
 FEATURES = ("rel1", "dense1", "gap", "cov1", "cov_max", "sent_cov", "rare_in", "names", "xling", "xl_rel1", "xl_dense1",
             "xl_gap")
+READER_FEATURES = ("reader", "reader_gap", "reader_p")  # the reader's, when it read the passages (reading.py)
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,30 @@ class Judgment:
     passages: tuple[Passage, ...] = ()  # what to answer from (relevant, of the asked year)
     names: tuple[str, ...] = ()  # the names no article mentions (reason name_not_mentioned)
     years: tuple[str, ...] = ()  # the years asked (reason year)
+    read: tuple = ()  # the reader's windows (reading.Window), best first, when it read the passages
 
     def to_dict(self) -> dict:
         return {"answerable": self.answerable, "reason": self.reason, "probability": round(self.probability, 4),
                 "features": {k: round(v, 4) for k, v in self.features.items()}, "names": list(self.names),
-                "years": list(self.years)}
+                "years": list(self.years), "read": [w.to_dict() for w in self.read]}
 
 
 @dataclass(frozen=True)
 class Model:
     """Logistic regression per language pair: `same` (question and best passage in one language) and
     `xling` (across languages), each with its own weights and operating point, so that a probability
-    means the same thing whichever language the passage is in."""
+    means the same thing whichever language the passage is in. With the reader's features, the
+    `reader-same` / `reader-xling` groups decide (fitted with the reader on)."""
 
     groups: dict[str, dict]  # group -> {"weights": {feature: w}, "bias": b, "threshold": t}
 
     @staticmethod
-    def group(features: dict[str, float]) -> str:
+    def base_group(features: dict[str, float]) -> str:
         return "xling" if features.get("xling") else "same"
+
+    def group(self, features: dict[str, float]) -> str:
+        base = self.base_group(features)
+        return f"reader-{base}" if "reader" in features and f"reader-{base}" in self.groups else base
 
     def probability(self, features: dict[str, float]) -> float:
         g = self.groups[self.group(features)]
@@ -221,9 +228,11 @@ def judge(
     passage_terms: dict[str, set[str]],
     unknown_names: list[str] | None = None,
     model: Model | None = None,
+    read: dict[str, float] | None = None,
 ) -> Judgment:
     """Answer or not, and from which passages. `unknown_names`: names of the question that no chunk
-    of the namespace contains (the caller looks them up; None when not judged)."""
+    of the namespace contains (the caller looks them up; None when not judged); `read`: the reader's
+    features (`Reading.features`), when it read the passages."""
     if not passages:
         return Judgment(False, EMPTY)
     asked = years(question)
@@ -231,6 +240,8 @@ def judge(
     if not usable:
         return Judgment(False, YEAR, years=tuple(sorted(asked)), passages=())
     features = features_of(question, lang, usable, weights, passage_terms)
+    if read:
+        features.update(read)
     if unknown_names:
         return Judgment(False, NAMES, 0.0, features, tuple(usable), names=tuple(unknown_names))
     model = model or fitted_model()

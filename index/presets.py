@@ -20,6 +20,7 @@ class Preset:
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     llm: bool = False  # answers written by the configured LLM (then verified)
+    reader: bool | None = None  # the reader on or off (None: as NEWSBOT_READER says)
 
 
 ALL_TERMS = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every question term
@@ -27,9 +28,10 @@ ALL_TERMS = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every questi
 
 def default_preset(settings: Settings) -> Preset:
     answers = f"answers by {settings.llm_provider}:{settings.llm_model}" if settings.llm_enabled else "extractive answers"
+    reads = "the reader on" if settings.reader == "on" else "the reader off"
     return Preset(
         "default",
-        f"what the bot uses: {settings.retrieval_mode}, {settings.chunk_tokens}-token chunks, {answers}",
+        f"what the bot uses: {settings.retrieval_mode}, {settings.chunk_tokens}-token chunks, {reads}, {answers}",
         RetrievalConfig(mode=settings.retrieval_mode, candidates=settings.candidates),
         settings.chunk_tokens,
         settings.chunk_overlap,
@@ -44,6 +46,9 @@ def presets(settings: Settings) -> dict[str, Preset]:
         base,
         *([replace(base, name="extractive", description="the default retrieval with extractive answers", llm=False)]
           if base.llm else []),
+        replace(base, name="reader-off" if settings.reader == "on" else "reader-on", reader=settings.reader != "on",
+                description="the default with the reader " + ("off: today's hand features rank, judge and pick the "
+                            "sentence" if settings.reader == "on" else "on")),
         Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens, base.chunk_overlap),
         # The BM25 baselines search every question term: the rarest-terms shortcut of `auto` (where
         # BM25 only proposes candidates) would handicap BM25 as a ranker of its own.

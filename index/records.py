@@ -62,6 +62,7 @@ class Passage:
     published_at: str = ""
     url: str = ""
     lang: str = ""
+    reader: float | None = None  # the reader's best score of a window of it (a logit), when it was read
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,7 +30,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SEED_QUESTION = "What did Zelenskyy say about the minerals deal?"
 
 
-FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding"}
+FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding",
+                 "reader_model": "fake_reader:OverlapReader"}
 FAST = False  # set by --fast
 
 
@@ -98,6 +99,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update({"NEWSBOT_DATA_DIR": str(settings.data_dir), "NEWSBOT_CACHE_DIR": str(settings.cache_dir)})
     if settings.embed_provider == "custom":  # the fast tier's fake embedder, importable in the subprocess
         env.update({"NEWSBOT_EMBED_PROVIDER": "custom", "NEWSBOT_EMBED_MODEL": settings.embed_model,
+                    "NEWSBOT_READER_MODEL": settings.reader_model,
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH")]))})
     env.update(extra)
     return env

@@ -7,11 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SAMPLES, make_settings, run_cli
+from conftest import FAKE_EMBEDDER as FAKE, SAMPLES, make_settings, run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ModelMismatchError
 
-FAKE = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding"}
 OTHER = {"embed_provider": "custom", "embed_model": "fake_embedder:OtherHashEmbedding"}
 
 

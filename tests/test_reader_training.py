@@ -48,6 +48,24 @@ def test_training_runs_end_to_end_and_writes_a_small_file_saying_what_it_used(tr
     assert saved["l11.q.weight"].dtype == np.float16 and out.stat().st_size < 10e6
     assert np.abs(saved["l11.q.weight"].astype(np.float32)).max() > 0, "the top layer was trained, not only the head"
 
+    # What newsbot runs on ONNX Runtime from that file is what torch trained.
+    from newsbot.index.reader import OnnxReader
+
+    question = "Siapa yang meresmikan jalan tol baru?"
+    windows = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.", "Harga cabai naik di pasar."]
+    shipped_like = OnnxReader(tmp_path / "cache", out)
+    onnx = shipped_like.score(question, windows)
+    encoder = E5.shipped().eval()
+    reader = train.Reader(encoder, 1)
+    for name, value in reader.top[0].state_dict().items():
+        value += torch.from_numpy(saved[f"l11.{name}"].astype(np.float32))
+    reader.head.weight.data = torch.from_numpy(saved["head.w"].astype(np.float32)).reshape(1, -1)
+    reader.head.bias.data = torch.from_numpy(saved["head.b"].astype(np.float32))
+    ids, mask = batch([train.pair_ids(shipped_like.tokenizer, question, w, 160) for w in windows], 1)
+    with torch.no_grad():
+        expected = reader(encoder.lower(ids, mask, 11), mask).numpy()
+    assert np.allclose(onnx, expected, atol=0.05)
+
 
 def test_auc_is_the_chance_a_positive_outranks_a_negative():
     assert train.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([1, 1, 0, 0])) == 1.0

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SAMPLES, cli_env, run_cli
+from conftest import ROOT, SAMPLES, cli_env, run_cli
 from newsbot.index import audit, health
 from newsbot.index.cli import count_sources
 
@@ -144,11 +144,14 @@ def test_a_busy_index_is_waited_for_with_wait_and_refused_at_once_without(engine
     assert not (settings.data_dir / "newsbot.sock").exists(), "a command, not the bot, holds the index"
     refused = run_cli(["stats", "--json"], settings)
     assert refused.returncode == 1 and "in use by another newsbot process" in refused.stderr.decode()
-    threading.Timer(1.5, engine.close).start()
-    waited = run_cli(["stats", "--json", "--wait", "60"], settings)
-    assert waited.returncode == 0, waited.stderr
-    assert waited.stderr.decode().startswith("waiting up to 60 s: the index in")
-    assert json.loads(waited.stdout)["namespace"] == "default"
+    waiting = subprocess.Popen([sys.executable, "-m", "newsbot.index.cli", "stats", "--json", "--wait", "60"],
+                               cwd=ROOT, env=cli_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = waiting.stderr.readline().decode()  # the index is released only once the command says it waits
+    threading.Thread(target=engine.close).start()
+    out, rest = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, first + rest.decode()
+    assert first.startswith("waiting up to 60 s: the index in")
+    assert json.loads(out)["namespace"] == "default"
 
 
 def test_serve_waits_for_a_short_command_holding_the_index_and_says_so(settings, tmp_path):

