@@ -86,7 +86,7 @@ def test_the_shipped_reader_file_is_whole_small_and_says_how_it_was_trained():
 def fake_read_engine(tmp_path, cache_dir):
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
                              embed_model="fake_embedder:HashEmbedding", reader_model="fake_reader:OverlapReader",
-                             reader="on")
+                             reader="on", abstain_threshold=0.0)  # the fake's scores are not the fitted reader's
     with Engine.open(settings) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
         yield engine
