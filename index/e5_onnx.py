@@ -150,6 +150,18 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def open_session(graph: Path, threads: int):
+    """An ONNX Runtime session on the CPU: `threads` for one call, all optimisations, quiet."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+
 _LOADED: dict[str, "OnnxE5"] = {}
 _LOADING = threading.Lock()
 
@@ -194,14 +206,7 @@ class OnnxE5:
         self._type = self.weights.f32("emb.type").reshape(-1, cfg.hidden)[0]
 
     def _open(self, threads: int):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+        return open_session(self.graph, threads)
 
     def _side_by_side(self) -> ThreadPoolExecutor:
         with self._pool_lock:

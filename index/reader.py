@@ -174,14 +174,9 @@ class OnnxReader:
             self._session = self._open(graph)
 
     def _open(self, graph: Path):
-        import onnxruntime as ort
+        from .e5_onnx import open_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        return open_session(graph, self.threads)
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:

@@ -49,16 +49,6 @@ class Reading:
     model: str = ""
     ms: float = 0.0
 
-    def best(self, chunk_id: str | None = None) -> Window | None:
-        for w in self.windows:
-            if chunk_id is None or w.chunk_id == chunk_id:
-                return w
-        return None
-
-    @property
-    def top_score(self) -> float:
-        return self.windows[0].score if self.windows else -10.0
-
     def features(self) -> dict[str, float]:
         """What the judgment reads: the best score, its margin over the best of another article,
         and the probability it stands for."""
