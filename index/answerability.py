@@ -52,9 +52,11 @@ class Judgment:
     names: tuple[str, ...] = ()  # the names no article mentions (reason name_not_mentioned)
     years: tuple[str, ...] = ()  # the years asked (reason year)
     read: tuple = ()  # the reader's windows (reading.Window), best first, when it read the passages
+    threshold: float | None = None  # the operating point `probability` was held against (None: a rule decided)
 
     def to_dict(self) -> dict:
         return {"answerable": self.answerable, "reason": self.reason, "probability": round(self.probability, 4),
+                "threshold": None if self.threshold is None else round(self.threshold, 4),
                 "features": {k: round(v, 4) for k, v in self.features.items()}, "names": list(self.names),
                 "years": list(self.years), "read": [w.to_dict() for w in self.read]}
 
@@ -246,4 +248,5 @@ def judge(
         return Judgment(False, NAMES, 0.0, features, tuple(usable), names=tuple(unknown_names))
     model = model or fitted_model()
     p, threshold = model.probability(features), model.threshold(features)
-    return Judgment(p >= threshold, "" if p >= threshold else NOT_COVERED, p, features, tuple(usable))
+    return Judgment(p >= threshold, "" if p >= threshold else NOT_COVERED, p, features, tuple(usable),
+                    threshold=threshold)

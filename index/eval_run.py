@@ -18,7 +18,7 @@ from typing import Callable
 from .engine import Engine
 from .records import AddError
 from .feedback import FeedbackStore
-from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, score_question
+from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, ranked_articles, score_question
 from .presets import Preset
 from .settings import Settings
 
@@ -117,7 +117,8 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
             answers.append(answer_record(preset.name, q, answer, row))
         except Exception as exc:  # counted and reported, never dropped
             row = error_row(q, f"{exc.__class__.__name__}: {exc}")
-            answers.append({"config": preset.name, "id": q.id, "question": q.question, "error": row["error"]})
+            answers.append({"config": preset.name, "id": q.id, "question": q.question, "lang": q.lang or "",
+                            "gold_articles": q.article_ids, "gold_answers": q.answers, "error": row["error"]})
         rows.append(row)
         langs.append(q.lang or "?")
         bar.update(1)
@@ -131,16 +132,22 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
 
 
 def answer_record(config: str, q: Question, answer, row: dict) -> dict:
-    """One line of answers.jsonl: what the user read, why, and what it was chosen from, to read misses one by one."""
+    """One line of answers.jsonl: what the user read, why, and what it was chosen from, to read misses one by
+    one (the passages in full; report.html cuts them)."""
+    gold = set(q.article_ids)
+    gold_rank = next((i for i, a in enumerate(ranked_articles(answer)[:10], 1) if a in gold), None)
+    latency = row.get("latency_ms")
     return {
-        "config": config, "id": q.id, "question": q.question, "gold_articles": q.article_ids, "gold_answers": q.answers,
+        "config": config, "id": q.id, "question": q.question, "lang": q.lang or "", "gold_articles": q.article_ids,
+        "gold_answers": q.answers, "gold_rank": gold_rank,
+        "latency_ms": None if latency is None else round(latency, 1),
         "asked_on": q.asked_on or None, "date_range": answer.date_range, "as_of": answer.as_of or None,
         "answer": answer.answer, "abstained": answer.abstained, "reason": answer.reason,
         "judgment": answer.judgment.to_dict() if answer.judgment is not None else None,
         "citations": [c.to_dict() for c in answer.citations],
         "passages": [{"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
                       "relevance": round(p.relevance or 0.0, 4), "dense": round(p.dense or 0.0, 4), "title": p.title,
-                      "text": p.text[:400]} for p in answer.passages[:5]],
+                      "text": p.text} for p in answer.passages[:5]],
         "metrics": {k: v for k, v in row.items() if k not in ("latency_ms",)},
     }
 
@@ -169,12 +176,18 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_reports(report: dict, out: Path) -> None:
+def write_reports(report: dict, out: Path, baseline=None) -> Path:
+    """report.json, answers.jsonl, report.md and report.html (against `baseline`, an eval_report.Run, if
+    given); returns the page's path."""
+    from .eval_report import Run, eval_page, write_page
+
     out.mkdir(parents=True, exist_ok=True)
     clean = json.loads(json.dumps(report, default=str).replace("NaN", "null"))
+    records = []
     with open(out / "answers.jsonl", "w", encoding="utf-8") as handle:
         for c in clean["configs"]:
             for record in c.pop("answers", []):
+                records.append(record)
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     for c in clean["configs"]:
         c["metrics"] = {k: c["metrics"].get(k) for k in METRIC_KEYS}
@@ -187,6 +200,7 @@ def write_reports(report: dict, out: Path) -> None:
     for c in report["configs"]:
         md.append(f"- **{c['name']}**: {c['description']}")
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    return write_page(eval_page(Run(str(out), clean, records), baseline), out / "report.html")
 
 
 def summarize_feedback(path: Path) -> dict:
