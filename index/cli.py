@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "eval", parents=[base], help="measure answer quality on a question set",
         description="Build a fresh index from ARTICLES (in a temporary directory, or --work-dir), ask every "
         "question of QUESTIONS through the same path as the bot, and report retrieval and answer metrics "
-        "for each configuration side by side (report.json, report.md and a table). The embedding cache is "
+        "for each configuration side by side: a table here, and with --out DIR report.html (the page to read, "
+        "offline, with pictures and every question), report.json, report.md and answers.jsonl. --compare draws "
+        "two finished runs' differences. The embedding cache is "
         "shared with your index, so a second run embeds nothing. File formats: ../shared/data/README.md.",
     )
     ev.add_argument("--articles", action="append", metavar="FILE",
@@ -173,11 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--questions", help="questions JSONL")
     ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the bot uses)")
     ev.add_argument("--k", type=positive_int, default=10, help="passages retrieved per question (default 10)")
-    ev.add_argument("--out", help="directory for report.json and report.md")
+    ev.add_argument("--out", help="directory for report.html (the page to read), report.json, report.md and "
+                    "answers.jsonl; with --compare or --feedback, where the page goes")
+    ev.add_argument("--baseline", metavar="DIR", help="with a run: compare it against an earlier run's --out DIR "
+                    "in report.html")
+    ev.add_argument("--compare", nargs=2, metavar=("OLD_DIR", "NEW_DIR"), help="draw the page of two finished runs "
+                    "with their differences (NEW_DIR/compare.html, or --out DIR/report.html); runs nothing")
     ev.add_argument("--work-dir", help="keep the evaluation indexes here (default: a temporary directory)")
     ev.add_argument("--limit", type=positive_int, help="only the first N questions")
     ev.add_argument("--list-configs", action="store_true", help="list the presets and exit")
-    ev.add_argument("--feedback", action="store_true", help="summarise the 👍/👎 feedback the bot stored instead")
+    ev.add_argument("--feedback", action="store_true", help="summarise the 👍/👎 feedback the bot stored instead "
+                    "(with --out DIR, also DIR/feedback.html: the questions voted down, with what was shown)")
     ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as questions JSONL")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -290,8 +298,7 @@ def open_engine(settings, wait_s: float = 0.0):
 # ------------------------------------------------------------------ commands
 
 def cmd_add(engine, ns: str, args) -> int:
-    from tqdm import tqdm
-
+    from .progress import progress
     from .records import AddError
     from .loaders import normalize_date
 
@@ -308,8 +315,7 @@ def cmd_add(engine, ns: str, args) -> int:
 
     counts = {"added": 0, "replaced": 0, "duplicate": 0, "error": 0}
     total = count_sources(args.sources, args.jsonl)
-    bar = tqdm(desc="adding", unit="article", total=total, disable=None if total > 1 else True, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = progress(desc="adding", unit="article", total=total, disable=total <= 1, stream=sys.stderr)
 
     def report(result) -> None:
         bar.update(1)
@@ -520,10 +526,9 @@ def cmd_health(settings, args) -> int:
 def cmd_eval(settings, args) -> int:
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from . import eval_run
     from .evaluate import load_questions
+    from .progress import progress as progress_bar
     from .presets import presets, resolve
 
     if args.list_configs:
@@ -537,6 +542,13 @@ def cmd_eval(settings, args) -> int:
             rows = eval_run.feedback_questions(path)
             Path(args.export_questions).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
             summary["exported"] = len(rows)
+        if args.out:
+            from .eval_report import feedback_page, write_page
+            from .feedback import FeedbackStore
+
+            page = write_page(feedback_page(FeedbackStore(path).read(), str(path)), Path(args.out) / "feedback.html")
+            summary["page"] = str(page)
+            print(f"page: {page}", file=sys.stderr)
         if args.json:
             print(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
@@ -546,27 +558,49 @@ def cmd_eval(settings, args) -> int:
             for q, n in summary["down_questions"]:
                 print(shown(f"  👎 x{n}: {q}"))
         return 0
+    if args.compare:
+        from .eval_report import ReportError, eval_page, load_run, write_page
+
+        try:
+            old, new = load_run(args.compare[0]), load_run(args.compare[1])
+        except ReportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        target = Path(args.out) / "report.html" if args.out else Path(args.compare[1]) / "compare.html"
+        print(f"page: {write_page(eval_page(new, old), target)}")
+        return 0
     if not args.articles or not args.questions:
-        print("error: eval needs --articles and --questions (or --feedback)", file=sys.stderr)
+        print("error: eval needs --articles and --questions (or --compare, or --feedback)", file=sys.stderr)
         return 2
+    baseline = None
+    if args.baseline:
+        from .eval_report import ReportError, load_run
+
+        if not args.out:
+            print("error: --baseline draws report.html: give --out DIR too", file=sys.stderr)
+            return 2
+        try:
+            baseline = load_run(args.baseline)
+        except ReportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     configs = resolve(args.config, settings)
     questions = load_questions(args.questions)[: args.limit or None]
 
     def progress(**kw):
-        return tqdm(file=sys.stderr, dynamic_ncols=True, mininterval=0.5, **kw)
+        return progress_bar(stream=sys.stderr, **kw)
 
     report = eval_run.run_eval([Path(a) for a in args.articles], questions, configs, settings, k=args.k,
                                work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress)
     report["questions"] = args.questions
-    if args.out:
-        eval_run.write_reports(report, Path(args.out))
+    page = eval_run.write_reports(report, Path(args.out), baseline) if args.out else None
     if args.json:
         shown_report = {**report, "configs": [{k: v for k, v in c.items() if k != "answers"} for c in report["configs"]]}
         print(json.dumps(shown_report, ensure_ascii=False, indent=2, default=str))
     else:
         print(eval_run.markdown_table(report))
-        if args.out:
-            print(f"\nreports: {Path(args.out) / 'report.json'}, {Path(args.out) / 'report.md'}", file=sys.stderr)
+        if page is not None:
+            print(f"\nreport: {page} (and report.json, report.md, answers.jsonl beside it)", file=sys.stderr)
     return 1 if any(c["metrics"]["n_errors"] for c in report["configs"]) else 0
 
 
@@ -639,12 +673,12 @@ def cmd_import(engine, ns: str, args) -> int:
 
 
 def cmd_reindex(engine, ns: str, args) -> int:
-    from tqdm import tqdm
+    from .progress import progress as progress_bar
 
     names = engine.namespaces() if args.all else [ns]
     results = []
     for name in names:
-        with tqdm(desc=f"reindexing {name}", unit="article", file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
+        with progress_bar(desc=f"reindexing {name}", unit="article", stream=sys.stderr) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)

@@ -36,7 +36,8 @@ def test_the_wheel_installs_one_package_named_newsbot_with_its_data(wheel):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"newsbot"}, "nothing generic (index, bot) lands in site-packages"
     for data in ("newsbot/prompts/system.txt", "newsbot/prompts/answer.txt", "newsbot/index/answerability.json",
-                 "newsbot/index/stopwords/en.txt", "newsbot/index/stopwords/id.txt"):
+                 "newsbot/index/stopwords/en.txt", "newsbot/index/stopwords/id.txt",
+                 "newsbot/index/report_assets/page.js", "newsbot/index/report_assets/page.css"):
         assert data in names
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
