@@ -567,7 +567,11 @@ def cmd_eval(settings, args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         target = Path(args.out) / "report.html" if args.out else Path(args.compare[1]) / "compare.html"
-        print(f"page: {write_page(eval_page(new, old), target)}")
+        try:
+            print(f"page: {write_page(eval_page(new, old), target)}")
+        except ReportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     if not args.articles or not args.questions:
         print("error: eval needs --articles and --questions (or --compare, or --feedback)", file=sys.stderr)
@@ -585,6 +589,13 @@ def cmd_eval(settings, args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     configs = resolve(args.config, settings)
+    if baseline is not None:
+        from .eval_report import Run, pair_configs
+
+        if not pair_configs(Run("", {"configs": [{"name": p.name} for p in configs]}, []), baseline):
+            print(f"error: the baseline {args.baseline} has configs {', '.join(baseline.names())}, this run "
+                  f"{', '.join(p.name for p in configs)}: run the same --config in both", file=sys.stderr)
+            return 2
     questions = load_questions(args.questions)[: args.limit or None]
 
     def progress(**kw):

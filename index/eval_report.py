@@ -85,18 +85,28 @@ def _delta(new, old, higher_better: bool, percent: bool) -> tuple[str, str]:
     if new is None or old is None:
         return "", ""
     change = new - old
+    if abs(change) < (0.0005 if percent else 0.5):
+        return "unchanged", "same"
     text = f"{100 * change:+.1f} pts" if percent else f"{change:+.0f} ms"
-    small = abs(change) < (0.0005 if percent else 0.5)
-    direction = "same" if small else ("up" if (change > 0) == higher_better else "down")
-    return f"{text} (was {_value(old, percent)})", direction
+    return f"{text} (was {_value(old, percent)})", "up" if (change > 0) == higher_better else "down"
 
 
-def headline_cards(metrics: dict, old: dict | None = None) -> str:
+def headline_cards(metrics: dict, old: dict | None = None, small: bool = False) -> str:
     items = []
     for key, label, higher, percent in HEADLINE:
         delta, direction = _delta(metrics.get(key), old.get(key), higher, percent) if old else ("", "")
-        items.append(Card(label, _value(metrics.get(key), percent), delta, direction))
-    return cards(items)
+        items.append(Card(label.split(" (")[0] if small else label, _value(metrics.get(key), percent), delta, direction))
+    return cards(items, small=small)
+
+
+def language_cards(config: dict, old: dict | None = None) -> str:
+    """The headline figures again for each question language, smaller."""
+    out = []
+    before = (old or {}).get("by_language") or {}
+    for lang, m in (config.get("by_language") or {}).items():
+        out.append(f"<h4>{esc(lang)} · {_metric_cell('n_questions', m.get('n_questions'))} questions</h4>"
+                   + headline_cards(m, before.get(lang) if old else None, small=True))
+    return "".join(out)
 
 
 def _metric_cell(key: str, value) -> str:
@@ -106,21 +116,6 @@ def _metric_cell(key: str, value) -> str:
     if key.startswith("n_"):
         return str(int(value))
     return f"{value:.0f}" if key.endswith("_ms") else f"{value:.3f}"
-
-
-def language_table(config: dict, old: dict | None = None) -> str:
-    langs = config.get("by_language") or {}
-    rows = []
-    for lang, m in langs.items():
-        row = [lang, _metric_cell("n_questions", m.get("n_questions"))]
-        for key, _, higher, percent in HEADLINE:
-            cell = _value(m.get(key), percent)
-            if old and lang in (old.get("by_language") or {}):
-                delta, _ = _delta(m.get(key), old["by_language"][lang].get(key), higher, percent)
-                cell += f" ({delta.split(' (')[0]})" if delta else ""
-            row.append(cell)
-        rows.append(row)
-    return table(["language", "questions"] + [h[1].split(" (")[0] for h in HEADLINE], rows)
 
 
 def full_table(run: Run) -> str:
@@ -197,7 +192,9 @@ def question_rows(run: Run, baseline: Run | None, pairs: dict[str, str], cut) ->
             row = {"c": name, "id": r.get("id"), "lang": eo.language(r), "o": eo.outcome(r), "q": r.get("question", ""),
                    "ms": "" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}"}
             before = old.get(r.get("id")) if old is not None else None
-            if old is not None:
+            if baseline is not None and old is None:
+                row["b"], row["g"] = "–", "not compared"
+            elif old is not None:
                 row["b"] = eo.outcome(before) if before else "–"
                 row["g"] = ("new question" if before is None else
                             "unchanged" if row["b"] == row["o"] else eo.change_group(row["b"], row["o"]))
@@ -224,7 +221,7 @@ def question_table(run: Run, baseline: Run | None, pairs: dict[str, str], budget
         data.rows = question_rows(run, baseline, pairs, cut)
         if baseline is not None:
             seen = Counter(r["g"] for r in data.rows)
-            order = [*eo.CHANGE_GROUPS, "new question", "unchanged"]
+            order = [*eo.CHANGE_GROUPS, "new question", "unchanged", "not compared"]
             data.filters = filters + [{"key": "g", "label": "change", "values": [[g] for g in order if seen[g]]}]
         if len(data.json().encode("utf-8")) <= budget:
             break
@@ -275,6 +272,9 @@ def sweep_table(records: list[dict]) -> str:
 
 def eval_page(run: Run, baseline: Run | None = None) -> str:
     pairs = pair_configs(run, baseline)
+    if baseline is not None and not pairs:
+        raise ReportError(f"nothing to compare: the baseline {baseline.label} has {', '.join(baseline.names()) or 'no'} "
+                          f"configs, {run.label} has {', '.join(run.names()) or 'none'}; run the same --config in both")
     names = run.names()
     report = run.report
     title = "newsbot eval" + (" — compared" if baseline is not None else "")
@@ -289,7 +289,7 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
         body.append(f"<h2>{esc(name)}{esc(against)}</h2><p class=\"meta\">{esc(c.get('description', ''))}</p>")
         body.append(headline_cards(c.get("metrics") or {}, (old or {}).get("metrics")))
         if len(c.get("by_language") or {}) > 1:
-            body.append("<h3>By language</h3>" + language_table(c, old))
+            body.append("<h3>By language</h3>" + language_cards(c, old))
         if baseline is not None and name in pairs:
             groups = Counter(ch.group for ch in eo.changes(baseline.records_of(pairs[name]), run.records_of(name)))
             links = " ".join(f'<a href="#questions" data-filter="g={esc(g)}" class="{"up" if g in eo.BETTER else "down"}">'
@@ -317,6 +317,10 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
                            "What NEWSBOT_ABSTAIN_THRESHOLD would change: abstain recall against false abstention as one "
                            "threshold moves from 0 to 1 (labels on the curve); the star is this run"
                            + ("; dashed: the baseline" if base_curves else "") + "."))
+    else:
+        body.append('<p class="meta">No question of this set is unanswerable, so there is no abstention to draw: '
+                    "make the set's answerability version (half its questions lose their gold articles) with "
+                    "../shared/tools/leavegoldout.py and run it.</p>")
     hits = {n: eo.hit_at_k(run.records_of(n)) for n in names}
     if any(v is not None for h in hits.values() for v in h):
         base_hits = {n: eo.hit_at_k(old_records(n)) for n in names if old_records(n)}

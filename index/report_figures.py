@@ -73,7 +73,7 @@ def threshold_sweep(curves: dict[str, list[tuple[float, float, float]]],
         if baseline and baseline.get(name):
             old = baseline[name]
             ax.plot([c[1] for c in old], [c[2] for c in old], linestyle="--", color=colour, alpha=0.6,
-                    label=f"{name}, before")
+                    label=f"{name}: baseline")
         ax.plot([c[1] for c in curve], [c[2] for c in curve], color=colour, label=name, linewidth=1.6)
         for t, x, y in curve:
             if round(t * 100) in (10, 30, 50):
@@ -102,7 +102,7 @@ def hit_at_k(curves: dict[str, list[float | None]], baseline: dict[str, list[flo
         if baseline and baseline.get(name):
             old = baseline[name]
             ax.plot([k for k, v in enumerate(old, 1) if v is not None], [v for v in old if v is not None],
-                    linestyle="--", color=colour, alpha=0.6, label=f"{name}, before")
+                    linestyle="--", color=colour, alpha=0.6, label=f"{name}: baseline")
         ax.plot(ks, [v for v in values if v is not None], marker="o", markersize=3, color=colour, label=name)
     ax.set_xticks(range(1, 11))
     ax.set_ylim(0, 1.02)
@@ -126,7 +126,7 @@ def latency(series: dict[str, list[float]], baseline: dict[str, list[float]] | N
             colour = PALETTE[i % len(PALETTE)]
             if baseline and baseline.get(name):
                 ax.hist(baseline[name], bins=bins, histtype="step", linestyle="--", color=colour, alpha=0.7,
-                        label=f"{name}, before")
+                        label=f"{name}: baseline")
             if s:
                 ax.hist(s, bins=bins, alpha=0.45, color=colour, label=name)
                 ordered = sorted(s)
@@ -134,10 +134,21 @@ def latency(series: dict[str, list[float]], baseline: dict[str, list[float]] | N
                     v = ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
                     ax.axvline(v, color=colour, linestyle=style, linewidth=1)
         ax.set_xscale("log")
+        _plain_log_ticks(ax, bins[0], bins[-1])
         ax.legend(frameon=False, fontsize=8)
     ax.set_xlabel("answer latency, ms (dotted: p50, solid: p95)")
     ax.set_ylabel("questions")
     return _svg(fig)
+
+
+def _plain_log_ticks(ax, lo: float, hi: float) -> None:
+    """Ticks at 1, 2, 3, 5 x 10^n written as plain numbers (20, 50, 100), not 2x10^1 crowding each other."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    ticks = [m * 10 ** e for e in range(-1, 7) for m in (1, 2, 3, 5) if lo <= m * 10 ** e <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
 
 
 def votes_by_day(days: list[str], up: list[int], down: list[int]) -> str:

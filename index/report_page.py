@@ -48,8 +48,8 @@ class Table:
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def cards(items: list[Card]) -> str:
-    out = ['<div class="cards">']
+def cards(items: list[Card], small: bool = False) -> str:
+    out = [f'<div class="cards{" small" if small else ""}">']
     for c in items:
         delta = f'<div class="d {esc(c.direction)}">{esc(c.delta)}</div>' if c.delta else ""
         title = f' title="{esc(c.hint)}"' if c.hint else ""

@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLES, make_settings, run_cli
 from newsbot.index import eval_outcomes as eo
 from newsbot.index.eval_report import MAX_BYTES, eval_page, feedback_page, load_run, ReportError
-from report_runs import record, synthetic_run
+from report_runs import record, synthetic_run, write_run
 
 
 # ------------------------------------------------------------------ outcomes, pure
@@ -136,12 +136,28 @@ def test_compare_names_the_questions_whose_outcome_changed(sample_runs):
     old, new = (load_run(sample_runs[c][0]) for c in ("dense", "default"))
     changed = eo.changes(old.records, new.records)
     assert f"Questions whose outcome changed: {len(changed)}" in html
-    assert "was " in html  # every headline figure carries its change
+    assert html.count('<div class="d ') >= 6  # every headline figure carries its change (or says unchanged)
 
 
 def test_compare_of_a_folder_that_is_no_run_fails_clearly(settings, tmp_path):
     result = run_cli(["eval", "--compare", str(tmp_path), str(tmp_path)], settings)
     assert result.returncode == 2 and "is not an eval run" in result.stderr.decode()
+
+
+def test_runs_with_no_config_in_common_are_refused_with_the_configs_named(settings, tmp_path):
+    old = write_run(synthetic_run(5, configs=("dense",)), tmp_path / "old")
+    new = write_run(synthetic_run(5, configs=("default", "reader-on")), tmp_path / "new")
+    result = run_cli(["eval", "--compare", str(old), str(new)], settings)
+    assert result.returncode == 2 and "nothing to compare" in result.stderr.decode()
+    assert "dense" in result.stderr.decode() and not (new / "compare.html").exists()
+
+
+def test_a_baseline_with_other_configs_is_refused_before_the_run(settings, tmp_path):
+    old = write_run(synthetic_run(5, configs=("dense", "bm25")), tmp_path / "old")
+    result = run_cli(["eval", "--articles", str(SAMPLES / "articles.jsonl"), "--questions", str(SAMPLES / "questions.jsonl"),
+                      "--baseline", str(old), "--out", str(tmp_path / "new")], settings)
+    assert result.returncode == 2 and "run the same --config in both" in result.stderr.decode()
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_baseline_run_is_compared_in_the_new_report(sample_runs, settings, tmp_path):
