@@ -63,7 +63,7 @@ def test_escape_codes_in_metadata_are_neither_stored_nor_printed(engine, setting
 
 
 def test_cli_output_strips_control_characters_stored_before_they_were_cleaned():
-    from newsbot.index.cli import shown
+    from newsbot.index.cli.shared import shown
 
     assert shown("Outlet\x1b]0;title\x07 \x9b31m\u202eevil") == "Outlet]0;title 31mevil"
     assert shown("two\nlines\tand a tab") == "two\nlines\tand a tab"

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, SAMPLES, cli_env, run_cli
 from newsbot.index import audit, health
-from newsbot.index.cli import count_sources
+from newsbot.index.cli.adding import count_sources
 
 
 def test_health_is_ok_when_the_store_opens_and_the_model_answers(sample_engine, settings):

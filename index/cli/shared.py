@@ -1,0 +1,96 @@
+"""What every command group shares: the parent parsers (one declaration of --data-dir, --namespace,
+--wait and --json), argument types, safe terminal text, settings, and how the engine is opened."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent parsers a command's parser is built from."""
+
+    base: argparse.ArgumentParser  # --data-dir, --env-file: every command
+    common: argparse.ArgumentParser  # + --namespace, --wait: commands on one namespace's index
+    json: argparse.ArgumentParser  # --json: commands that can print JSON
+
+
+def make_parents() -> Parents:
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
+    base.add_argument("--env-file", help="settings file (default: ./.env)")
+    common = argparse.ArgumentParser(add_help=False, parents=[base])
+    common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
+    common.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="when another newsbot command holds the index, wait up to this long for it (default: "
+                        "fail at once). While `newsbot serve` runs, commands go through the bot instead")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON (the stable format of docs/json.md)")
+    return Parents(base, common, as_json)
+
+
+# A command's parser: add_parser(name, **argparse keywords) -> its ArgumentParser (help given by main.py).
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (1 to 1000)")
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Text from articles and users as the terminal may print it: no escape codes or other
+    control characters (an outlet named "\\x1b]0;..." must not retitle the terminal)."""
+    return _CONTROL.sub("", text)
+
+
+def load_settings(args) -> Settings:
+    overrides = {}
+    if args.data_dir:
+        from pathlib import Path
+
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings.load(args.env_file, **overrides)
+
+
+def open_engine(settings: Settings, wait_s: float = 0.0):
+    """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
+    another command holding it is waited for up to `wait_s` seconds."""
+    from ..data_lock import when_free
+    from ..engine import Engine
+    from ..errors import IndexBusyError
+    from ..remote import RemoteEngine
+
+    def attempt():
+        try:
+            return Engine.open(settings)
+        except IndexBusyError:
+            if RemoteEngine.available(settings):
+                return RemoteEngine(settings)
+            raise
+
+    return when_free(attempt, wait_s, lambda busy: print(f"waiting up to {wait_s:.0f} s: {busy}", file=sys.stderr))
+
+
+def cli_actor() -> str:
+    """Who is at the command line, for the audit file."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return f"cli:uid-{os.getuid()}"

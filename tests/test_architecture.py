@@ -1,0 +1,54 @@
+"""Data flows one way: front ends (the command line, the bot) -> engine -> store / embedding / lexical
+index. Checked on the import statements themselves, so a shortcut cannot creep back in."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INDEX, BOT = ROOT / "index", ROOT / "bot"
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, relative imports resolved to newsbot.* names."""
+    package = "newsbot." + ".".join(path.relative_to(ROOT).parent.parts)  # index/cli/x.py -> newsbot.index.cli
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.add(name)
+            out |= {f"{name}.{alias.name}" for alias in node.names}
+    return out
+
+
+def engine_modules() -> list[Path]:
+    return [p for p in INDEX.rglob("*.py") if "cli" not in p.relative_to(INDEX).parts]
+
+
+def test_the_imports_are_resolved_the_way_python_does():
+    assert "newsbot.index.engine" in imports(INDEX / "cli" / "shared.py")
+    assert "newsbot.index.cli.shared" in imports(INDEX / "cli" / "main.py")
+
+
+def test_no_engine_module_imports_a_front_end():
+    for path in engine_modules():
+        wrong = {m for m in imports(path) if m.startswith(("newsbot.index.cli", "newsbot.bot"))}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}: the engine must not know its front ends"
+
+
+def test_the_bot_does_not_go_through_the_command_line():
+    for path in BOT.rglob("*.py"):
+        wrong = {m for m in imports(path) if m.startswith("newsbot.index.cli")}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_only_serve_imports_the_bot_from_the_command_line():
+    users = {p.name for p in (INDEX / "cli").glob("*.py") if any(m.startswith("newsbot.bot") for m in imports(p))}
+    assert users == {"service.py"}
