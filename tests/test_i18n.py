@@ -21,7 +21,7 @@ UNANSWERABLE = "Who won the Nobel Prize in Chemistry in 2024?"
 
 def used_keys() -> set[str]:
     """Every key the code asks for: literal keys, notice codes, language names and the commands' metadata."""
-    source = "\n".join(p.read_text(encoding="utf-8") for folder in ("bot", "index") for p in (ROOT / folder).glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for folder in ("bot", "index") for p in (ROOT / folder).rglob("*.py"))
     keys = {k for k in re.findall(r'["\']((?:answer|bot|note|language|cmd)\.[a-z_.]+)["\']', source)
             if not k.endswith((".txt", ".json", ".po"))}  # file names such as answer.txt are not keys
     keys |= {f"note.{code}" for code in NOTICES}
