@@ -9,11 +9,11 @@ import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
 
 import numpy as np
 
 from . import answer as answering
+from .api import AskRequest
 from . import answerability, reading
 from .embedding import Embedder
 from .errors import ConfigError, InputError, LLMUnavailableError
@@ -90,22 +90,12 @@ class Asker:
             self._live[key] = cached
         return cached[0]
 
-    def ask(
-        self,
-        st: NamespaceStore,
-        question: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        mode: str | None = None,
-        retrieval: RetrievalConfig | None = None,
-        context: str = "",
-        context_articles: Iterable[str] = (),
-        llm: bool | None = None,
-        answer_lang: str | None = None,
-        today: date | None = None,
-        reader: bool | None = None,
-    ) -> Answer:
+    def ask(self, st: NamespaceStore, request: AskRequest) -> Answer:
         """See Engine.ask."""
+        question, k, filters, mode, retrieval = (request.question, request.k, request.filters, request.mode,
+                                                 request.retrieval)
+        context, context_articles, llm = request.context, request.context_articles, request.llm
+        answer_lang, today, reader = request.answer_lang, request.today, request.reader
         t0 = time.perf_counter()
         question = " ".join(clean_text(question or "").split())  # no control characters or lone surrogates
         if not question:

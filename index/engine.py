@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -23,6 +22,7 @@ from filelock import FileLock
 
 from . import audit, drafting
 from . import data_dir as data_dir_files
+from .api import AskRequest, ask_request
 from .asking import Asker
 from .data_lock import lock_data_dir
 from .embedding import Embedder, EmbeddingCache, build_embedding
@@ -31,11 +31,10 @@ from .ingest import Ingest
 from .lexical import LexicalIndex
 from .loaders import Draft
 from .records import AddError, AddResult, Answer, Article
-from .retrieval import RetrievalConfig
 from .settings import Settings
 from .storage_failures import damaged_store, is_panic, panic_error, storage_failure, store_guard
 from .reindex import Reindexed, finish_swaps, raise_missing, reindex
-from .store import Filters, NamespaceStore, check_namespace, list_namespaces, open_client
+from .store import NamespaceStore, check_namespace, list_namespaces, open_client
 
 __all__ = ["Engine"]
 
@@ -188,34 +187,12 @@ class Engine:
                          article_id=result.article.id, title=result.article.title, url=result.article.url)
 
     @store_guard
-    def ask(
-        self,
-        question: str,
-        namespace: str | None = None,
-        k: int | None = None,
-        filters: Filters | None = None,
-        mode: str | None = None,
-        retrieval: RetrievalConfig | None = None,
-        context: str = "",
-        context_articles: Iterable[str] = (),
-        llm: bool | None = None,
-        answer_lang: str | None = None,
-        today: date | None = None,
-        reader: bool | None = None,
-    ) -> Answer:
-        """Answer `question` from the namespace's articles, with verified citations.
-
-        `mode` overrides the retrieval mode; `retrieval` the whole retrieval config (eval presets);
-        a follow-up passes the earlier question as `context` (retrieval reads both, the answer's
-        sentences are chosen for the new question) and the earlier sources as `context_articles`.
-        `llm` overrides LLM_PROVIDER for this question: True needs one configured, False forces extractive.
-        `answer_lang` is the language a generated answer is written in (default: the question's).
-        `today` is the day the question is asked on (default: today): what "last week" counts from.
-        `reader` overrides NEWSBOT_READER for this question (eval presets compare both).
-        """
-        return self.asker.ask(self.store(namespace, create=False), question, k=k, filters=filters, mode=mode,
-                              retrieval=retrieval, context=context, context_articles=context_articles, llm=llm,
-                              answer_lang=answer_lang, today=today, reader=reader)
+    def ask(self, question: str | AskRequest, **options) -> Answer:
+        """Answer `question` from the namespace's articles, with verified citations: a question and
+        the options of `api.AskRequest` (k, filters, mode, retrieval, context, context_articles, llm,
+        answer_lang, today, reader), or one AskRequest."""
+        request = ask_request(question, options)
+        return self.asker.ask(self.store(request.namespace, create=False), request)
 
     @store_guard
     def sources(self, namespace: str | None = None) -> list[Article]:

@@ -19,16 +19,15 @@ import os
 import socket
 import threading
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from . import drafting
 from . import errors
+from .api import AskRequest, ask_request
 from .loaders import Draft
 from .records import AddError, AddResult, Answer, Article
 from .settings import Settings
-from .store import Filters
 
 SOCKET = "newsbot.sock"
 LINE_LIMIT = 64 << 20  # an article of up to NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line
@@ -107,11 +106,7 @@ class EngineServer:
                 pass
 
     async def op_ask(self, args, reader, send, loop):
-        filters = args.pop("filters", None)
-        filters = Filters(**filters) if filters else None
-        today = args.pop("today", None)
-        today = date.fromisoformat(today) if today else None
-        return (await self.run(self.engine.ask, filters=filters, today=today, **args)).to_dict()
+        return (await self.run(self.engine.ask, AskRequest.from_dict(args))).to_dict()
 
     async def op_sources(self, args, reader, send, loop):
         return await self.run(lambda: [a.to_dict() for a in self.engine.sources(**args)])
@@ -238,13 +233,11 @@ class RemoteEngine:
         raise errors.NewsbotError(f"`newsbot serve` closed {self.path} without answering (did it stop?)")
 
     # the facade, as the CLI uses it
-    def ask(self, question: str, namespace: str | None = None, k: int | None = None, filters: Filters | None = None,
-            mode: str | None = None, llm: bool | None = None, answer_lang: str | None = None,
-            today: date | None = None) -> Answer:
-        args = {"question": question, "namespace": namespace, "k": k, "mode": mode, "llm": llm,
-                "filters": asdict(filters) if filters else None, "answer_lang": answer_lang,
-                "today": today.isoformat() if today else None}
-        return Answer.from_dict(self._call("ask", args))
+    def ask(self, question: str | AskRequest, **options) -> Answer:
+        return Answer.from_dict(self._call("ask", ask_request(question, options).to_dict()))
+
+    def close(self) -> None:
+        """Nothing to release: every call is its own connection."""
 
     def sources(self, namespace: str | None = None) -> list[Article]:
         return [Article(**{"text": "", **a}) for a in self._call("sources", {"namespace": namespace})]

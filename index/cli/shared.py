@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from ..api import EngineAPI
 from ..settings import Settings
 
 
@@ -66,7 +67,7 @@ def load_settings(args) -> Settings:
     return Settings.load(args.env_file, **overrides)
 
 
-def open_engine(settings: Settings, wait_s: float = 0.0):
+def open_engine(settings: Settings, wait_s: float = 0.0) -> EngineAPI:
     """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
     another command holding it is waited for up to `wait_s` seconds."""
     from ..data_lock import when_free
