@@ -6,10 +6,12 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from ..api import EngineAPI
 from ..settings import Settings
+
+if TYPE_CHECKING:  # the engine's imports cost 0.5 s: `newsbot --help` and `health --bot` skip them
+    from ..api import EngineAPI
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def load_settings(args) -> Settings:
     return Settings.load(args.env_file, **overrides)
 
 
-def open_engine(settings: Settings, wait_s: float = 0.0) -> EngineAPI:
+def open_engine(settings: Settings, wait_s: float = 0.0) -> "EngineAPI":
     """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
     another command holding it is waited for up to `wait_s` seconds."""
     from ..data_lock import when_free
