@@ -7,7 +7,6 @@ again, or compared, from the files of a run long after it ran.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 # The outcomes, best first for an answerable question, then the unanswerable ones.
@@ -89,15 +88,10 @@ def threshold_sweep(records: list[dict], steps: int = 101) -> list[SweepPoint]:
         t = i / (steps - 1)
         recall = _share(unanswerable, lambda r: abstains_at(r, t))
         false = _share(answerable, lambda r: abstains_at(r, t))
-        shown = _share(with_text, lambda r: not abstains_at(r, t) and bool(_shown_if_answered(r)))
+        # A question the run withheld has no answer text to check: counted as not shown.
+        shown = _share(with_text, lambda r: not abstains_at(r, t) and bool(r["metrics"].get("answer_shown")))
         points.append(SweepPoint(t, recall, false, shown))
     return points
-
-
-def _shown_if_answered(record: dict) -> bool:
-    """Whether the answer shown holds the gold answer (an abstained one: whether the sentence the
-    judgment would have answered with did; unknown, so counted as not)."""
-    return bool((record.get("metrics") or {}).get("answer_shown"))
 
 
 def _share(rows: list[dict], test) -> float | None:
@@ -183,10 +177,6 @@ def changes(old: list[dict], new: list[dict]) -> list[Change]:
         if was is not None and was != now:
             out.append(Change(r["id"], r.get("question", ""), was, now))
     return out
-
-
-def outcome_counts(records: list[dict]) -> Counter:
-    return Counter(outcome(r) for r in records)
 
 
 def finite(value) -> float | None:

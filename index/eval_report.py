@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import eval_outcomes as eo
 from . import report_figures as figures
-from .evaluate import METRIC_KEYS
+from .evaluate import METRIC_KEYS, format_metric
 from .report_page import MAX_BYTES, Card, Table, cards, esc, figure, page, question_section, table
 
 
@@ -104,27 +104,18 @@ def language_cards(config: dict, old: dict | None = None) -> str:
     out = []
     before = (old or {}).get("by_language") or {}
     for lang, m in (config.get("by_language") or {}).items():
-        out.append(f"<h4>{esc(lang)} · {_metric_cell('n_questions', m.get('n_questions'))} questions</h4>"
+        out.append(f"<h4>{esc(lang)} · {format_metric('n_questions', m.get('n_questions'))} questions</h4>"
                    + headline_cards(m, before.get(lang) if old else None, small=True))
     return "".join(out)
-
-
-def _metric_cell(key: str, value) -> str:
-    value = eo.finite(value)
-    if value is None:
-        return "–"
-    if key.startswith("n_"):
-        return str(int(value))
-    return f"{value:.0f}" if key.endswith("_ms") else f"{value:.3f}"
 
 
 def full_table(run: Run) -> str:
     rows = []
     for name in run.names():
         c = run.config(name)
-        rows.append([name] + [_metric_cell(k, (c.get("metrics") or {}).get(k)) for k in METRIC_KEYS])
+        rows.append([name] + [format_metric(k, (c.get("metrics") or {}).get(k)) for k in METRIC_KEYS])
         for lang, m in (c.get("by_language") or {}).items():
-            rows.append([f"↳ {lang}"] + [_metric_cell(k, m.get(k)) for k in METRIC_KEYS])
+            rows.append([f"↳ {lang}"] + [format_metric(k, m.get(k)) for k in METRIC_KEYS])
     return table(["config", *METRIC_KEYS], rows)
 
 

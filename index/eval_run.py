@@ -7,7 +7,6 @@ NEWSBOT_DATA_DIR), so a second run on the same corpus embeds nothing.
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 import time
 from datetime import date
@@ -18,7 +17,8 @@ from typing import Callable
 from .engine import Engine
 from .records import AddError
 from .feedback import FeedbackStore
-from .evaluate import METRIC_KEYS, Question, aggregate, citation_valid, error_row, ranked_articles, score_question
+from .evaluate import (METRIC_KEYS, Question, aggregate, citation_valid, error_row, format_metric, ranked_articles,
+                       score_question)
 from .presets import Preset
 from .settings import Settings
 
@@ -154,25 +154,15 @@ def answer_record(config: str, q: Question, answer, row: dict) -> dict:
 
 # ------------------------------------------------------------------ reports
 
-def _fmt(key: str, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if key.startswith("n_"):
-        return str(int(value))
-    if key.endswith("_ms"):
-        return f"{value:.0f}"
-    return f"{value:.3f}"
-
-
 def markdown_table(report: dict) -> str:
     head = "| config | " + " | ".join(METRIC_KEYS) + " |"
     sep = "|---" * (len(METRIC_KEYS) + 1) + "|"
     lines = [head, sep]
     for c in report["configs"]:
-        lines.append(f"| {c['name']} | " + " | ".join(_fmt(k, c["metrics"].get(k)) for k in METRIC_KEYS) + " |")
+        lines.append(f"| {c['name']} | " + " | ".join(format_metric(k, c["metrics"].get(k)) for k in METRIC_KEYS) + " |")
         if len(c["by_language"]) > 1:
             for lang, m in c["by_language"].items():
-                lines.append(f"| ↳ {lang} | " + " | ".join(_fmt(k, m.get(k)) for k in METRIC_KEYS) + " |")
+                lines.append(f"| ↳ {lang} | " + " | ".join(format_metric(k, m.get(k)) for k in METRIC_KEYS) + " |")
     return "\n".join(lines)
 
 

@@ -115,6 +115,17 @@ METRIC_KEYS = (
 )
 
 
+def format_metric(key: str, value) -> str:
+    """A metric as the reports print it: counts whole, latencies in ms, the rest to 3 places, – for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key.startswith("n_"):
+        return str(int(value))
+    if key.endswith("_ms"):
+        return f"{value:.0f}"
+    return f"{value:.3f}"
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
