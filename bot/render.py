@@ -11,7 +11,7 @@ from urllib.parse import quote
 import discord
 
 from newsbot.index.i18n import Messages
-from newsbot.index.records import Answer, Article, Citation
+from newsbot.index.records import Answer, Article, Citation, Stats
 from newsbot.index.wording import answer_text, dating, notices
 
 ENGLISH = Messages("en")
@@ -164,23 +164,23 @@ def added_message(status: str, article: Article, chunks: int, m: Messages = ENGL
     return trim(m.t(key, title=clean(article.title), date=date, chunks=chunks, id=article.id), CONTENT)
 
 
-def stats_embed(stats: dict, m: Messages = ENGLISH) -> discord.Embed:
+def stats_embed(stats: Stats, m: Messages = ENGLISH) -> discord.Embed:
     """/stats: what an admin needs to know about this server's library."""
     from newsbot.index.text import human_bytes
 
-    count = m.number(stats["articles"])
-    articles = m.t("bot.stats_of_at_most", count=count, cap=m.number(stats["max_articles"])) if stats.get("max_articles") else count
-    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "–"
+    count = m.number(stats.articles)
+    articles = m.t("bot.stats_of_at_most", count=count, cap=m.number(stats.max_articles)) if stats.max_articles else count
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats.languages.items(), key=lambda kv: -kv[1])) or "–"
     embed = discord.Embed(title=m.t("bot.stats_title"), color=COLOR)
     embed.add_field(name=m.t("bot.stats_articles"), value=articles)
-    embed.add_field(name=m.t("bot.stats_chunks"), value=m.number(stats["chunks"]))
+    embed.add_field(name=m.t("bot.stats_chunks"), value=m.number(stats.chunks))
     embed.add_field(name=m.t("bot.stats_languages"), value=trim(langs, FIELD_VALUE))
-    disk = human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else m.t("bot.stats_on_server")
+    disk = human_bytes(stats.disk_bytes) if stats.disk_bytes is not None else m.t("bot.stats_on_server")
     embed.add_field(name=m.t("bot.stats_disk"), value=disk)
     latest = "\n".join(f"{m.date(a['added_at'])} · `{trim(a['id'], 60)}` {trim(clean(a['title']), 80)}"
-                       for a in stats.get("last_added", [])) or m.t("bot.stats_none")
+                       for a in stats.last_added) or m.t("bot.stats_none")
     embed.add_field(name=m.t("bot.stats_last_added"), value=trim(latest, FIELD_VALUE), inline=False)
-    embed.set_footer(text=trim(m.t("bot.stats_model", model=stats["embedding_model"]), 200))
+    embed.set_footer(text=trim(m.t("bot.stats_model", model=stats.embedding_model), 200))
     return embed
 
 

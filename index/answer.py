@@ -216,7 +216,7 @@ READ_MARGIN = 1.0  # logits: another article's window quoted beside the best whe
 
 
 def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3) -> tuple[str, list[Citation]]:
-    """(answer text, citations) from the reader's windows (`reading.Window`, best first): the best
+    """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
     window of the first of the passages judged to answer (in their order: reranked, or newest first), then the best window of another article when it scores
     within READ_MARGIN of it and leans "answers" (score > 0), up to `max_quotes` (at most 2)."""
     allowed = {p.chunk_id: p for p in passages}

@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .records import Article, Passage
+from .records import Article, Judgment, Passage
 from .text import key_names, lexical_terms, sentence_spans, words, years
 
 JUDGE_MIN_CHUNKS = 1000  # the IDF of the judgment's coverage signals counts at least this many chunks
@@ -40,25 +40,6 @@ NO_WORDS = "no_words"  # "?!", "*", "OR": nothing an article could answer
 FEATURES = ("rel1", "dense1", "gap", "cov1", "cov_max", "sent_cov", "rare_in", "names", "xling", "xl_rel1", "xl_dense1",
             "xl_gap")
 READER_FEATURES = ("reader", "reader_gap", "reader_p")  # the reader's, when it read the passages (reading.py)
-
-
-@dataclass(frozen=True)
-class Judgment:
-    answerable: bool
-    reason: str = ""  # why not: not_covered | name_not_mentioned | year | no_articles
-    probability: float = 0.0
-    features: dict[str, float] = field(default_factory=dict)
-    passages: tuple[Passage, ...] = ()  # what to answer from (relevant, of the asked year)
-    names: tuple[str, ...] = ()  # the names no article mentions (reason name_not_mentioned)
-    years: tuple[str, ...] = ()  # the years asked (reason year)
-    read: tuple = ()  # the reader's windows (reading.Window), best first, when it read the passages
-    threshold: float | None = None  # the operating point `probability` was held against (None: a rule decided)
-
-    def to_dict(self) -> dict:
-        return {"answerable": self.answerable, "reason": self.reason, "probability": round(self.probability, 4),
-                "threshold": None if self.threshold is None else round(self.threshold, 4),
-                "features": {k: round(v, 4) for k, v in self.features.items()}, "names": list(self.names),
-                "years": list(self.years), "read": [w.to_dict() for w in self.read]}
 
 
 @dataclass(frozen=True)

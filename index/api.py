@@ -8,7 +8,7 @@ from datetime import date
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from .errors import InputError
-from .records import AddError, AddResult, Answer, Article
+from .records import AddError, AddResult, Answer, Article, Stats
 from .retrieval import RetrievalConfig
 from .settings import Settings
 from .store import Filters
@@ -88,7 +88,7 @@ class EngineAPI(Protocol):
 
     def reindex(self, namespace: str | None = None, progress: Callable[[int, int], None] | None = None): ...
 
-    def stats(self, namespace: str | None = None) -> dict: ...
+    def stats(self, namespace: str | None = None) -> Stats: ...
 
     def namespaces(self) -> list[str]: ...
 

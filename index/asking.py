@@ -21,7 +21,7 @@ from .dates import timed_find_range
 from .language import detect_language
 from .lexical import LexicalIndex
 from .reader import ReaderModel, ReaderUnavailable, load_reader
-from .records import Answer, Article, Passage
+from .records import Answer, Article, Judgment, Passage
 from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore
@@ -207,7 +207,7 @@ class Asker:
         return self._reader
 
     def judge(self, namespace: str, question: str, lang: str, passages: list[Passage],
-              articles: dict[str, Article], read: "reading.Reading | None" = None) -> "answerability.Judgment":
+              articles: dict[str, Article], read: "reading.Reading | None" = None) -> Judgment:
         """The answerability judgment, with the term statistics it needs from the lexical index."""
         q_terms = lexical_terms(question, lang)
         df, total = self.lexical.document_frequencies(namespace, q_terms) if q_terms else ({}, 0)

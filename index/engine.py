@@ -30,7 +30,7 @@ from .errors import NewsbotError, NotFoundError
 from .ingest import Ingest
 from .lexical import LexicalIndex
 from .loaders import Draft
-from .records import AddError, AddResult, Answer, Article
+from .records import AddError, AddResult, Answer, Article, Stats
 from .settings import Settings
 from .storage_failures import damaged_store, is_panic, panic_error, storage_failure, store_guard
 from .reindex import Reindexed, finish_swaps, raise_missing, reindex
@@ -265,29 +265,29 @@ class Engine:
         raise NotFoundError(f"no article with id {article_id!r} in namespace {namespace or self.settings.namespace!r}")
 
     @store_guard
-    def stats(self, namespace: str | None = None) -> dict:
+    def stats(self, namespace: str | None = None) -> Stats:
         st = self.store(namespace, create=False)
         articles = st.list_articles() if st.exists else []
         langs: dict[str, int] = {}
         for a in articles:
             langs[a.lang or "?"] = langs.get(a.lang or "?", 0) + 1
         latest = sorted(articles, key=lambda a: a.added_at, reverse=True)[:5]
-        return {
-            "namespace": st.namespace,
-            "articles": len(articles),
-            "max_articles": self.settings.max_articles,
-            "chunks": st.count_chunks(),
-            "languages": langs,
-            "embedding_model": self.embedder.model_id,
-            "store": f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
+        return Stats(
+            namespace=st.namespace,
+            articles=len(articles),
+            max_articles=self.settings.max_articles,
+            chunks=st.count_chunks(),
+            languages=langs,
+            embedding_model=self.embedder.model_id,
+            store=f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
             if self.settings.server_mode
             else f"embedded ({Path(self.settings.data_dir) / 'chroma'})",
-            "data_dir": str(self.settings.data_dir),
-            "embedding_cache_entries": self.embedder.cache.count() if self.embedder.cache else 0,
-            "retrieval_mode": self.settings.retrieval_mode,
-            "disk_bytes": None if self.settings.server_mode else directory_bytes(Path(self.settings.data_dir)),
-            "last_added": [{"id": a.id, "title": a.title, "added_at": a.added_at} for a in latest],
-        }
+            data_dir=str(self.settings.data_dir),
+            embedding_cache_entries=self.embedder.cache.count() if self.embedder.cache else 0,
+            retrieval_mode=self.settings.retrieval_mode,
+            disk_bytes=None if self.settings.server_mode else directory_bytes(Path(self.settings.data_dir)),
+            last_added=tuple({"id": a.id, "title": a.title, "added_at": a.added_at} for a in latest),
+        )
 
 
 def directory_bytes(path: Path) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .answer import question_stems, score_sentence
-from .records import Article, Passage
+from .records import Article, Passage, Window
 from .text import sentence_spans
 
 READ_PASSAGES = 4
@@ -26,21 +26,6 @@ WINDOW_CHARS = 400  # about 100 tokens: 8 windows read in ~150 ms on 2 cores
 # i.e. retrieval's order stands and the reader only breaks ties. At 4, gold-first fell on held-out halves
 # (idmt 0.931 -> 0.709, facqa 0.789 -> 0.521, rgb 0.533 -> 0.444): the shipped reader ranks off-topic windows high.
 RELEVANCE_WEIGHT = 1000.0
-
-
-@dataclass(frozen=True)
-class Window:
-    """A span of an article the reader read, and its score (a logit: > 0 leans "answers")."""
-
-    chunk_id: str
-    article_id: str
-    start: int
-    end: int
-    score: float
-
-    def to_dict(self) -> dict:
-        return {"chunk_id": self.chunk_id, "article_id": self.article_id, "start": self.start, "end": self.end,
-                "score": round(self.score, 4)}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The typed records that flow through the engine: article, chunk, passage, answer.
+"""The typed records that flow through the engine: article, chunk, passage, judgment, answer, stats.
 
 They are plain dataclasses so that the CLI, the bot and the eval script share one
 shape, and `to_dict` gives the stable JSON documented in the README.
@@ -99,6 +99,50 @@ class Removal:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Window:
+    """A span of an article the reader read, and its score (a logit: > 0 leans "answers")."""
+
+    chunk_id: str
+    article_id: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"chunk_id": self.chunk_id, "article_id": self.article_id, "start": self.start, "end": self.end,
+                "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """Whether any indexed article answers the question (made by `answerability.judge`), and why.
+    The same record in process and from the running bot's socket (`to_dict`/`from_dict`)."""
+
+    answerable: bool
+    reason: str = ""  # why not: not_covered | name_not_mentioned | year | no_articles
+    probability: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+    passages: tuple[Passage, ...] = ()  # what to answer from (relevant, of the asked year); not sent: Answer has them
+    names: tuple[str, ...] = ()  # the names no article mentions (reason name_not_mentioned)
+    years: tuple[str, ...] = ()  # the years asked (reason year)
+    read: tuple[Window, ...] = ()  # the reader's windows, best first, when it read the passages
+    threshold: float | None = None  # the operating point `probability` was held against (None: a rule decided)
+
+    def to_dict(self) -> dict:
+        return {"answerable": self.answerable, "reason": self.reason, "probability": round(self.probability, 4),
+                "threshold": None if self.threshold is None else round(self.threshold, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}, "names": list(self.names),
+                "years": list(self.years), "read": [w.to_dict() for w in self.read]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Judgment":
+        return cls(answerable=bool(d["answerable"]), reason=d.get("reason", ""),
+                   probability=float(d.get("probability", 0.0)), features=dict(d.get("features") or {}),
+                   names=tuple(d.get("names") or ()), years=tuple(d.get("years") or ()),
+                   read=tuple(Window(**w) for w in d.get("read") or ()), threshold=d.get("threshold"))
+
+
 @dataclass
 class Answer:
     """What `ask` returns, to the CLI, the bot and the eval alike."""
@@ -114,7 +158,7 @@ class Answer:
     removed: list[Removal] = field(default_factory=list)  # what verification took out of an LLM answer
     model: str = ""  # the LLM that wrote the answer, when mode == "llm"
     reason: str = ""  # why it abstained: not_covered | name_not_mentioned | year | no_articles
-    judgment: Any = None  # the answerability judgment (index.answerability.Judgment) behind the decision
+    judgment: Judgment | None = None  # the answerability judgment behind the decision
     closest: Citation | None = None  # with an abstention: the nearest sentence, shown as "may not answer"
     lang: str = ""  # the question's language, as detected
     notices: list[dict[str, str]] = field(default_factory=list)  # `notes` as data: {"code", "detail"}, worded by front ends
@@ -134,7 +178,7 @@ class Answer:
             "notes": list(self.notes),
             "removed": [r.to_dict() for r in self.removed],
             "model": self.model,
-            "judgment": self.judgment if isinstance(self.judgment, dict) or self.judgment is None else self.judgment.to_dict(),
+            "judgment": self.judgment.to_dict() if self.judgment is not None else None,
             "closest": self.closest.to_dict() if self.closest is not None else None,
             "lang": self.lang,
             "notices": [dict(n) for n in self.notices],
@@ -144,25 +188,22 @@ class Answer:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Answer":
-        """The inverse of to_dict (the judgment stays a dict): an answer the running bot computed
-        for the CLI (see remote.py)."""
+        """The inverse of to_dict: an answer the running bot computed, for the CLI (see remote.py)."""
         return cls(
             question=d["question"], answer=d["answer"], abstained=d["abstained"],
             citations=[Citation(**c) for c in d.get("citations", [])],
             passages=[Passage(**p) for p in d.get("passages", [])],
             timings_ms=dict(d.get("timings_ms", {})), mode=d.get("mode", "extractive"), notes=list(d.get("notes", [])),
             removed=[Removal(**r) for r in d.get("removed", [])], model=d.get("model", ""), reason=d.get("reason", ""),
-            judgment=d.get("judgment"), closest=Citation(**d["closest"]) if d.get("closest") else None,
+            judgment=Judgment.from_dict(d["judgment"]) if d.get("judgment") else None, closest=Citation(**d["closest"]) if d.get("closest") else None,
             lang=d.get("lang", ""), notices=[dict(n) for n in d.get("notices", [])],
             date_range=d.get("date_range"), as_of=d.get("as_of", ""),
         )
 
     def decision(self) -> tuple[str, list[str], list[str]]:
-        """(reason, names, years) of an abstention, whether the judgment is an object or, from the
-        running bot, a dict: what front ends word in the reader's language."""
+        """(reason, names, years) of an abstention: what front ends word in the reader's language."""
         j = self.judgment
-        get = (lambda k: j.get(k) or []) if isinstance(j, dict) else (lambda k: list(getattr(j, k, ()) or ()))
-        return self.reason, list(get("names")), list(get("years"))
+        return self.reason, list(j.names) if j else [], list(j.years) if j else []
 
 
 @dataclass(frozen=True)
@@ -195,3 +236,33 @@ class AddError:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AddError":
         return cls(d["origin"], d["error"])
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What a namespace holds and where (`newsbot stats`, the bot's /stats)."""
+
+    namespace: str
+    articles: int
+    chunks: int
+    max_articles: int = 0  # NEWSBOT_MAX_ARTICLES (0: no cap)
+    languages: dict[str, int] = field(default_factory=dict)  # articles per detected language
+    embedding_model: str = ""
+    store: str = ""  # "embedded (PATH)" or "chroma server HOST:PORT"
+    data_dir: str = ""
+    embedding_cache_entries: int = 0
+    retrieval_mode: str = ""
+    disk_bytes: int | None = None  # None with a Chroma server (its disk is not ours to measure)
+    last_added: tuple[dict[str, str], ...] = ()  # the 5 latest: {"id", "title", "added_at"}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["last_added"] = [dict(a) for a in self.last_added]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Stats":
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in d.items() if k in known}
+        values["last_added"] = tuple(dict(a) for a in d.get("last_added") or ())
+        return cls(**values)

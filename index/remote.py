@@ -26,7 +26,7 @@ from . import drafting
 from . import errors
 from .api import AskRequest, ask_request
 from .loaders import Draft
-from .records import AddError, AddResult, Answer, Article
+from .records import AddError, AddResult, Answer, Article, Stats
 from .settings import Settings
 
 SOCKET = "newsbot.sock"
@@ -112,7 +112,7 @@ class EngineServer:
         return await self.run(lambda: [a.to_dict() for a in self.engine.sources(**args)])
 
     async def op_stats(self, args, reader, send, loop):
-        return await self.run(self.engine.stats, **args)
+        return (await self.run(self.engine.stats, **args)).to_dict()
 
     async def op_namespaces(self, args, reader, send, loop):
         return await self.run(self.engine.namespaces)
@@ -242,8 +242,8 @@ class RemoteEngine:
     def sources(self, namespace: str | None = None) -> list[Article]:
         return [Article(**{"text": "", **a}) for a in self._call("sources", {"namespace": namespace})]
 
-    def stats(self, namespace: str | None = None) -> dict:
-        return self._call("stats", {"namespace": namespace})
+    def stats(self, namespace: str | None = None) -> Stats:
+        return Stats.from_dict(self._call("stats", {"namespace": namespace}))
 
     def namespaces(self) -> list[str]:
         return self._call("namespaces", {})

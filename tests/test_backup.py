@@ -73,7 +73,7 @@ def test_after_a_model_change_the_index_names_reindex_and_reindex_rebuilds_it(tm
     assert (report["articles"], report["model_before"], report["model_after"]) == (31, "fake-hash-256", "fake-hash-256-salted")
     with Engine(changed) as engine:
         assert listing(engine) == before, "every article kept, ids and metadata included"
-        assert engine.stats()["embedding_model"] == "fake-hash-256-salted"
+        assert engine.stats().embedding_model == "fake-hash-256-salted"
         answer = engine.ask("How many measles cases were reported in the West Texas outbreak?")
         assert answer.citations and answer.citations[0].article_id == "sample-measles"
         assert engine.lexical.count("default") == engine.store().count_chunks()

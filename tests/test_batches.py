@@ -101,7 +101,7 @@ def test_duplicate_ids_in_one_batch_end_as_if_added_one_at_a_time(engine):
     again = engine.add([Draft(text=text_a, id="dup"), Draft(text=text_b, id="dup"), Draft(text=text_a, id="dup2")])
     assert statuses(again) == ["duplicate", "duplicate", "duplicate"], "a second run changes nothing"
     assert engine.article("dup").text == text_b and engine.article("dup2").text == text_a
-    assert engine.stats()["chunks"] == 2
+    assert engine.stats().chunks == 2
 
 
 def test_a_batch_that_rewrites_a_stored_id_frees_its_old_text(engine):

@@ -3,6 +3,8 @@ socket), and `Engine` and `RemoteEngine` both provide `EngineAPI`, parameter for
 from __future__ import annotations
 
 import inspect
+import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from newsbot.index.api import AskRequest, EngineAPI, ask_request
 from newsbot.index.engine import Engine
 from newsbot.index.errors import InputError
+from newsbot.index.records import Answer, Judgment, Stats, Window
 from newsbot.index.remote import RemoteEngine
 from newsbot.index.retrieval import RetrievalConfig
 from newsbot.index.store import Filters
@@ -54,3 +57,27 @@ def test_both_engines_provide_every_method_of_the_interface(cls, method):
 def test_an_open_engine_is_an_engine_api(engine):
     assert isinstance(engine, EngineAPI)
     assert isinstance(RemoteEngine(engine.settings), EngineAPI)
+
+
+def test_an_answer_from_the_socket_carries_a_typed_judgment(sample_engine):
+    answer = sample_engine.ask("What did Zelenskyy say about the minerals deal?")
+    back = Answer.from_dict(json.loads(json.dumps(answer.to_dict())))
+    assert isinstance(back.judgment, Judgment)
+    assert back.judgment == replace(answer.judgment, passages=(),  # the passages travel once, in Answer.passages
+                                    probability=round(answer.judgment.probability, 4),
+                                    threshold=round(answer.judgment.threshold, 4) if answer.judgment.threshold else None,
+                                    features={k: round(v, 4) for k, v in answer.judgment.features.items()})
+    assert back.decision() == answer.decision()
+
+
+def test_a_judgment_with_the_readers_windows_survives_the_socket():
+    judgment = Judgment(False, "name_not_mentioned", 0.25, {"rel1": 0.5}, names=("Pope",), years=("2024",),
+                        read=(Window("c1", "a1", 10, 80, 1.5),), threshold=0.4)
+    assert Judgment.from_dict(json.loads(json.dumps(judgment.to_dict()))) == judgment
+
+
+def test_stats_are_one_record_on_both_sides_of_the_socket(sample_engine):
+    stats = sample_engine.stats()
+    assert isinstance(stats, Stats) and stats.articles == len(sample_engine.sources()) > 1 and stats.chunks > 0
+    assert Stats.from_dict(json.loads(json.dumps(stats.to_dict()))) == stats
+    assert inspect.signature(Engine.stats).return_annotation == inspect.signature(RemoteEngine.stats).return_annotation

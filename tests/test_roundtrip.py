@@ -36,7 +36,7 @@ def roundtrip(engine: Engine, namespace: str = "default") -> None:
     removed = engine.remove(added.article.id, namespace=namespace)
     assert removed.id == added.article.id
     assert engine.sources(namespace) == []
-    assert engine.stats(namespace)["chunks"] == 0
+    assert engine.stats(namespace).chunks == 0
     assert engine.ask("How many nickel smelters were approved in Sulawesi?", namespace=namespace).abstained
 
 
@@ -48,7 +48,7 @@ def test_roundtrip_embedded(engine):
 def test_roundtrip_against_a_chroma_server(settings, chroma_server):
     host, port, _ = chroma_server
     with Engine.open(replace(settings, chroma_host=host, chroma_port=port)) as engine:
-        assert engine.stats()["store"].startswith("chroma server")
+        assert engine.stats().store.startswith("chroma server")
         roundtrip(engine)
 
 

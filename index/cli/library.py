@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..progress import progress as progress_bar
-from ..records import Article
+from ..records import Article, Stats
 from ..text import human_bytes
 from .shared import AddParser, Parents, cli_actor, shown
 
@@ -134,29 +134,29 @@ def cmd_reindex(engine, ns: str, args) -> int:
 def cmd_stats(engine, ns: str, args) -> int:
     stats = engine.stats(ns)
     if args.json:
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        print(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(shown(render_stats(stats)))
     return 0
 
 
-def render_stats(stats: dict) -> str:
-    """`newsbot stats` as a person reads it (the same keys as --json)."""
-    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats["languages"].items(), key=lambda kv: -kv[1])) or "none"
+def render_stats(stats: Stats) -> str:
+    """`newsbot stats` as a person reads it (the same fields as --json)."""
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats.languages.items(), key=lambda kv: -kv[1])) or "none"
     rows = [
-        ("namespace", stats["namespace"]),
-        ("articles", f"{stats['articles']:,}" + (f" of at most {stats['max_articles']:,}" if stats.get("max_articles") else "")),
-        ("chunks", f"{stats['chunks']:,}"),
+        ("namespace", stats.namespace),
+        ("articles", f"{stats.articles:,}" + (f" of at most {stats.max_articles:,}" if stats.max_articles else "")),
+        ("chunks", f"{stats.chunks:,}"),
         ("languages", langs),
-        ("embedding model", stats["embedding_model"]),
-        ("store", stats["store"]),
-        ("data directory", stats["data_dir"]),
-        ("disk used", human_bytes(stats["disk_bytes"]) if stats.get("disk_bytes") is not None else "unknown"),
-        ("embedding cache", f"{stats['embedding_cache_entries']:,} vectors"),
-        ("retrieval mode", stats["retrieval_mode"]),
+        ("embedding model", stats.embedding_model),
+        ("store", stats.store),
+        ("data directory", stats.data_dir),
+        ("disk used", human_bytes(stats.disk_bytes) if stats.disk_bytes is not None else "unknown"),
+        ("embedding cache", f"{stats.embedding_cache_entries:,} vectors"),
+        ("retrieval mode", stats.retrieval_mode),
     ]
     lines = [f"{name:<16} {value}" for name, value in rows]
-    if stats.get("last_added"):
+    if stats.last_added:
         lines.append("last added")
-        lines += [f"  {a['added_at'][:16].replace('T', ' ')}  {a['id']}  {a['title']}" for a in stats["last_added"]]
+        lines += [f"  {a['added_at'][:16].replace('T', ' ')}  {a['id']}  {a['title']}" for a in stats.last_added]
     return "\n".join(lines)

@@ -55,6 +55,6 @@ def cmd_health(settings, args) -> int:
             stats = engine.stats(settings.namespace)
     except IndexBusyError:
         return bot_health()  # the bot holds the index: its own report says whether it works
-    print(f"ok: data directory {settings.data_dir}, {stats['store']}, model {stats['embedding_model']}, "
-          f"{stats['articles']} articles in namespace {stats['namespace']!r}")
+    print(f"ok: data directory {settings.data_dir}, {stats.store}, model {stats.embedding_model}, "
+          f"{stats.articles} articles in namespace {stats.namespace!r}")
     return 0
