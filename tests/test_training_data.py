@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pytest
 
-from conftest import SHARED_DATA, TRAIN_PARAGRAPH as LONG
+from conftest import SHARED_DATA, TRAIN_PARAGRAPH as LONG, write_set
 from training import pairs, rgb_set
 from training.splits import held_back, week_of
 from training.windows import MAX_WINDOW_CHARS, answering_window, closest_window, windows
@@ -47,8 +47,29 @@ def test_pairs_have_a_positive_and_each_kind_of_hard_negative_with_the_right_lab
     assert all("40 billion" not in p.passage for p in built if p.qid == "q-cost" and p.label == 0)
 
 
+def test_a_sibling_window_of_the_gold_passage_that_does_not_answer_is_a_negative(tmp_path):
+    gold = ("The city opened the new bridge over the Brantas on Monday after four years of building, the mayor said. "
+            * 4 + "Traffic on the old road fell by half. " * 8 + "The bridge cost 40 billion rupiah, officials said.")
+    write_set(tmp_path / "tydiqa-id-train", [{"id": "p", "text": gold}], [
+        {"id": "q", "question": "How much did the new bridge over the Brantas cost?", "answers": ["40 billion rupiah"],
+         "article_ids": ["p"]}])
+    [sibling] = [p for p in pairs.build(tmp_path, per_set=10, seed=1) if p.kind == "sibling"]
+    assert sibling.qid == "q" and sibling.label == 0
+    assert sibling.passage in gold and "Brantas" in sibling.passage and "40 billion" not in sibling.passage
+
+
+def test_off_topic_windows_come_from_any_set_and_share_no_word_with_the_question(train_dir):
+    from newsbot.index.text import content_terms
+
+    built = pairs.build(train_dir, per_set=100, seed=1, off_topic_share=1.0)
+    off = [p for p in built if p.kind == "off_topic"]
+    assert {p.qid for p in off} == {p.qid for p in built if p.kind != "off_topic"}, "one for every question"
+    assert all(p.label == 0 and not set(content_terms(p.question)) & set(content_terms(p.passage)) for p in off)
+    assert not [p for p in pairs.build(train_dir, per_set=100, seed=1, off_topic_share=0.0) if p.kind == "off_topic"]
+
+
 def test_held_back_weeks_give_no_pair_neither_question_nor_article(train_dir):
-    built = pairs.build(train_dir, per_set=100, seed=1)
+    built = pairs.build(train_dir, per_set=100, seed=1, off_topic_share=1.0)
     assert "r-dev" not in {p.qid for p in built}
     assert not any("dev week" in p.passage for p in built)
 
@@ -71,6 +92,15 @@ def test_the_command_line_writes_the_pairs_and_says_what_it_used(train_dir, tmp_
     assert rows and f"{len(rows)} pairs" in said and "seed 3" in said and "idkmrc-train" in said
 
 
+def test_one_set_can_be_sampled_more_than_the_others_and_a_wrong_name_is_refused(train_dir, tmp_path, capsys):
+    out = tmp_path / "pairs.jsonl"
+    assert pairs.main(["--train-dir", str(train_dir), "--out", str(out), "--per-set", "1",
+                       "--set-size", "rtqa-train=50"]) == 0
+    assert "'rtqa-train': 50" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        pairs.main(["--train-dir", str(train_dir), "--out", str(out), "--set-size", "nosuch=5"])
+
+
 @pytest.mark.skipif(not (SHARED_DATA / "train").is_dir(), reason="../shared/data/train is absent (a user's clone)")
 def test_on_the_real_training_sets_every_positive_states_an_answer_and_windows_stay_short():
     from newsbot.index.text import normalize_for_match
@@ -80,7 +110,7 @@ def test_on_the_real_training_sets_every_positive_states_an_answer_and_windows_s
     for name in pairs.SETS:
         for q in pairs.read_jsonl(SHARED_DATA / "train" / name / "questions.jsonl"):
             questions[q["id"]] = q
-    assert {p.kind for p in built} == {"gold", "written_for", "near_topic", "lexical"}
+    assert {p.kind for p in built} == {"gold", "written_for", "near_topic", "lexical", "sibling", "off_topic"}
     for p in built:
         assert len(p.passage) <= MAX_WINDOW_CHARS
         if p.label:

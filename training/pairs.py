@@ -10,7 +10,12 @@ From each set of ../shared/data/train (see its README for what each holds, with 
   week that does not state the answer (held-back weeks excluded: they are the RGB dev set);
 - "lexical" negative (every answerable question): the closest window of the other passage of the
   same set that shares the most content words with the question (an inverted index of content
-  words: cheap, and the kind of passage a retriever ranks high).
+  words: cheap, and the kind of passage a retriever ranks high);
+- "sibling" negative (every answerable question): the closest window of the gold passage itself that
+  does not state the answer (and is not a part of the answering window): the sentence that restates
+  the question, which the quote must not be;
+- "off_topic" negative (every question): a window of a random passage of any set, in either
+  language: a reader that never saw an unrelated window scores one high and cannot rank.
 Deterministic for a seed. Prints what it used.
 """
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 from newsbot.index.text import content_terms
 
 from .splits import held_back
-from .windows import answering_window, closest_window
+from .windows import answering_window, closest_window, windows
 
 TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
 SETS = ("idkmrc-train", "tydiqa-id-train", "squad2-id", "facqa-train", "rtqa-train")
@@ -37,7 +42,7 @@ SETS = ("idkmrc-train", "tydiqa-id-train", "squad2-id", "facqa-train", "rtqa-tra
 class Pair:
     qid: str
     source: str  # the training set
-    kind: str  # "gold" | "written_for" | "near_topic" | "lexical"
+    kind: str  # "gold" | "written_for" | "near_topic" | "lexical" | "sibling" | "off_topic"
     question: str
     passage: str
     label: int  # 1: the window answers the question
@@ -70,8 +75,9 @@ class LexicalNeighbours:
         return None
 
 
-def pairs_of_set(folder: Path, per_set: int, rng: random.Random) -> list[Pair]:
-    """The pairs of one training set, at most `per_set` questions of it (sampled with `rng`)."""
+def pairs_of_set(folder: Path, per_set: int, rng: random.Random) -> tuple[list[Pair], list[str]]:
+    """The pairs of one training set, at most `per_set` questions of it (sampled with `rng`), and
+    the texts it may lend as off-topic windows (the held-back weeks' articles are not among them)."""
     source = folder.name
     articles = {a["id"]: a["text"] for a in read_jsonl(folder / "articles.jsonl")}
     questions = read_jsonl(folder / "questions.jsonl")
@@ -89,6 +95,10 @@ def pairs_of_set(folder: Path, per_set: int, rng: random.Random) -> list[Pair]:
             window = next((w for w in (answering_window(articles.get(g, ""), answers) for g in gold) if w), None)
             if window:
                 out.append(Pair(q["id"], source, "gold", text, window, 1))
+                home = next(g for g in gold if window in articles.get(g, ""))
+                sibling = closest_window(articles[home], text, avoid=answers)
+                if sibling and sibling not in window and window not in sibling:
+                    out.append(Pair(q["id"], source, "sibling", text, sibling, 0))
             near = [r for r in q.get("retrieved") or [] if r not in gold and r in articles]
             if near:
                 negative = closest_window(articles[near[0]], text, avoid=answers)
@@ -104,17 +114,47 @@ def pairs_of_set(folder: Path, per_set: int, rng: random.Random) -> list[Pair]:
             negative = closest_window(paragraph, text) if paragraph else None
             if negative:
                 out.append(Pair(q["id"], source, "written_for", text, negative, 0))
+    return out, list(articles.values())
+
+
+def off_topic(pairs: list[Pair], pool: list[str], rng: random.Random, share: float) -> list[Pair]:
+    """One window of a random passage (of any set, either language) for `share` of the questions;
+    skipped when it shares a content word with the question (it might be on topic after all)."""
+    out: list[Pair] = []
+    for qid, source, question in sorted({(p.qid, p.source, p.question) for p in pairs}):
+        if rng.random() >= share:
+            continue
+        terms = set(content_terms(question))
+        for _ in range(5):
+            candidates = windows(rng.choice(pool))
+            window = rng.choice(candidates) if candidates else None
+            if window and not terms & set(content_terms(window)):
+                out.append(Pair(qid, source, "off_topic", question, window, 0))
+                break
     return out
 
 
-def build(train_dir: Path, per_set: int, seed: int, sets: tuple[str, ...] = SETS) -> list[Pair]:
+def build(train_dir: Path, per_set: int, seed: int, sets: tuple[str, ...] = SETS,
+          overrides: dict[str, int] | None = None, off_topic_share: float = 0.5) -> list[Pair]:
     rng = random.Random(seed)
     pairs: list[Pair] = []
+    pool: list[str] = []
     for name in sets:
         if (train_dir / name).is_dir():
-            pairs.extend(pairs_of_set(train_dir / name, per_set, rng))
+            got, texts = pairs_of_set(train_dir / name, (overrides or {}).get(name, per_set), rng)
+            pairs.extend(got)
+            pool.extend(texts)
+    if pool:
+        pairs.extend(off_topic(pairs, pool, rng, off_topic_share))
     rng.shuffle(pairs)
     return pairs
+
+
+def per_set_override(text: str) -> tuple[str, int]:
+    name, _, n = text.partition("=")
+    if name not in SETS or not n.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SET=N with SET one of {', '.join(SETS)}, got {text!r}")
+    return name, int(n)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-dir", type=Path, default=TRAIN)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-set", type=int, default=4000, help="questions sampled from each training set")
+    parser.add_argument("--set-size", type=per_set_override, action="append", default=[], metavar="SET=N",
+                        help="another --per-set for one set (repeatable), e.g. rtqa-train=4000")
+    parser.add_argument("--off-topic-share", type=float, default=0.5,
+                        help="the share of questions that get an off-topic negative")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--sets", nargs="*", default=list(SETS))
     args = parser.parse_args(argv)
@@ -129,14 +173,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no training data at {args.train_dir} (../shared/data/train)", file=sys.stderr)
         return 1
     t0 = time.perf_counter()
-    pairs = build(args.train_dir, args.per_set, args.seed, tuple(args.sets))
+    pairs = build(args.train_dir, args.per_set, args.seed, tuple(args.sets), dict(args.set_size),
+                  args.off_topic_share)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as f:
         for p in pairs:
             f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
     counts = Counter((p.source, p.kind) for p in pairs)
     print(f"{len(pairs):,} pairs ({sum(p.label for p in pairs):,} positive) from {args.train_dir}, "
-          f"seed {args.seed}, at most {args.per_set:,} questions a set, in {time.perf_counter() - t0:.0f} s:")
+          f"seed {args.seed}, at most {args.per_set:,} questions a set {dict(args.set_size) or ''}, in {time.perf_counter() - t0:.0f} s:")
     for (source, kind), n in sorted(counts.items()):
         print(f"  {source:<16} {kind:<12} {n:>6,}")
     print(f"-> {args.out}")
