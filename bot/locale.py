@@ -15,7 +15,7 @@ from discord import app_commands
 from newsbot.index.i18n import DEFAULT, Messages, supported
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from .services import Services
 
 AUTO = "auto"
 
@@ -45,7 +45,7 @@ def pick(pinned: str | None, *candidates: str | None) -> str:
     return DEFAULT
 
 
-async def pinned(bot: "NewsBot", namespace: str | None) -> str:
+async def pinned(bot: "Services", namespace: str | None) -> str:
     """The server's choice, else NEWSBOT_LOCALE ("" or "auto": none). Cached; /language updates it."""
     if namespace is None:
         return bot.settings.locale
@@ -58,7 +58,7 @@ async def pinned(bot: "NewsBot", namespace: str | None) -> str:
 async def for_interaction(interaction: discord.Interaction) -> Messages:
     from .checks import namespace_for
 
-    bot: NewsBot = interaction.client
+    bot: Services = interaction.client
     pin = await pinned(bot, namespace_for(interaction.guild_id, bot.settings))
     server = interaction.guild_locale.value if interaction.guild_locale else None
     return Messages(pick(pin, interaction.locale.value, server))

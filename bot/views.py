@@ -12,7 +12,7 @@ from newsbot.index.i18n import Messages
 from . import locale, render
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from .services import Services
 
 PER_PAGE = 10
 
@@ -23,7 +23,7 @@ class AnswerView(discord.ui.View):
     Persistent: no timeout, fixed custom ids, registered once in `setup_hook`; a click finds its
     answer by the message it is on (the answer log), so buttons keep working after a restart."""
 
-    def __init__(self, bot: "NewsBot", m: Messages | None = None) -> None:
+    def __init__(self, bot: "Services", m: Messages | None = None) -> None:
         super().__init__(timeout=None)
         self.bot = bot
         self.show_passages.label = (m or Messages()).t("bot.button.passages")  # the custom ids, not labels, route clicks
@@ -95,7 +95,7 @@ class SourcesView(discord.ui.View):
 
 
 class ConfirmRemove(discord.ui.View):
-    def __init__(self, bot: "NewsBot", namespace: str, article_id: str, user_id: int, m: Messages | None = None) -> None:
+    def __init__(self, bot: "Services", namespace: str, article_id: str, user_id: int, m: Messages | None = None) -> None:
         super().__init__(timeout=120)
         self.bot, self.namespace, self.article_id, self.user_id = bot, namespace, article_id, user_id
         self.m = m or Messages()

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import InputError, NewsbotError
-from .fetch import fetch_url, is_url
+from .fetch import fetch_url
+from .loaders import is_url
 from .loaders import Draft, draft_from_bytes, iter_directory, iter_jsonl, read_file
 from .records import AddError
 from .settings import Settings

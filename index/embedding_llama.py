@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-if TYPE_CHECKING:  # the engine's module imports this one lazily; this one never imports it at load time
+if TYPE_CHECKING:
     from .embedding import E5Small
 
 

@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import FetchError, InputError, NotFoundError, StorageError, StoreUnavailableError
-from .fetch import fetch_feed, is_url
+from .fetch import fetch_feed
+from .loaders import is_url
 from .loaders import Draft, safe_date
 from .records import AddError
 from .settings import check_namespace

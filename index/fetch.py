@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 import threading
 import zlib
@@ -42,15 +41,8 @@ ENCODINGS = ("gzip", "x-gzip", "deflate")
 MAX_ENCODING_LAYERS = 2
 MAX_REDIRECTS = 5
 USER_AGENT = "newsbot/0.1 (article indexer)"
-_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _6TO4 = ipaddress.ip_network("2002::/16")
-
-
-def is_url(source: str) -> bool:
-    """An http(s) URL (well formed or not: a malformed one is then a clear FetchError)."""
-    m = _SCHEME.match(source or "")
-    return bool(m) and m.group(1).lower() in {"http", "https"}
 
 
 def address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool = False) -> bool:

@@ -96,11 +96,18 @@ def capped(value: str, limit: int) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut).rstrip() + "…"
 
 
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def is_url(source: str) -> bool:
+    """An http(s) URL (well formed or not: a malformed one is then a clear FetchError)."""
+    m = _SCHEME.match(source or "")
+    return bool(m) and m.group(1).lower() in {"http", "https"}
+
+
 def article_url(value: str | None) -> str:
     """An article's link as kept: http(s) and at most MAX_URL_CHARS, or none at all (a
     `javascript:` or `file:` link must never reach a citation someone clicks)."""
-    from .fetch import is_url
-
     url = "".join(clean_text(value or "").split())
     return url if is_url(url) and len(url) <= MAX_URL_CHARS else ""
 

@@ -52,3 +52,38 @@ def test_the_bot_does_not_go_through_the_command_line():
 def test_only_serve_imports_the_bot_from_the_command_line():
     users = {p.name for p in (INDEX / "cli").glob("*.py") if any(m.startswith("newsbot.bot") for m in imports(p))}
     assert users == {"service.py"}
+
+
+def test_the_bots_cogs_and_helpers_never_import_the_client_that_loads_them():
+    """app.py loads the Cogs by name; they, their views and checks see it only as services.Services."""
+    for path in BOT.rglob("*.py"):
+        if path.name != "app.py":
+            wrong = {m for m in imports(path) if m == "newsbot.bot.app" or m.startswith("newsbot.bot.app.")}
+            assert not wrong, f"{path.relative_to(ROOT)} imports the client: an import circle"
+
+
+def test_no_module_of_the_package_imports_itself_back_through_another():
+    """No import circle anywhere in index/ or bot/, lazy imports inside functions included."""
+    modules = {}
+    for path in [*INDEX.rglob("*.py"), *BOT.rglob("*.py")]:
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = "newsbot." + ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {name: {m for m in imports(path) if m in modules and m != name} for name, path in modules.items()}
+    # a package's __init__ is imported by its members: those edges are Python's, not a circle of ours
+    graph = {n: {m for m in deps if not n.startswith(m + ".")} for n, deps in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(dep):] + [node, dep])
+                                     if dep in path else f"import circle through {node} -> {dep}")
+            if dep not in state:
+                visit(dep, path + [node])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])

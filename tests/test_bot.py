@@ -648,3 +648,16 @@ def test_mentions_are_answered_only_in_the_configured_channels(own_harness):
                               "the answer in #general")
     assert len(reply) == 1 and reply[0]["channel_id"] == answered["channel_id"] and quoted in reply[0]["embeds"][0]["description"]
     assert not [m for m in h.fake.channel_messages if m["channel_id"] == ignored["channel_id"] and m is not ignored]
+
+
+def test_the_commands_are_cogs_loaded_by_name_and_their_loops_stop_with_the_bot(own_harness):
+    h = own_harness.start()
+    bot = h.bot
+    assert set(bot.cogs) == {"Asking", "Library", "Admin", "Feeds"}
+    assert set(bot.extensions) == {"newsbot.bot.cogs.asking", "newsbot.bot.cogs.library", "newsbot.bot.cogs.admin",
+                                   "newsbot.bot.cogs.feeds"}
+    poller = bot.get_cog("Feeds").poller
+    assert poller.is_running() and poller.seconds == h.settings.feed_check_s
+    assert bot.report_health.is_running() and bot.report_health.seconds == h.settings.health_interval_s
+    h.runner.stop()
+    assert not poller.is_running() and not bot.report_health.is_running()

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, SAMPLES, answerable, make_settings, run_cli
 from discord import app_commands
 
-from newsbot.bot import admin, asking, feeds, library
+from newsbot.bot.cogs import admin, asking, feeds, library
 from newsbot.index.asking import NOTICES
 from newsbot.index.i18n import LANGUAGES, Messages, catalogue
 from test_bot import Harness, embed_of
@@ -26,7 +26,8 @@ def used_keys() -> set[str]:
             if not k.endswith((".txt", ".json", ".po"))}  # file names such as answer.txt are not keys
     keys |= {f"note.{code}" for code in NOTICES}
     keys |= {f"language.{lang}" for lang in LANGUAGES}
-    commands = [*asking.COMMANDS, *library.COMMANDS, *admin.COMMANDS, *feeds.COMMANDS]
+    cogs = [asking.Asking(None), library.Library(None), admin.Admin(None), feeds.Feeds(None)]
+    commands = [c for cog in cogs for c in ([cog.app_command] if cog.app_command else cog.get_app_commands())]
     while commands:
         command = commands.pop()
         name = command.qualified_name.replace(" ", ".")

@@ -39,6 +39,9 @@ def test_the_wheel_installs_one_package_named_newsbot_with_its_data(wheel):
                  "newsbot/index/stopwords/en.txt", "newsbot/index/stopwords/id.txt",
                  "newsbot/index/report_assets/page.js", "newsbot/index/report_assets/page.css"):
         assert data in names
+    for folder, package in (("index", "newsbot/index"), ("bot", "newsbot/bot"), ("prompts", "newsbot/prompts")):
+        for init in (ROOT / folder).rglob("__init__.py"):  # every subpackage: a new one left out of pyproject is caught here
+            assert f"{package}/{init.relative_to(ROOT / folder).as_posix()}" in names
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "Name: newsbot-qa" in text and "Requires-Dist: charset-normalizer" in text

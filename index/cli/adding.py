@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..fetch import is_url
+from ..loaders import is_url
 from ..loaders import iter_directory, normalize_date
 from ..progress import progress
 from ..records import AddError, AddResult

@@ -1,0 +1,23 @@
+"""The bot's commands, a `commands.Cog` per concern, loaded by name in `NewsBot.setup_hook`
+(discord.py's examples/advanced_startup.py): asking (/ask and mentions), library (/add, /sources,
+/remove), admin (/stats, /help, /language) and feeds (/feed and the poller). Each sees the bot
+only through `services.Services`."""
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from .. import errors
+from ..services import Services
+
+EXTENSIONS = tuple(f"{__name__}.{name}" for name in ("asking", "library", "admin", "feeds"))
+
+
+class NewsCog(commands.Cog):
+    def __init__(self, bot: Services) -> None:
+        self.bot = bot
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        await errors.report(interaction, error)
