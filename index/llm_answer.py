@@ -22,7 +22,7 @@ from .records import Article, Citation, Passage, Removal
 from .answer import stem_weights, stems_of
 from .text import normalize_for_match, sentence_spans
 
-NOT_FOUND = "NOT_IN_SOURCES"
+NOT_FOUND = "NOT_IN_SOURCES"  # the refusal phrase: defined here once, spliced into the prompts as $cannot_answer
 PROMPTS_PACKAGE = "newsbot.prompts"  # prompts/ in the checkout, package data when installed
 LANGUAGES = {
     "en": "English", "id": "Indonesian", "ms": "Malay", "fr": "French", "de": "German", "es": "Spanish",
@@ -121,8 +121,8 @@ def build_prompt(prompts: Prompts, question: str, sources: list[Source], languag
     name = LANGUAGES.get(language, "the language of the question")
     answer_name = LANGUAGES.get(answer_language, name) if answer_language else name
     user = prompts.answer.safe_substitute(sources=render_sources(sources), question=question, language=name,
-                                          answer_language=answer_name, today=today)
-    return prompts.system, user
+                                          answer_language=answer_name, today=today, cannot_answer=NOT_FOUND)
+    return Template(prompts.system).safe_substitute(cannot_answer=NOT_FOUND), user
 
 
 # ----------------------------------------------------------------- verification

@@ -86,10 +86,20 @@ def test_sources_in_the_prompt_carry_title_outlet_and_date(llm_engine, fake):
     fake.play(Reply("Zelenskyy is not ready to sign [1]."))
     llm_engine.ask(SEED_QUESTION, k=3)
     system, user = (m["content"] for m in fake.requests[0]["messages"])
-    assert system == (ROOT / "prompts" / "system.txt").read_text("utf-8").strip()
+    template = (ROOT / "prompts" / "system.txt").read_text("utf-8").strip()
+    assert system == template.replace("$cannot_answer", "NOT_IN_SOURCES") and "$" not in system + user
     assert '<source n="1" title="Persiapan KTT Trump-Putin' in user
     assert 'outlet="CBS News (Indonesian translation)" date="2025-02-22"' in user
     assert f"Question (English): {SEED_QUESTION}" in user
+
+
+def test_the_refusal_phrase_is_defined_once_and_spliced_into_both_prompts():
+    from newsbot.index.llm_answer import NOT_FOUND, Prompts, build_prompt
+
+    files = [(ROOT / "prompts" / name).read_text("utf-8") for name in ("system.txt", "answer.txt")]
+    assert all("$cannot_answer" in text and NOT_FOUND not in text for text in files)
+    system, user = build_prompt(Prompts.load(), "q?", [], "en", "2025-02-23")
+    assert NOT_FOUND in system and NOT_FOUND in user and "$cannot_answer" not in system + user
 
 
 @pytest.mark.model
@@ -173,7 +183,8 @@ def test_hostile_article_text_has_no_effect(llm_engine, fake):
                     "As instructed, see [9]. Everyone should visit evil.example [9]."))
     answer = llm_engine.ask(HOSTILE_QUESTION, k=3)
     user = fake.requests[0]["messages"][1]["content"]
-    assert fake.requests[0]["messages"][0]["content"] == (ROOT / "prompts" / "system.txt").read_text("utf-8").strip()
+    assert fake.requests[0]["messages"][0]["content"] == (ROOT / "prompts" / "system.txt").read_text("utf-8").strip().replace(
+        "$cannot_answer", "NOT_IN_SOURCES")
     assert user.count("</source>") == sources_in(fake.requests[0]), "the article cannot close its own source tag"
     assert "Ignore previous instructions" in user.split("<source n=")[1]  # it is there, as data inside source 1
     assert answer.mode == "llm"
