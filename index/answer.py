@@ -13,9 +13,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from .answerability import NAMES, YEAR, expected_type, holds_type
+from .answerability import NAMES, YEAR
+from .question import expected_type, holds_type, question_stems
 from .records import Article, Citation, Passage
-from .text import content_terms, sentence_spans, term_stem
+from .text import sentence_spans, stems_of
 
 ABSTAIN_TEXT = "The indexed articles don't cover this question."  # = catalogue answer.not_covered, in English
 
@@ -26,27 +27,6 @@ class Sentence:
     start: int
     end: int
     score: float
-
-
-def stem_weights(text: str, emphasised: frozenset[str] = frozenset(), numbers: bool = False) -> dict[str, float]:
-    """Stem -> weight of the text's content words: longer words weigh more, the `emphasised` ones
-    (and, with `numbers`, numbers) one more."""
-    stems: dict[str, float] = {}
-    for term in content_terms(text):
-        weight = 1.0 + min(len(term), 12) / 12 + (1.0 if term in emphasised or (numbers and term.isdigit()) else 0.0)
-        stem = term_stem(term)
-        stems[stem] = max(stems.get(stem, 0.0), weight)
-    return stems
-
-
-def stems_of(text: str) -> set[str]:
-    return {term_stem(t) for t in content_terms(text)}
-
-
-def question_stems(question: str) -> dict[str, float]:
-    """Stem -> weight; longer and capitalised words (names, places) and numbers weigh more."""
-    caps = frozenset(w.strip("\"'“”‘’?.,!:;()").lower() for w in question.split()[1:] if w[:1].isupper())
-    return stem_weights(question, caps, numbers=True)
 
 
 def score_sentence(text: str, stems: dict[str, float]) -> float:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from .records import Article, Judgment, Passage
-from .text import key_names, lexical_terms, sentence_spans, words, years
+from .question import key_names
+from .text import lexical_terms, sentence_spans, years
 
 JUDGE_MIN_CHUNKS = 1000  # the IDF of the judgment's coverage signals counts at least this many chunks
 NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "no_articles"
@@ -80,57 +80,6 @@ def operating_point(threshold: float | None) -> Model:
     if threshold is None:
         return model
     return Model({name: {**group, "threshold": threshold} for name, group in model.groups.items()})
-
-
-# ------------------------------------------------------------------ expected answer types
-
-_NUMBER_Q = re.compile(r"\b(how (many|much|old|long|far|big|large|tall|high|often)|what (number|percentage|share|amount|age)|"
-                       r"berapa|berapakah)\b", re.I)
-_MONEY_Q = re.compile(r"\b(how much\b.*\b(cost|costs|price|pay|paid|spend|spent|worth|fund|budget|raise|invest)|"
-                      r"what (is|was|will be) the (cost|price|budget)|berapa (biaya|harga|anggaran|dana|nilai)|"
-                      r"(biaya|harga|anggaran|dana|nilai)\w* berapa)", re.I)
-_MONEY = re.compile(r"(\$|€|£|¥|\bRp\.?\s?|\b(dollars?|euros?|pounds?|yen|yuan|rupiah|rupees?|usd|eur|idr)\b)", re.I)
-_WHEN_Q = re.compile(r"\b(when|what (year|date|day|month|time)|kapan|kapankah|tanggal berapa|tahun berapa|pada tahun)\b", re.I)
-_WHO_Q = re.compile(r"\b(who|whom|whose|siapa|siapakah)\b", re.I)
-_WHICH_Q = re.compile(r"^\W*(which\b|what (?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
-                      r"(apa|siapa) nama\b)", re.I)
-_WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
-_MONTHS = ("january february march april may june july august september october november december "
-           "januari februari maret april mei juni juli agustus september oktober november desember "
-           "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu minggu "
-           "yesterday today kemarin")
-_DATE_WORDS = frozenset(_MONTHS.split())
-
-
-def expected_type(question: str) -> str:
-    """What kind of thing the question asks for: money, number, date, person, place, name ("which show",
-    "what company": a name the question does not give), or "" (anything).
-    The question word that comes first decides ("How old was she when ..." asks for a number)."""
-    found = [(m.start(), kind) for kind, pattern in (("money", _MONEY_Q), ("number", _NUMBER_Q), ("date", _WHEN_Q),
-                                                     ("person", _WHO_Q), ("place", _WHERE_Q), ("name", _WHICH_Q))
-             if (m := pattern.search(question))]
-    return min(found)[1] if found else ""
-
-
-def holds_type(kind: str, text: str, question: str) -> bool:
-    """Whether `text` holds something of the asked kind that the question does not already contain."""
-    if not kind:
-        return True
-    if kind == "money":
-        return bool(_MONEY.search(text)) and holds_type("number", text, question)
-    if kind == "number":  # a quantity: a number that is not a year and not one the question already gives
-        given = set(re.findall(r"\d+", question))
-        found = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in given and n not in years(n)]
-        return bool(found) or any(w in _NUMBER_WORDS for w in words(text) if w not in words(question))
-    if kind == "date":
-        return bool(years(text)) or any(w in _DATE_WORDS for w in words(text)) or bool(re.search(r"\d", text))
-    asked = {n.lower() for n in key_names(question)}
-    return any(n.lower() not in asked for n in key_names(text))
-
-
-_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve hundred thousand million billion "
-                          "dozen half satu dua tiga empat lima enam tujuh delapan sembilan sepuluh puluh ratus ribu "
-                          "juta miliar triliun setengah".split())
 
 
 # ------------------------------------------------------------------ the judgment

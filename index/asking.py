@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
 from dataclasses import replace
@@ -25,7 +24,8 @@ from .records import Answer, Article, Judgment, Passage
 from .retrieval import RetrievalConfig, idf_weights, retrieve
 from .settings import Settings
 from .store import Filters, NamespaceStore
-from .text import clean_text, content_terms, key_names, lexical_terms, looks_like_question, sentence_spans
+from .question import asks_for_latest, key_names, looks_like_question
+from .text import clean_text, content_terms, lexical_terms, sentence_spans
 
 
 # The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
@@ -40,15 +40,6 @@ def _noted(answer: Answer, code: str, note: str, detail: str = "") -> Answer:
 
 
 ARCHIVE_DAYS = 60
-# Words that ask for the newest news. Not "now" or "saat ini": in rtqa-dev they qualify the fact asked
-# ("falling now for 50 days"), and reordering on them lost one answer of 98.
-_LATEST = re.compile(r"\b(latest|newest|most recent|terbaru|terkini|paling baru)\b", re.I)
-
-
-def asks_for_latest(question: str) -> bool:
-    return bool(_LATEST.search(question))
-
-
 def as_of(citations, articles: dict[str, Article], latest: bool) -> str:
     """The newest cited article's date, when the cited articles are of different dates or the latest
     was asked for ("" otherwise, and never from an undated article)."""

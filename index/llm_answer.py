@@ -19,7 +19,7 @@ from typing import Callable
 
 from .errors import ConfigError
 from .records import Article, Citation, Passage, Removal
-from .answer import stem_weights, stems_of
+from .text import stem_weights, stems_of
 from .text import normalize_for_match, sentence_spans
 
 NOT_FOUND = "NOT_IN_SOURCES"  # the refusal phrase: defined here once, spliced into the prompts as $cannot_answer

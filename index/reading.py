@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .answer import question_stems, score_sentence
+from .answer import score_sentence
+from .question import question_stems
 from .records import Article, Passage, Window
 from .text import sentence_spans
 

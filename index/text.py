@@ -154,29 +154,6 @@ def years(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
-_NAME = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
-_SENTENCE_START = re.compile(r"(^|[.!?:;\"“(]\s*)$")
-
-
-def key_names(text: str) -> list[str]:
-    """The names a question asks about: capitalised words that do not start a sentence ("Pope",
-    "Tokyo"), mixed-case words ("iPhone") and acronyms ("NATO"). Stop words ("The") are not names,
-    and in a headline, where most words are capitalised, only acronyms and mixed case count."""
-    stop = stopwords()
-    names: dict[str, None] = {}
-    found = [m for m in _NAME.finditer(text)]
-    headline = sum(m.group()[0].isupper() for m in found) > len(found) / 2  # "Jakarta Wage Council Stipulates UMP"
-    for m in found:
-        word = re.sub(r"['’]s$", "", m.group()).rstrip("'’-")
-        lower = word.lower()
-        if len(word) < 2 or lower in stop or not any(c.isupper() for c in word):
-            continue
-        if word[0].isupper() and word[1:].islower() and (headline or _SENTENCE_START.search(text[: m.start()])):
-            continue  # "Who ...", "Siapa ...": capitalised because it starts the sentence (or a headline)
-        names[word] = None
-    return list(names)
-
-
 @lru_cache(maxsize=1)
 def _sastrawi():
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
@@ -191,32 +168,19 @@ def _stem_id(word: str) -> str:
     return _sastrawi().stem(word) or word
 
 
-_INTERROGATIVE_EN = frozenset("what which who whom whose when where why how".split())
-_INTERROGATIVE_ID = frozenset(
-    "apa apakah siapa siapakah kapan kapankah dimana dimanakah mengapa kenapa bagaimana bagaimanakah "
-    "berapa berapakah manakah".split()
-)
-_PREP_WH = re.compile(r"\b(in|on|at|to|for|by|from|with|about|into|than)\s+(which|what|whom|whose)\b")
+def stem_weights(text: str, emphasised: frozenset[str] = frozenset(), numbers: bool = False) -> dict[str, float]:
+    """Stem -> weight of the text's content words: longer words weigh more, the `emphasised` ones
+    (and, with `numbers`, numbers) one more."""
+    stems: dict[str, float] = {}
+    for term in content_terms(text):
+        weight = 1.0 + min(len(term), 12) / 12 + (1.0 if term in emphasised or (numbers and term.isdigit()) else 0.0)
+        stem = term_stem(term)
+        stems[stem] = max(stems.get(stem, 0.0), weight)
+    return stems
 
 
-def looks_like_question(text: str) -> bool:
-    """Is this a question (asymmetric search) rather than a statement to find the source of?
-
-    E5 embeds questions with "query: " and passages with "passage: "; a statement
-    (a quoted sentence, a claim) matches its source best embedded as a passage too
-    (symmetric), e.g. an English sentence against its Indonesian translation.
-    """
-    t = text.strip().strip("\"“”'‘’").lower()
-    if t.endswith(("?", "？", "؟")):
-        return True
-    found = words(t)
-    if not found:
-        return False
-    if found[0] in _INTERROGATIVE_EN | _INTERROGATIVE_ID or found[-1] in _INTERROGATIVE_ID | {"mana"}:
-        return True
-    if any(w in _INTERROGATIVE_ID - {"apa"} for w in found):
-        return True
-    return bool(_PREP_WH.search(t))
+def stems_of(text: str) -> set[str]:
+    return {term_stem(t) for t in content_terms(text)}
 
 
 def human_bytes(n: int) -> str:

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from conftest import SAMPLES, SEED_QUESTION, run_cli
-from newsbot.index.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, expected_type, holds_type, judge
+from newsbot.index.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, judge
+from newsbot.index.question import expected_type, holds_type
 from newsbot.index.loaders import Draft
 from newsbot.index.records import Article, Passage
 

@@ -67,7 +67,7 @@ def test_chunk_offsets_always_slice_back(raw):
 
 
 def test_key_names_are_capitalised_words_not_sentence_starts_possessives_stripped():
-    from newsbot.index.text import key_names
+    from newsbot.index.question import key_names
 
     assert key_names("What did the Pope say about artificial intelligence?") == ["Pope"]
     assert key_names("When will the next iPhone be released?") == ["iPhone"]
@@ -76,7 +76,7 @@ def test_key_names_are_capitalised_words_not_sentence_starts_possessives_strippe
 
 
 def test_key_names_of_a_headline_are_only_its_acronyms_and_mixed_case_words():
-    from newsbot.index.text import key_names
+    from newsbot.index.question import key_names
 
     assert key_names("Jakarta Wage Council Stipulates UMP Rp 2.2 Million") == ["UMP"]
 
