@@ -30,13 +30,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .records import Article, Judgment, Passage
+from .records import EMPTY, NAMES, NO_WORDS, NOT_COVERED, YEAR, Article, Judgment, Passage  # noqa: F401 - the reasons, here too
 from .question import key_names
 from .text import lexical_terms, sentence_spans, years
 
 JUDGE_MIN_CHUNKS = 1000  # the IDF of the judgment's coverage signals counts at least this many chunks
-NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "no_articles"
-NO_WORDS = "no_words"  # "?!", "*", "OR": nothing an article could answer
 FEATURES = ("rel1", "dense1", "gap", "cov1", "cov_max", "sent_cov", "rare_in", "names", "xling", "xl_rel1", "xl_dense1",
             "xl_gap")
 READER_FEATURES = ("reader", "reader_gap", "reader_p")  # the reader's, when it read the passages (reading.py)

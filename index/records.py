@@ -114,6 +114,11 @@ class Window:
                 "score": round(self.score, 4)}
 
 
+# Why a judgment says no article answers (Judgment.reason, Answer.reason).
+NOT_COVERED, NAMES, YEAR, EMPTY = "not_covered", "name_not_mentioned", "year", "no_articles"
+NO_WORDS = "no_words"  # "?!", "*", "OR": nothing an article could answer
+
+
 @dataclass(frozen=True)
 class Judgment:
     """Whether any indexed article answers the question (made by `answerability.judge`), and why.

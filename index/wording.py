@@ -2,9 +2,8 @@
 the notices, from the records' data and the message catalogue. Shared by the CLI and the bot."""
 from __future__ import annotations
 
-from .answerability import EMPTY, NAMES, NO_WORDS, YEAR
 from .i18n import Messages
-from .records import Answer
+from .records import EMPTY, NAMES, NO_WORDS, YEAR, Answer
 
 
 def abstention(answer: Answer, m: Messages) -> str:
