@@ -16,7 +16,7 @@ COPY index ./index
 COPY bot ./bot
 COPY prompts ./prompts
 RUN pip install . \
-    && python -m newsbot.index.warm_model \
+    && python -m newsbot.index.embedding.warm \
     && useradd --system --uid 10001 --home-dir /data newsbot \
     && mkdir -p /data \
     && chown newsbot /data

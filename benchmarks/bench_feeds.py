@@ -17,7 +17,7 @@ from pathlib import Path
 import common  # noqa: F401 - puts the checkout on sys.path
 
 from newsbot.index.engine import Engine
-from newsbot.index.feeds import FeedStore, parse_entries, poll
+from newsbot.index.sources.feeds import FeedStore, parse_entries, poll
 from newsbot.index.settings import Settings
 
 BODIES: dict[str, bytes] = {}

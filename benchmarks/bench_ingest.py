@@ -19,11 +19,11 @@ import time
 
 from common import WORK, article_files, percentile, question_texts, save, table
 
-from newsbot.index.chunking import chunk_text
-from newsbot.index.embedding import E5Small
+from newsbot.index.text.chunking import chunk_text
+from newsbot.index.embedding.embedder import E5Small
 from newsbot.index.engine import Engine
 from newsbot.index.errors import InputError
-from newsbot.index.loaders import Draft, finish, iter_jsonl
+from newsbot.index.sources.loaders import Draft, finish, iter_jsonl
 from newsbot.index.settings import Settings
 
 

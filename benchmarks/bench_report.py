@@ -48,7 +48,7 @@ def open_times(path: Path, repeats: int = 5) -> dict:
 
 
 def main() -> None:
-    from newsbot.index.eval_report import eval_page, load_run
+    from newsbot.index.evaluation.report import eval_page, load_run
     from report_runs import synthetic_run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

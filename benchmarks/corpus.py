@@ -18,11 +18,11 @@ from typing import Iterator
 
 import numpy as np
 
-from newsbot.index.chunking import chunk_text
+from newsbot.index.text.chunking import chunk_text
 from newsbot.index.engine import Engine
 from newsbot.index.records import AddError
 from newsbot.index.records import Article, Chunk
-from newsbot.index.text import content_hash
+from newsbot.index.text.words import content_hash
 
 _DIGIT = re.compile(r"\d")
 

@@ -18,9 +18,9 @@ from dataclasses import replace
 
 from common import CACHE, SHARED, WORK
 
-from newsbot.index.eval_run import run_eval
-from newsbot.index.evaluate import Question, aggregate, load_questions
-from newsbot.index.presets import default_preset
+from newsbot.index.evaluation.run import run_eval
+from newsbot.index.evaluation.metrics import Question, aggregate, load_questions
+from newsbot.index.evaluation.presets import default_preset
 from newsbot.index.settings import Settings
 
 KEYS = ("hit@1", "hit@5", "mrr@10", "answer_shown", "false_abstain")

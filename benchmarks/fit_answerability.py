@@ -1,4 +1,4 @@
-"""Fit the answerability model (index/answerability.py) on dev material, report it on held-out questions.
+"""Fit the answerability model (index/answering/answerability.py) on dev material, report it on held-out questions.
 
     python benchmarks/fit_answerability.py [--seed=S] [--rows=FILE | --from-rows=FILE] [--write]
 
@@ -11,7 +11,7 @@ Questions are split in two halves by a hash of their id: the model is fitted on 
 (each set weighing the same, whatever its size) and its operating point chosen there: the
 highest threshold at which no set's false abstention exceeds FALSE_ABSTAIN_BUDGET. The other
 half reports abstain recall and false abstention per set. `--write` stores the parameters and
-both reports in index/answerability.json.
+both reports in index/answering/answerability.json.
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsbot.index.answerability import FEATURES, Model  # noqa: E402
+from newsbot.index.answering.answerability import FEATURES, Model  # noqa: E402
 from newsbot.index.engine import Engine  # noqa: E402
-from newsbot.index.evaluate import load_questions  # noqa: E402
+from newsbot.index.evaluation.metrics import load_questions  # noqa: E402
 from newsbot.index.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -177,7 +177,7 @@ def main() -> None:
     }
     print(json.dumps(params, indent=2))
     if "--write" in sys.argv:
-        (ROOT / "index" / "answerability.json").write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
+        (ROOT / "index" / "answering" / "answerability.json").write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Fit what the reader decides (index/reading.py, index/answerability.py) on dev material, report it on held-out questions.
+"""Fit what the reader decides (index/answering/reading.py, index/answering/answerability.py) on dev material, report it on held-out questions.
 
     python benchmarks/fit_reader.py [--seed=S] [--budget=0.02] [--rows=FILE | --from-rows=FILE] [--write]
 
@@ -13,7 +13,7 @@ against the reader's score) that puts a gold article first most often, then the 
 logistic model over today's features and the reader's (per language pair) and its operating point:
 the highest threshold at which no fitted set abstains falsely on more than the budget. Half B reports,
 the RGB-kind set included (reported only).
-`--write` adds the `reader-same` / `reader-xling` groups to index/answerability.json and prints
+`--write` adds the `reader-same` / `reader-xling` groups to index/answering/answerability.json and prints
 the rerank weight to put in reading.py.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fit_answerability as base  # noqa: E402
 
-from newsbot.index import reading  # noqa: E402
-from newsbot.index.answerability import FEATURES, READER_FEATURES, Model  # noqa: E402
+from newsbot.index.answering import reading  # noqa: E402
+from newsbot.index.answering.answerability import FEATURES, READER_FEATURES, Model  # noqa: E402
 from newsbot.index.engine import Engine  # noqa: E402
-from newsbot.index.evaluate import contains_any, load_questions  # noqa: E402
+from newsbot.index.evaluation.metrics import contains_any, load_questions  # noqa: E402
 from newsbot.index.settings import Settings  # noqa: E402
 
 ALL = (*FEATURES, *READER_FEATURES)
@@ -167,7 +167,7 @@ def main() -> None:
               "fit_report": base.report(fitting, model), "heldout_report": base.report(held, model)}
     print(json.dumps(result, indent=2))
     if "--write" in args:
-        path = ROOT / "index" / "answerability.json"
+        path = ROOT / "index" / "answering" / "answerability.json"
         params = json.loads(path.read_text(encoding="utf-8"))
         params["groups"] = {**{k: v for k, v in params["groups"].items() if not k.startswith("reader-")}, **model.groups}
         params["reader"] = {"features": list(ALL), "false_abstain_budget": budget, "script": "benchmarks/fit_reader.py",

@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsbot.index.eval_run import run_eval  # noqa: E402
-from newsbot.index.evaluate import load_questions  # noqa: E402
-from newsbot.index.presets import default_preset  # noqa: E402
+from newsbot.index.evaluation.run import run_eval  # noqa: E402
+from newsbot.index.evaluation.metrics import load_questions  # noqa: E402
+from newsbot.index.evaluation.presets import default_preset  # noqa: E402
 from newsbot.index.settings import Settings  # noqa: E402
 
 D = ROOT.parent / "shared" / "data"

@@ -14,7 +14,7 @@ import numpy as np
 
 import common  # noqa: F401 - puts the checkout on sys.path
 
-from newsbot.index.e5_onnx import shared_model
+from newsbot.index.embedding.e5_onnx import shared_model
 from training.train import auc, held_out
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from fit_answerability import half  # noqa: E402
 
-from newsbot.index.evaluate import aggregate  # noqa: E402
+from newsbot.index.evaluation.metrics import aggregate  # noqa: E402
 
 KEYS = ("n_questions", "hit@1", "hit@5", "answer_shown", "answer_shown_when_first", "abstain_recall", "false_abstain")
 

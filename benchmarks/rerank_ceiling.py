@@ -24,9 +24,9 @@ import numpy as np
 from common import CACHE, SHARED, table
 
 from newsbot.index.engine import Engine
-from newsbot.index.retrieval import RetrievalConfig, retrieve
+from newsbot.index.answering.retrieval import RetrievalConfig, retrieve
 from newsbot.index.settings import Settings
-from newsbot.index.question import looks_like_question
+from newsbot.index.answering.question import looks_like_question
 
 SIGNALS = ("query_sim", "passage_sim", "coverage", "bm25_rank", "hubness", "mean_question_sim")
 GRID = {

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from newsbot.index.records import Answer
-from newsbot.index.sqlite_files import open_derived
+from newsbot.index.storage.sqlite_files import open_derived
 
 KEEP_DAYS = 90
 

@@ -25,24 +25,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from newsbot.index import audit, health
 from newsbot.index.engine import Engine
-from newsbot.index.feeds import FeedStore
 from newsbot.index.errors import NewsbotError
-from newsbot.index.feedback import FeedbackStore
+from newsbot.index.i18n.catalogue import Messages
 from newsbot.index.records import Answer
-from newsbot.index.remote import EngineServer
-
-from newsbot.index.i18n import Messages
+from newsbot.index.service import health
+from newsbot.index.service.remote import EngineServer
+from newsbot.index.sources.feeds import FeedStore
+from newsbot.index.storage import audit
+from newsbot.index.storage.feedback import FeedbackStore
 
 from . import locale
 from .answer_log import AnswerLog
 from .cogs import EXTENSIONS
 from .errors import send_ephemeral
 from .locale import CatalogueTranslator
-from .views import AnswerView
 from .ratelimit import RateLimiter
 from .settings import BotSettings
+from .views import AnswerView
 
 if TYPE_CHECKING:
     from newsbot.index.settings import Settings
@@ -181,7 +181,7 @@ SERVE_LOCK_WAIT_S = 120.0  # a short command (a cron job, a health probe) may ho
 def open_when_free(settings: "Settings", wait_s: float) -> Engine:
     """The engine, once another process holding the embedded index lets go (up to `wait_s`):
     a service must not die because `newsbot sources` ran at the moment it started."""
-    from newsbot.index.data_lock import when_free
+    from newsbot.index.storage.data_lock import when_free
 
     return when_free(lambda: Engine.open(settings), wait_s,
                      lambda busy: log.warning("waiting up to %.0f s for the index: %s", wait_s, busy))

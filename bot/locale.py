@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from newsbot.index.i18n import DEFAULT, Messages, supported
+from newsbot.index.i18n.catalogue import DEFAULT, Messages, supported
 
 if TYPE_CHECKING:
     from .services import Services

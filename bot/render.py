@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import discord
 
-from newsbot.index.i18n import Messages
+from newsbot.index.i18n.catalogue import Messages
+from newsbot.index.i18n.wording import answer_text, dating, notices
 from newsbot.index.records import Answer, Article, Citation, Stats
-from newsbot.index.wording import answer_text, dating, notices
 
 ENGLISH = Messages("en")
 
@@ -166,7 +166,7 @@ def added_message(status: str, article: Article, chunks: int, m: Messages = ENGL
 
 def stats_embed(stats: Stats, m: Messages = ENGLISH) -> discord.Embed:
     """/stats: what an admin needs to know about this server's library."""
-    from newsbot.index.text import human_bytes
+    from newsbot.index.text.words import human_bytes
 
     count = m.number(stats.articles)
     articles = m.t("bot.stats_of_at_most", count=count, cap=m.number(stats.max_articles)) if stats.max_articles else count

@@ -9,9 +9,9 @@ if TYPE_CHECKING:
     import discord
 
     from newsbot.index.engine import Engine
-    from newsbot.index.feedback import FeedbackStore
-    from newsbot.index.feeds import FeedStore
     from newsbot.index.records import Answer
+    from newsbot.index.sources.feeds import FeedStore
+    from newsbot.index.storage.feedback import FeedbackStore
 
     from .answer_log import AnswerLog
     from .ratelimit import RateLimiter

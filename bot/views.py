@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from newsbot.index.errors import NewsbotError
-from newsbot.index.i18n import Messages
+from newsbot.index.i18n.catalogue import Messages
 
 from . import locale, render
 

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
-from .errors import InputError
-from .records import AddError, AddResult, Answer, Article, Stats
-from .retrieval import RetrievalConfig
-from .settings import Settings
-from .store import Filters
+from newsbot.index.answering.retrieval import RetrievalConfig
+from newsbot.index.errors import InputError
+from newsbot.index.records import AddError, AddResult, Answer, Article, Stats
+from newsbot.index.settings import Settings
+from newsbot.index.storage.store import Filters
 
 
 @dataclass(frozen=True)

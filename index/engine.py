@@ -20,21 +20,22 @@ from typing import Callable, Iterable, Iterator
 
 from filelock import FileLock
 
-from . import audit, drafting
-from . import data_dir as data_dir_files
-from .api import AskRequest, ask_request
-from .asking import Asker
-from .data_lock import lock_data_dir
-from .embedding import Embedder, EmbeddingCache, build_embedding
-from .errors import NewsbotError, NotFoundError
-from .ingest import Ingest
-from .lexical import LexicalIndex
-from .loaders import Draft
-from .records import AddError, AddResult, Answer, Article, Stats
-from .settings import Settings
-from .storage_failures import damaged_store, is_panic, panic_error, storage_failure, store_guard
-from .reindex import Reindexed, finish_swaps, raise_missing, reindex
-from .store import NamespaceStore, check_namespace, list_namespaces, open_client
+from newsbot.index.answering.asking import Asker
+from newsbot.index.api import AskRequest, ask_request
+from newsbot.index.embedding.embedder import Embedder, EmbeddingCache, build_embedding
+from newsbot.index.errors import NewsbotError, NotFoundError
+from newsbot.index.ingest.pipeline import Ingest
+from newsbot.index.ingest.reindex import Reindexed, finish_swaps, raise_missing, reindex
+from newsbot.index.records import AddError, AddResult, Answer, Article, Stats
+from newsbot.index.settings import Settings
+from newsbot.index.sources import drafting
+from newsbot.index.sources.loaders import Draft
+from newsbot.index.storage import audit
+from newsbot.index.storage import data_dir as data_dir_files
+from newsbot.index.storage.data_lock import lock_data_dir
+from newsbot.index.storage.failures import damaged_store, is_panic, panic_error, storage_failure, store_guard
+from newsbot.index.storage.lexical import LexicalIndex
+from newsbot.index.storage.store import NamespaceStore, check_namespace, list_namespaces, open_client
 
 __all__ = ["Engine"]
 

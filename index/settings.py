@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from dotenv import dotenv_values
 
-from .errors import ConfigError
+from newsbot.index.errors import ConfigError
 
 
 def _bool(value: str) -> bool:
@@ -115,7 +115,7 @@ class Settings(Declared):
                                               lambda v: v is None or _between(0.0, 1.0)(v),
                                               "empty (the fitted operating point) or a number from 0 to 1")
     reader: str = setting("off", "NEWSBOT_READER", lambda v: v.strip().lower(), _one_of("on", "off"),
-                          "on or off")  # the reader (index/reader.py) judges and picks the quote; off until it wins (docs/reader.md)
+                          "on or off")  # the reader (index/answering/reader.py) judges and picks the quote; off until it wins (docs/reader.md)
     reader_model: str = setting("", "NEWSBOT_READER_MODEL")  # empty: the shipped reader; a .npz file, or package.module:factory
     answer_sentences: int = setting(3, "NEWSBOT_ANSWER_SENTENCES", int, _between(1, 10), "a whole number from 1 to 10")
     fetch_timeout_s: float = setting(20.0, "NEWSBOT_FETCH_TIMEOUT_S", float, _between(0.1, 600), "seconds, from 0.1 to 600")

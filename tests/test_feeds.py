@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from conftest import run_cli
-from newsbot.index.feeds import FeedStore, parse_entries, poll
+from newsbot.index.sources.feeds import FeedStore, parse_entries, poll
 from test_url_ingest import QuietServer
 
 STORIES = [
@@ -259,7 +259,7 @@ def test_a_news_sites_page_is_followed_by_the_feed_it_names(settings, kota):
 
 
 def test_a_pages_feed_links_prefer_feeds_to_other_alternates_and_resolve_relative_links():
-    from newsbot.index.feeds import feed_links
+    from newsbot.index.sources.feeds import feed_links
 
     page = (b'<html><head><link rel="alternate" type="application/json" href="/wp-json/wp/v2/posts/7">'
             b'<link rel="alternate" type="application/json+oembed" href="/oembed?url=x">'
@@ -344,7 +344,7 @@ def test_a_poll_killed_half_way_loses_nothing_and_duplicates_nothing(settings, k
     import sys
 
     from conftest import cli_env
-    from newsbot.index import audit
+    from newsbot.index.storage import audit
     from newsbot.index.engine import Engine
 
     url = serve(kota, "/feed.xml", "application/rss+xml", rss(STORIES, kota))

@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from newsbot.index.errors import FetchError
-from newsbot.index.fetch import fetch_url
+from newsbot.index.sources.fetch import fetch_url
 
 PAGE = (b"<html><head><title>Port strike ends</title></head><body><article><p>"
         + b"Dock workers in Rotterdam ended a three-day strike on Tuesday after the port authority agreed to a pay rise. " * 20

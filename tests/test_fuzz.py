@@ -11,11 +11,11 @@ import json
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from newsbot.bot import render
-from newsbot.index.answer import compose, verify_citations
+from newsbot.index.answering.extractive import compose, verify_citations
 from newsbot.index.errors import InputError
-from newsbot.index.evaluate import citation_valid
-from newsbot.index.llm_answer import Source, number_sources, render_sources, verify
-from newsbot.index.loaders import draft_from_bytes, finish, iter_jsonl
+from newsbot.index.evaluation.metrics import citation_valid
+from newsbot.index.answering.generated import Source, number_sources, render_sources, verify
+from newsbot.index.sources.loaders import draft_from_bytes, finish, iter_jsonl
 from newsbot.index.records import Answer, Article, Passage
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"

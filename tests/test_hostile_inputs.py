@@ -8,12 +8,12 @@ import stat
 
 import pytest
 
-from newsbot.index.feedback import FeedbackStore
+from newsbot.index.storage.feedback import FeedbackStore
 from newsbot.bot.render import citation_field
 from conftest import run_cli
 from newsbot.index.records import AddError
 from newsbot.index.errors import ConfigError
-from newsbot.index.loaders import Draft
+from newsbot.index.sources.loaders import Draft
 from newsbot.index.records import Answer, Citation
 
 STORY = "Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin, kata kementerian pekerjaan umum."
@@ -157,7 +157,7 @@ def test_an_article_with_an_encoded_blob_gets_full_size_chunks(engine):
 
 
 def test_a_feedback_line_cut_short_by_a_crash_is_skipped_and_the_eval_still_reads_the_rest(tmp_path):
-    from newsbot.index.eval_run import feedback_questions, summarize_feedback
+    from newsbot.index.evaluation.run import feedback_questions, summarize_feedback
 
     store = FeedbackStore(tmp_path / "feedback.jsonl")
     answer = Answer("Q?", "A [1].", False, [], [])

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.errors import InputError
-from newsbot.index.loaders import MAX_ID_CHARS, MAX_TITLE_CHARS, Draft, iter_jsonl, normalize_date
+from newsbot.index.sources.loaders import MAX_ID_CHARS, MAX_TITLE_CHARS, Draft, iter_jsonl, normalize_date
 from newsbot.index.records import AddError
 
 STORY = ("The city of Surabaya opened its first electric bus line on Monday, with 20 buses running between the "
@@ -144,7 +144,7 @@ def test_a_folder_of_something_else_is_refused_as_a_data_directory_and_left_as_i
 
 
 def test_a_data_directory_from_before_the_marker_is_still_opened(sample_engine, settings):
-    from newsbot.index.data_dir import MARKER
+    from newsbot.index.storage.data_dir import MARKER
 
     sample_engine.close()
     (settings.data_dir / MARKER).unlink()

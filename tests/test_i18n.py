@@ -11,8 +11,8 @@ from conftest import ROOT, SAMPLES, answerable, make_settings, run_cli
 from discord import app_commands
 
 from newsbot.bot.cogs import admin, asking, feeds, library
-from newsbot.index.asking import NOTICES
-from newsbot.index.i18n import LANGUAGES, Messages, catalogue
+from newsbot.index.answering.asking import NOTICES
+from newsbot.index.i18n.catalogue import LANGUAGES, Messages, catalogue
 from test_bot import Harness, embed_of
 
 PLACEHOLDER = re.compile(r"{(\w+)}")
@@ -181,6 +181,6 @@ def test_a_generated_answer_is_asked_in_the_chosen_language(tmp_path, cache_dir)
 
 
 def test_the_engines_own_english_abstention_is_the_catalogues():
-    from newsbot.index import answer
+    from newsbot.index.answering import extractive as answer
 
     assert answer.ABSTAIN_TEXT == Messages("en").t("answer.not_covered")

@@ -2,7 +2,7 @@
 import pytest
 
 from newsbot.index.engine import Engine
-from newsbot.index.retrieval import RetrievalConfig
+from newsbot.index.answering.retrieval import RetrievalConfig
 
 
 def test_a_deleted_lexical_index_is_rebuilt_from_chroma(sample_engine, settings):

@@ -16,8 +16,8 @@ from conftest import ROOT, SAMPLES, SEED_QUESTION, make_settings, run_cli
 from fake_llm import FakeLLM, Reply, rate_limited, server_error
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ConfigError
-from newsbot.index.evaluate import citation_valid
-from newsbot.index.loaders import Draft
+from newsbot.index.evaluation.metrics import citation_valid
+from newsbot.index.sources.loaders import Draft
 from newsbot.index.settings import Settings
 
 SEED_ID = "seed-trump-putin-summit"
@@ -94,7 +94,7 @@ def test_sources_in_the_prompt_carry_title_outlet_and_date(llm_engine, fake):
 
 
 def test_the_refusal_phrase_is_defined_once_and_spliced_into_both_prompts():
-    from newsbot.index.llm_answer import NOT_FOUND, Prompts, build_prompt
+    from newsbot.index.answering.generated import NOT_FOUND, Prompts, build_prompt
 
     files = [(ROOT / "prompts" / name).read_text("utf-8") for name in ("system.txt", "answer.txt")]
     assert all("$cannot_answer" in text and NOT_FOUND not in text for text in files)
@@ -241,7 +241,7 @@ def test_no_llm_override_never_calls_the_model(llm_engine, fake):
 
 
 def test_unknown_provider_or_missing_settings_are_clear_errors(tmp_path):
-    from newsbot.index.llm import build_llm
+    from newsbot.index.answering.llm_client import build_llm
 
     with pytest.raises(ConfigError, match="LLM_PROVIDER='gpt5': one of none, openai, openai-compatible, ollama"):
         build_llm(Settings(llm_provider="gpt5"))  # refused as the settings are made
@@ -252,7 +252,7 @@ def test_unknown_provider_or_missing_settings_are_clear_errors(tmp_path):
 
 
 def test_missing_prompt_templates_are_a_clear_error(tmp_path):
-    from newsbot.index.llm_answer import Prompts
+    from newsbot.index.answering.generated import Prompts
 
     with pytest.raises(ConfigError, match="cannot read the prompt templates"):
         Prompts.load(tmp_path)
@@ -433,7 +433,7 @@ def claims_model(request: dict) -> Reply:
 @pytest.mark.model
 def test_the_support_check_measured_on_a_sloppy_model_over_the_own_question_set(llm_engine, fake):
     """Every true restatement is kept; every fabrication, wrong number and invented quote is removed."""
-    from newsbot.index.evaluate import load_questions
+    from newsbot.index.evaluation.metrics import load_questions
 
     fake.play()
     fake.responder = claims_model

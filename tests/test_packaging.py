@@ -35,9 +35,9 @@ def test_the_wheel_installs_one_package_named_newsbot_with_its_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"newsbot"}, "nothing generic (index, bot) lands in site-packages"
-    for data in ("newsbot/prompts/system.txt", "newsbot/prompts/answer.txt", "newsbot/index/answerability.json",
-                 "newsbot/index/stopwords/en.txt", "newsbot/index/stopwords/id.txt",
-                 "newsbot/index/report_assets/page.js", "newsbot/index/report_assets/page.css"):
+    for data in ("newsbot/prompts/system.txt", "newsbot/prompts/answer.txt", "newsbot/index/answering/answerability.json",
+                 "newsbot/index/text/stopwords/en.txt", "newsbot/index/text/stopwords/id.txt",
+                 "newsbot/index/evaluation/report_assets/page.js", "newsbot/index/evaluation/report_assets/page.css"):
         assert data in names
     for folder, package in (("index", "newsbot/index"), ("bot", "newsbot/bot"), ("prompts", "newsbot/prompts")):
         for init in (ROOT / folder).rglob("__init__.py"):  # every subpackage: a new one left out of pyproject is caught here

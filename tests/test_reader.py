@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import FAST, SAMPLES, SEED_QUESTION, make_settings, run_cli
-from newsbot.index import reader as reader_mod
-from newsbot.index import reading
+from newsbot.index.answering import reader as reader_mod
+from newsbot.index.answering import reading
 from newsbot.index.engine import Engine
-from newsbot.index.reader import MAX_TOKENS, ReaderUnavailable, pair_sequences, parts, read_meta
+from newsbot.index.answering.reader import MAX_TOKENS, ReaderUnavailable, pair_sequences, parts, read_meta
 
 MEASLES = "How many measles cases were reported in the West Texas outbreak?"
 

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.model  # the real weights, in torch
 
 
 def test_the_torch_encoder_computes_what_the_onnx_embedder_does(cache_dir):
-    from newsbot.index.e5_onnx import shared_model
-    from newsbot.index.e5_tokenizer import PASSAGE_PREFIX
+    from newsbot.index.embedding.e5_onnx import shared_model
+    from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX
 
     onnx_e5_shared = shared_model(cache_dir)
     texts = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.",
@@ -49,7 +49,7 @@ def test_training_runs_end_to_end_and_writes_a_small_file_saying_what_it_used(tr
     assert np.abs(saved["l11.q.weight"].astype(np.float32)).max() > 0, "the top layer was trained, not only the head"
 
     # What newsbot runs on ONNX Runtime from that file is what torch trained.
-    from newsbot.index.reader import OnnxReader
+    from newsbot.index.answering.reader import OnnxReader
 
     question = "Siapa yang meresmikan jalan tol baru?"
     windows = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.", "Harga cabai naik di pasar."]

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.engine import Engine
-from newsbot.index.loaders import Draft
+from newsbot.index.sources.loaders import Draft
 
 NICKEL = Draft(
     title="Nickel smelters expand in Sulawesi",
@@ -80,7 +80,7 @@ def test_filters_by_outlet_and_date(engine):
     other = replace(NICKEL, url="https://other.example/nickel", source="Other Paper", published_at="2024-01-10",
                     text=NICKEL.text.replace("three", "four"))
     engine.add([NICKEL, other])
-    from newsbot.index.store import Filters
+    from newsbot.index.storage.store import Filters
 
     by_outlet = engine.ask("nickel smelters Sulawesi", filters=Filters(source="other paper"))
     assert {p.source for p in by_outlet.passages} == {"Other Paper"}

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import ROOT, SAMPLES, cli_env, run_cli
-from newsbot.index import audit, health
+from newsbot.index.storage import audit
+from newsbot.index.service import health
 from newsbot.index.cli.adding import count_sources
 
 

@@ -4,8 +4,8 @@ import json
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import SAMPLES
-from newsbot.index.chunking import chunk_text
-from newsbot.index.text import clean_text, content_hash, derive_title, sentence_spans
+from newsbot.index.text.chunking import chunk_text
+from newsbot.index.text.words import clean_text, content_hash, derive_title, sentence_spans
 
 SEED = json.loads((SAMPLES / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
 
@@ -67,7 +67,7 @@ def test_chunk_offsets_always_slice_back(raw):
 
 
 def test_key_names_are_capitalised_words_not_sentence_starts_possessives_stripped():
-    from newsbot.index.question import key_names
+    from newsbot.index.answering.question import key_names
 
     assert key_names("What did the Pope say about artificial intelligence?") == ["Pope"]
     assert key_names("When will the next iPhone be released?") == ["iPhone"]
@@ -76,13 +76,13 @@ def test_key_names_are_capitalised_words_not_sentence_starts_possessives_strippe
 
 
 def test_key_names_of_a_headline_are_only_its_acronyms_and_mixed_case_words():
-    from newsbot.index.question import key_names
+    from newsbot.index.answering.question import key_names
 
     assert key_names("Jakarta Wage Council Stipulates UMP Rp 2.2 Million") == ["UMP"]
 
 
 def test_an_unsure_language_guess_yields_to_a_plausible_language_of_the_index():
-    from newsbot.index.language import detect_language
+    from newsbot.index.text.language import detect_language
 
     question = "Berapa jumlah korban gempa di Turki?"
     assert detect_language(question) != "id", "the detector alone guesses Italian"
@@ -91,14 +91,14 @@ def test_an_unsure_language_guess_yields_to_a_plausible_language_of_the_index():
 
 
 def test_years_are_four_digit_years_not_parts_of_numbers():
-    from newsbot.index.text import years
+    from newsbot.index.text.words import years
 
     assert years("Who won the 2022 World Cup, and the 1998 one?") == {"2022", "1998"}
     assert years("Rp 2.022 triliun, 20225 orang, 1,2019 ton") == set()
 
 
 def test_an_article_is_about_another_year_only_if_dated_otherwise_and_silent_about_it():
-    from newsbot.index.answerability import about_another_year
+    from newsbot.index.answering.answerability import about_another_year
     from newsbot.index.records import Article
 
     dated = Article("a", "t", "Kualifikasi Piala Dunia 2026.", published_at="2024-11-19")

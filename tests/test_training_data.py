@@ -59,7 +59,7 @@ def test_a_sibling_window_of_the_gold_passage_that_does_not_answer_is_a_negative
 
 
 def test_off_topic_windows_come_from_any_set_and_share_no_word_with_the_question(train_dir):
-    from newsbot.index.text import content_terms
+    from newsbot.index.text.words import content_terms
 
     built = pairs.build(train_dir, per_set=100, seed=1, off_topic_share=1.0)
     off = [p for p in built if p.kind == "off_topic"]
@@ -103,7 +103,7 @@ def test_one_set_can_be_sampled_more_than_the_others_and_a_wrong_name_is_refused
 
 @pytest.mark.skipif(not (SHARED_DATA / "train").is_dir(), reason="../shared/data/train is absent (a user's clone)")
 def test_on_the_real_training_sets_every_positive_states_an_answer_and_windows_stay_short():
-    from newsbot.index.text import normalize_for_match
+    from newsbot.index.text.words import normalize_for_match
 
     built = pairs.build(SHARED_DATA / "train", per_set=40, seed=13)
     questions = {}

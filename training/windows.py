@@ -2,7 +2,7 @@
 reader sees a few sentences, never a whole article (about 150 tokens at most)."""
 from __future__ import annotations
 
-from newsbot.index.text import content_terms, normalize_for_match, sentence_spans
+from newsbot.index.text.words import content_terms, normalize_for_match, sentence_spans
 
 MAX_WINDOW_CHARS = 600
 

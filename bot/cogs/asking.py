@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.index.errors import NewsbotError
-from newsbot.index.i18n import Messages
-from newsbot.index.language import detect_language
+from newsbot.index.i18n.catalogue import Messages
+from newsbot.index.text.language import detect_language
 
 from .. import locale, render
 from ..checks import in_a_namespace, namespace_for

@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from newsbot.index.feeds import follow, poll
-from newsbot.index.i18n import Messages
+from newsbot.index.i18n.catalogue import Messages
+from newsbot.index.sources.feeds import follow, poll
 
 from .. import locale, render
 from ..checks import admins_only, namespace_for

@@ -4,6 +4,6 @@ dispatcher (main.py) that imports only the group of the command given.
 Every command goes through `index.engine.Engine` (or, while `newsbot serve` holds the index, the
 bot's engine over its socket), exactly like the bot and the eval.
 """
-from .main import build_parser, main
+from newsbot.index.cli.main import build_parser, main
 
 __all__ = ["build_parser", "main"]

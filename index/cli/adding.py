@@ -6,11 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..loaders import is_url
-from ..loaders import iter_directory, normalize_date
-from ..progress import progress
-from ..records import AddError, AddResult
-from .shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.cli.progress import progress
+from newsbot.index.cli.shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.records import AddError, AddResult
+from newsbot.index.sources.loaders import is_url, iter_directory, normalize_date
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

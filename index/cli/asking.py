@@ -7,12 +7,12 @@ import sys
 import textwrap
 from datetime import date
 
-from ..i18n import Messages
-from ..loaders import normalize_date
-from ..records import Answer
-from ..store import Filters
-from ..wording import answer_text, dating, notices
-from .shared import AddParser, Parents, positive_int, shown
+from newsbot.index.cli.shared import AddParser, Parents, positive_int, shown
+from newsbot.index.i18n.catalogue import Messages
+from newsbot.index.i18n.wording import answer_text, dating, notices
+from newsbot.index.records import Answer
+from newsbot.index.sources.loaders import normalize_date
+from newsbot.index.storage.store import Filters
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

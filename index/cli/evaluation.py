@@ -6,13 +6,21 @@ import json
 import sys
 from pathlib import Path
 
-from .. import eval_run
-from ..eval_report import ReportError, Run, eval_page, feedback_page, load_run, pair_configs, write_page
-from ..evaluate import load_questions
-from ..feedback import FeedbackStore
-from ..presets import presets, resolve
-from ..progress import progress as progress_bar
-from .shared import AddParser, Parents, positive_int, shown
+from newsbot.index.cli.progress import progress as progress_bar
+from newsbot.index.cli.shared import AddParser, Parents, positive_int, shown
+from newsbot.index.evaluation import run as eval_run
+from newsbot.index.evaluation.metrics import load_questions
+from newsbot.index.evaluation.presets import presets, resolve
+from newsbot.index.evaluation.report import (
+    ReportError,
+    Run,
+    eval_page,
+    feedback_page,
+    load_run,
+    pair_configs,
+    write_page,
+)
+from newsbot.index.storage.feedback import FeedbackStore
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

@@ -6,9 +6,9 @@ import json
 import sys
 import time
 
-from ..feeds import FeedStore, follow, poll
-from ..remote import RemoteEngine
-from .shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.cli.shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.service.remote import RemoteEngine
+from newsbot.index.sources.feeds import FeedStore, follow, poll
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

@@ -6,10 +6,10 @@ import os
 import sys
 from pathlib import Path
 
-from ..progress import progress as progress_bar
-from ..records import Article, Stats
-from ..text import human_bytes
-from .shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.cli.progress import progress as progress_bar
+from newsbot.index.cli.shared import AddParser, Parents, cli_actor, shown
+from newsbot.index.records import Article, Stats
+from newsbot.index.text.words import human_bytes
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

@@ -7,8 +7,8 @@ import importlib
 import sys
 from typing import Sequence
 
-from ..errors import NewsbotError
-from .shared import load_settings, make_parents, open_engine, shown
+from newsbot.index.cli.shared import load_settings, make_parents, open_engine, shown
+from newsbot.index.errors import NewsbotError
 
 DESCRIPTION = """\
 newsbot answers questions about news articles with verified citations.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from .. import health
-from ..errors import IndexBusyError
-from ..logs import setup_logging
-from .shared import AddParser, Parents, shown
+from newsbot.index.cli.shared import AddParser, Parents, shown
+from newsbot.index.errors import IndexBusyError
+from newsbot.index.service import health
+from newsbot.index.service.logs import setup_logging
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:
@@ -42,7 +42,7 @@ def cmd_health(settings, args) -> int:
 
     if args.bot:
         return bot_health()  # what a container runs every few seconds: without the engine's 0.5 s of imports
-    from ..engine import Engine
+    from newsbot.index.engine import Engine
 
     problems = health.file_problems(settings.data_dir, settings.cache_dir, settings.server_mode)
     for problem in problems:

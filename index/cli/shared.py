@@ -8,10 +8,10 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..settings import Settings
+from newsbot.index.settings import Settings
 
 if TYPE_CHECKING:  # the engine's imports cost 0.5 s: `newsbot --help` and `health --bot` skip them
-    from ..api import EngineAPI
+    from newsbot.index.api import EngineAPI
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ def load_settings(args) -> Settings:
 def open_engine(settings: Settings, wait_s: float = 0.0) -> "EngineAPI":
     """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
     another command holding it is waited for up to `wait_s` seconds."""
-    from ..data_lock import when_free
-    from ..engine import Engine
-    from ..errors import IndexBusyError
-    from ..remote import RemoteEngine
+    from newsbot.index.engine import Engine
+    from newsbot.index.errors import IndexBusyError
+    from newsbot.index.service.remote import RemoteEngine
+    from newsbot.index.storage.data_lock import when_free
 
     def attempt():
         try:
