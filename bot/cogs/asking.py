@@ -91,7 +91,8 @@ async def answer_mention(bot: Services, message: discord.Message) -> None:
             answer = await bot.run_engine(bot.engine.ask, question, namespace=ns, context=earlier or "",
                                           context_articles=sources, answer_lang=m.lang)
         except NewsbotError as exc:
-            await message.reply(m.t("bot.problem", detail=render.trim(render.clean(str(exc)), 1900)), mention_author=False)
+            await message.reply(m.t("bot.problem", detail=render.trim(render.clean(str(exc)), 1900)),
+                                mention_author=False)
             return
     embed = render.answer_embed(answer, time.perf_counter() - started, m)
     reply = await message.reply(embed=embed, view=AnswerView(bot, m), mention_author=False)

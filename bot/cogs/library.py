@@ -47,7 +47,8 @@ class Library(NewsCog):
             await interaction.followup.send(m.t("bot.problem", detail=render.trim(render.clean(result.message), 1900)),
                                             ephemeral=True)
         else:
-            await interaction.followup.send(render.added_message(result.status, result.article, result.chunks, m), ephemeral=True)
+            await interaction.followup.send(render.added_message(result.status, result.article, result.chunks, m),
+                                            ephemeral=True)
 
 
     @app_commands.command(name="sources", description=locale.described("sources"))
@@ -76,18 +77,21 @@ class Library(NewsCog):
         article = await bot.run_engine(bot.engine.article, id, namespace=ns)
         view = ConfirmRemove(bot, ns, article.id, interaction.user.id, m)
         await interaction.response.send_message(
-            render.trim(m.t("bot.remove_confirm", id=article.id, title=render.clean(article.title), chunks=article.chunks),
+            render.trim(m.t("bot.remove_confirm", id=article.id, title=render.clean(article.title),
+                            chunks=article.chunks),
                         render.CONTENT), view=view, ephemeral=True)
 
 
     @remove.autocomplete("id")
-    async def remove_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def remove_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
         bot = self.bot
         ns = namespace_for(interaction.guild_id, bot.settings)
         if ns is None:
             return []
         articles = await bot.run_engine(bot.engine.sources, ns)
-        return render.matching_choices(articles, current, lambda a: f"{a.id} {a.title}", lambda a: f"{a.title} ({a.id})",
+        return render.matching_choices(articles, current, lambda a: f"{a.id} {a.title}",
+                                       lambda a: f"{a.title} ({a.id})",
                                        lambda a: a.id)
 
 

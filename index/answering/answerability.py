@@ -31,7 +31,7 @@ from functools import lru_cache
 from importlib import resources
 
 from newsbot.index.answering.question import key_names
-from newsbot.index.records import EMPTY, NAMES, NO_WORDS, NOT_COVERED, YEAR, Article, Judgment, Passage  # noqa: F401 - the reasons, here too
+from newsbot.index.records import EMPTY, NAMES, NO_WORDS, NOT_COVERED, YEAR, Article, Judgment, Passage  # noqa: F401
 from newsbot.index.text.words import lexical_terms, sentence_spans, years
 
 JUDGE_MIN_CHUNKS = 1000  # the IDF of the judgment's coverage signals counts at least this many chunks
@@ -96,7 +96,8 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
     top = passages[:5]
     best = top[0]
     rels = [p.relevance or 0.0 for p in top]
-    covers = [_coverage(passage_terms.get(p.chunk_id, set()) | set(lexical_terms(p.title, p.lang)), weights) for p in top]
+    covers = [_coverage(passage_terms.get(p.chunk_id, set()) | set(lexical_terms(p.title, p.lang)),
+                        weights) for p in top]
     terms = passage_terms.get(best.chunk_id, set()) | set(lexical_terms(best.title, best.lang))
     rarest = max(weights, key=weights.get) if weights else ""
     names = key_names(question)

@@ -90,7 +90,8 @@ class Asker:
         if not question:
             raise InputError("the question is empty")
         if len(question) > self.settings.max_question_chars:
-            raise InputError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+            raise InputError(f"the question is too long ({len(question)} characters; the limit is "
+                             f"{self.settings.max_question_chars})")
         if not context and not content_terms(question):  # "?!?!", "*", "OR": not even FTS5 syntax reaches retrieval
             lang = detect_language(question)
             return Answer(question, extractive.no_words(lang), True, reason=answerability.NO_WORDS, lang=lang,
@@ -110,7 +111,8 @@ class Asker:
         if not (filters and (filters.date_from or filters.date_to)):  # the caller's dates win
             day = today or datetime.now(timezone.utc).date()
             found, timings["dates_ms"] = timed_find_range(question, lang, day)
-            if found is not None and self._is_live(st, day):  # the range filters retrieval; undated articles are left out
+            # the range filters retrieval; undated articles are left out
+            if found is not None and self._is_live(st, day):
                 asked_range = found
                 start, end = found.bounds()
                 filters = Filters(source=filters.source if filters else "", date_from=start.isoformat(),
@@ -132,11 +134,13 @@ class Asker:
         # Drop chunks of an article version that is not (or no longer) committed.
         passages = [
             p for p in passages
-            if p.article_id in articles and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
+            if p.article_id in articles
+            and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
         ]
         asked = asked_range.removed_from(question) if asked_range else question  # the dates are the filter's job
         read = None
-        model = self.reader_model() if passages and (self.settings.reader == "on" if reader is None else reader) else None
+        reads = self.settings.reader == "on" if reader is None else reader
+        model = self.reader_model() if passages and reads else None
         if model is not None:
             read = reading.read(model, asked, passages, articles)
             timings["read_ms"] = read.ms
@@ -150,7 +154,8 @@ class Asker:
             if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
             if read is not None and read.windows:
-                text, citations = extractive.compose_windows(chosen, read.windows, articles, self.settings.answer_sentences)
+                text, citations = extractive.compose_windows(chosen, read.windows, articles,
+                                                             self.settings.answer_sentences)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)
@@ -158,19 +163,23 @@ class Asker:
             text, citations = extractive.abstention(judgment, lang), []
         abstained = not citations
         closest = None
-        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment, self.model):
+        if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment,
+                                                                                                   self.model):
             closest = extractive.closest_sentence(question, list(judgment.passages), articles, context)
         verified = extractive.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
-            text = " ".join(f"{extractive.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified) or extractive.ABSTAIN_TEXT
+            text = (" ".join(f"{extractive.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified)
+                    or extractive.ABSTAIN_TEXT)
             abstained = not verified
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         result = Answer(question, text, abstained, verified, passages, timings,
-                        reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED), judgment=judgment,
+                        reason=judgment.reason or ("" if not abstained else answerability.NOT_COVERED),
+                        judgment=judgment,
                         closest=closest, lang=lang, date_range=asked_range.to_dict() if asked_range else None,
                         as_of=as_of(verified, articles, latest))
         if unapplied is not None:
-            result = _noted(result, DATES_NOT_APPLIED, f"“{unapplied.phrase}” was not applied as a date: no article here "
+            result = _noted(result, DATES_NOT_APPLIED, f"“{unapplied.phrase}” was not applied as a date: no article "
+                                                       f"here "
                             f"is from the last {ARCHIVE_DAYS} days", unapplied.phrase)
         if use_llm and not abstained:  # judged not to answer: no LLM is asked, there is nothing to answer from
             t = time.perf_counter()
@@ -250,7 +259,8 @@ class Asker:
         checked = llm_answer.verify(reply, sources, self._closest_sentence)
         verified = extractive.verify_citations(checked.citations, articles)
         if checked.citations and len(verified) == len(checked.citations):
-            return replace(quoted, answer=checked.text, citations=verified, mode="llm", model=chat.name, removed=checked.removed)
+            return replace(quoted, answer=checked.text, citations=verified, mode="llm", model=chat.name,
+                           removed=checked.removed)
         if checked.said_not_found:
             found_none = replace(quoted, answer=extractive.ABSTAIN_TEXT, citations=[], abstained=True, mode="llm",
                                  reason=answerability.NOT_COVERED, model=chat.name, removed=checked.removed)

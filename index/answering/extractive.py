@@ -76,8 +76,10 @@ def pick_sentences(
             if kind and typed[(passage.article_id, a)]:
                 lexical *= TYPE_BONUS
             # Among equal matches prefer the better passage, then the earlier sentence.
-            candidates.append((passage, Sentence(rank, a, b, lexical - 0.01 * rank - 0.001 * (a - passage.start) / span)))
-    lead = max((c for c in candidates if c[1].passage_rank == candidates[0][1].passage_rank), key=lambda c: c[1].score, default=None)
+            candidates.append((passage,
+                               Sentence(rank, a, b, lexical - 0.01 * rank - 0.001 * (a - passage.start) / span)))
+    lead = max((c for c in candidates if c[1].passage_rank == candidates[0][1].passage_rank), key=lambda c: c[1].score,
+               default=None)
     if lead is None:
         return []
     picked = [lead]
@@ -144,7 +146,8 @@ def no_words(lang: str = "en") -> str:
     return Messages(lang).t("answer.no_words")
 
 
-def closest_sentence(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> Citation | None:
+def closest_sentence(question: str, passages: list[Passage], articles: dict[str, Article],
+                     context: str = "") -> Citation | None:
     """The best sentence of the closest passage, shown as "closest, may not answer" beside an abstention."""
     picked = pick_sentences(question, passages[:1], articles, 1, context=context)
     if not picked:
@@ -195,9 +198,11 @@ def compose(
 READ_MARGIN = 1.0  # logits: another article's window quoted beside the best when it reads nearly as well
 
 
-def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3) -> tuple[str, list[Citation]]:
+def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3) -> tuple[str,
+                                                                                                                  list[Citation]]:
     """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
-    window of the first of the passages judged to answer (in their order: reranked, or newest first), then the best window of another article when it scores
+    window of the first of the passages judged to answer (in their order: reranked, or newest
+    first), then the best window of another article when it scores
     within READ_MARGIN of it and leans "answers" (score > 0), up to `max_quotes` (at most 2)."""
     allowed = {p.chunk_id: p for p in passages}
     order = {p.chunk_id: i for i, p in enumerate(passages)}
@@ -224,6 +229,7 @@ def verify_citations(citations: list[Citation], articles: dict[str, Article]) ->
     good = []
     for c in citations:
         article = articles.get(c.article_id)
-        if article is not None and 0 <= c.start < c.end <= len(article.text) and article.text[c.start : c.end] == c.quote:
+        if (article is not None and 0 <= c.start < c.end <= len(article.text)
+                and article.text[c.start : c.end] == c.quote):
             good.append(c)
     return good

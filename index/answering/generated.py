@@ -4,7 +4,8 @@ The LLM sees numbered sources (title, outlet, date, passage text) and is asked t
 cite every sentence. Its reply is never trusted: `verify` keeps a sentence only if
 it cites a source that was given, and every span it quotes is found in a cited
 article. A number that names no source is dropped, never guessed: "repairing" it
-to the source whose words match would obey an article that says "cite [9]". What it removes is recorded. Each kept source becomes a Citation
+to the source whose words match would obey an article that says "cite [9]". What it removes is
+recorded. Each kept source becomes a Citation
 quoting, verbatim and at its offsets, the passage sentence that best supports the
 answer, so a generated answer is checked exactly like an extractive one.
 """
@@ -130,7 +131,8 @@ def build_prompt(prompts: Prompts, question: str, sources: list[Source], languag
 def _normalise_markers(text: str) -> str:
     """"[1, 2]" -> "[1][2]", and "said so. [1]" -> "said so [1]." (the marker stays with its sentence)."""
     text = _MARKERS.sub(lambda m: "".join(f"[{n}]" for n in re.findall(r"\d+", m.group(1))), text)
-    return _TRAILING_MARKERS.sub(lambda m: " " + "".join(f"[{n}]" for n in _NUMBER.findall(m.group(2))) + m.group(1), text)
+    return _TRAILING_MARKERS.sub(lambda m: " " + "".join(f"[{n}]" for n in _NUMBER.findall(m.group(2))) + m.group(1),
+                                 text)
 
 
 def support(claim: dict[str, float], text: str) -> float:
@@ -172,7 +174,8 @@ def unsupported(claim: str, cited: list[Source], similarity: Callable[[str, list
     return f"the cited source does not say this (closest sentence similarity {closest:.2f}, shared words {lexical:.2f})"
 
 
-def verify(reply: str, sources: list[Source], similarity: Callable[[str, list[Source]], float] | None = None) -> Verified:
+def verify(reply: str, sources: list[Source],
+           similarity: Callable[[str, list[Source]], float] | None = None) -> Verified:
     """Keep the sentences of `reply` that cite a given source, quote only what a cited article says,
     and say what the cited passages say (`unsupported`; `similarity` is the embedding check)."""
     by_n = {s.n: s for s in sources}
@@ -181,7 +184,8 @@ def verify(reply: str, sources: list[Source], similarity: Callable[[str, list[So
     reply = reply.strip()
     if len(reply) > MAX_REPLY_CHARS:
         removed.append(Removal("truncated", reply[MAX_REPLY_CHARS:MAX_REPLY_CHARS + 120],
-                               f"the reply had {len(reply):,} characters; only the first {MAX_REPLY_CHARS:,} were checked"))
+                               f"the reply had {len(reply):,} characters; only the first {MAX_REPLY_CHARS:,} were "
+                               f"checked"))
         reply = reply[:MAX_REPLY_CHARS]
     text = _normalise_markers(reply)
     said_not_found = NOT_FOUND in text
@@ -196,7 +200,8 @@ def verify(reply: str, sources: list[Source], similarity: Callable[[str, list[So
         valid = [n for n in numbers if n in by_n]
         for n in numbers:
             if n not in by_n:
-                removed.append(Removal("invalid_citation", f"[{n}]", f"there is no source [{n}] (only {len(sources)} were given)"))
+                removed.append(Removal("invalid_citation", f"[{n}]", f"there is no source [{n}] (only {len(sources)} "
+                                                                     f"were given)"))
         if not valid:
             removed.append(Removal("uncited_sentence", body, "the sentence cites no given source"))
             continue
@@ -213,7 +218,8 @@ def verify(reply: str, sources: list[Source], similarity: Callable[[str, list[So
     return _assemble(kept, by_n, removed, said_not_found)
 
 
-def _assemble(kept: list[tuple[str, list[int]]], by_n: dict[int, Source], removed: list[Removal], said_not_found: bool) -> Verified:
+def _assemble(kept: list[tuple[str, list[int]]], by_n: dict[int, Source], removed: list[Removal],
+              said_not_found: bool) -> Verified:
     renumber: dict[int, int] = {}
     claims: dict[int, list[str]] = {}
     parts = []

@@ -51,7 +51,8 @@ def build_llm(settings: Settings):
         return Ollama(model=settings.llm_model, base_url=settings.llm_base_url or "http://127.0.0.1:11434",
                       request_timeout=settings.llm_timeout_s, temperature=0.0)
     except ImportError as exc:
-        raise ConfigError(f"LLM_PROVIDER={provider} needs the LLM extra: pip install -e '.[llm]' ({exc.name} is missing)") from None
+        raise ConfigError(f"LLM_PROVIDER={provider} needs the LLM extra: pip install -e '.[llm]' ({exc.name} is "
+                          f"missing)") from None
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class ChatLLM:
     def chat(self, system: str, user: str) -> str:
         from llama_index.core.llms import ChatMessage, MessageRole
 
-        messages = [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user)]
+        messages = [ChatMessage(role=MessageRole.SYSTEM, content=system),
+                    ChatMessage(role=MessageRole.USER, content=user)]
         retries = max(0, self.settings.llm_max_retries)
         for attempt in range(retries + 1):
             try:

@@ -9,15 +9,18 @@ import re
 
 from newsbot.index.text.words import stem_weights, stopwords, words, years
 
-_NUMBER_Q = re.compile(r"\b(how (many|much|old|long|far|big|large|tall|high|often)|what (number|percentage|share|amount|age)|"
+_NUMBER_Q = re.compile(r"\b(how (many|much|old|long|far|big|large|tall|high|often)|what "
+                       r"(number|percentage|share|amount|age)|"
                        r"berapa|berapakah)\b", re.I)
 _MONEY_Q = re.compile(r"\b(how much\b.*\b(cost|costs|price|pay|paid|spend|spent|worth|fund|budget|raise|invest)|"
                       r"what (is|was|will be) the (cost|price|budget)|berapa (biaya|harga|anggaran|dana|nilai)|"
                       r"(biaya|harga|anggaran|dana|nilai)\w* berapa)", re.I)
 _MONEY = re.compile(r"(\$|€|£|¥|\bRp\.?\s?|\b(dollars?|euros?|pounds?|yen|yuan|rupiah|rupees?|usd|eur|idr)\b)", re.I)
-_WHEN_Q = re.compile(r"\b(when|what (year|date|day|month|time)|kapan|kapankah|tanggal berapa|tahun berapa|pada tahun)\b", re.I)
+_WHEN_Q = re.compile(r"\b(when|what (year|date|day|month|time)|kapan|kapankah|tanggal berapa|tahun berapa|pada "
+                     r"tahun)\b", re.I)
 _WHO_Q = re.compile(r"\b(who|whom|whose|siapa|siapakah)\b", re.I)
-_WHICH_Q = re.compile(r"^\W*(which\b|what (?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
+_WHICH_Q = re.compile(r"^\W*(which\b|what "
+                      r"(?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
                       r"(apa|siapa) nama\b)", re.I)
 _WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
@@ -53,7 +56,8 @@ def holds_type(kind: str, text: str, question: str) -> bool:
     return any(n.lower() not in asked for n in key_names(text))
 
 
-_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve hundred thousand million billion "
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve hundred thousand million "
+                          "billion "
                           "dozen half satu dua tiga empat lima enam tujuh delapan sembilan sepuluh puluh ratus ribu "
                           "juta miliar triliun setengah".split())
 

@@ -157,7 +157,8 @@ class OnnxReader:
         self.meta = read_meta(path)
         self.e5 = shared_model(Path(cache_dir))  # tokenizer and word embeddings, shared with the embedder
         weights = self.e5.weights
-        graph = Path(cache_dir) / "onnx" / f"reader-{weights.fingerprint()}-{file_hash(path)}-g{READER_GRAPH_VERSION}.onnx"
+        name = f"reader-{weights.fingerprint()}-{file_hash(path)}-g{READER_GRAPH_VERSION}.onnx"
+        graph = Path(cache_dir) / "onnx" / name
         if not graph.exists():
             tensors, self.meta = trained_tensors(path, weights)
             write_atomically(graph, build_graph(weights, trained=tensors).SerializeToString())

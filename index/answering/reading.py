@@ -62,7 +62,8 @@ def candidate_windows(text: str, start: int, end: int, max_chars: int = WINDOW_C
     return out
 
 
-def choose_windows(question: str, passages: list[Passage], articles: dict[str, Article]) -> list[tuple[Passage, int, int]]:
+def choose_windows(question: str, passages: list[Passage],
+                   articles: dict[str, Article]) -> list[tuple[Passage, int, int]]:
     """The windows to read: in each of the top READ_PASSAGES passages, the WINDOWS_PER_PASSAGE that
     share the most of the question's (weighted) words, earlier first among equals."""
     stems = question_stems(question)

@@ -98,7 +98,8 @@ def _per_language_candidates(store, query_vector, config, where, languages, dens
         if counts.get(lang, 0) >= config.language_pool:
             continue
         clause = {"lang": lang}
-        more, more_rows = store.query_dense(query_vector, config.language_pool, {"$and": [where, clause]} if where else clause)
+        more, more_rows = store.query_dense(query_vector, config.language_pool,
+                                            {"$and": [where, clause]} if where else clause)
         known = {cid for cid, _ in dense}
         dense = sorted(dense + [(cid, s) for cid, s in more if cid not in known], key=lambda x: -x[1])
         rows.update(more_rows)
@@ -145,7 +146,8 @@ def retrieve(
     q_terms = lexical_terms(question, q_lang)
     df, total = lexical.document_frequencies(store.namespace, q_terms) if lexical is not None and q_terms else ({}, 0)
     if config.mode != "dense" and lexical is not None:
-        lex = lexical.search(store.namespace, selective_terms(q_terms, df, total, config.bm25_max_df, config.bm25_max_terms),
+        lex = lexical.search(store.namespace,
+                             selective_terms(q_terms, df, total, config.bm25_max_df, config.bm25_max_terms),
                              config.candidates, filters)
     timings["lexical_ms"] = (time.perf_counter() - t) * 1000
 

@@ -28,7 +28,8 @@ def register(add_parser: AddParser, parents: Parents) -> None:
                      help="ask as if on DATE (YYYY-MM-DD): 'last week' or 'yesterday' in the question count from it, "
                           "also in an archive (an index with no article from the last 60 days, where they are "
                           "otherwise left alone)")
-    ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: NEWSBOT_RETRIEVAL_MODE or auto)")
+    ask.add_argument("--mode", choices=["auto", "dense", "lexical", "hybrid"], help="retrieval mode (default: "
+                                                                                    "NEWSBOT_RETRIEVAL_MODE or auto)")
     ask.add_argument("--lang", choices=["en", "id"],
                      help="the language of the words around the answer, and of an LLM's answer (default: English "
                      "around it, and the LLM answers in the question's language)")
@@ -39,7 +40,8 @@ def register(add_parser: AddParser, parents: Parents) -> None:
 
 
 def cmd_ask(engine, ns: str, args) -> int:
-    filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since), date_to=normalize_date(args.until))
+    filters = Filters(source=args.outlet or "", date_from=normalize_date(args.since),
+                      date_to=normalize_date(args.until))
     question = sys.stdin.read(engine.settings.max_question_chars * 4 + 1) if args.question == "-" else args.question
     today = date.fromisoformat(normalize_date(args.as_of)) if args.as_of else None
     answer = engine.ask(question, namespace=ns, k=args.k, filters=filters or None, mode=args.mode, llm=args.llm,
@@ -65,13 +67,15 @@ def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:
         for c in answer.citations:
             meta = ", ".join(x for x in (c.source, m.date(c.published_at) if c.published_at else "", c.url) if x)
             lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
-            lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
+            lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ",
+                                       subsequent_indent="    "))
     elif answer.abstained and answer.passages:
         if answer.closest is not None:
             c = answer.closest
             meta = ", ".join(x for x in (c.source, m.date(c.published_at) if c.published_at else "", c.url) if x)
             lines += ["", f"{m.t('answer.closest_passage')}:", f"    {c.title}" + (f" — {meta}" if meta else ""),
-                      textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    ")]
+                      textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ",
+                                    subsequent_indent="    ")]
         lines += ["", f"{m.t('answer.closest_articles')}:"]
         seen = set()
         for p in answer.passages:

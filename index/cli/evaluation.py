@@ -36,7 +36,8 @@ def register(add_parser: AddParser, parents: Parents) -> None:
     ev.add_argument("--articles", action="append", metavar="FILE",
                     help="articles JSONL; repeat it to index several files together (a mixed-language index)")
     ev.add_argument("--questions", help="questions JSONL")
-    ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the bot uses)")
+    ev.add_argument("--config", default="default", help="comma-separated presets, or 'all' (default: default, what the "
+                                                        "bot uses)")
     ev.add_argument("--k", type=positive_int, default=10, help="passages retrieved per question (default 10)")
     ev.add_argument("--out", help="directory for report.html (the page to read), report.json, report.md and "
                     "answers.jsonl; with --compare or --feedback, where the page goes")
@@ -49,7 +50,8 @@ def register(add_parser: AddParser, parents: Parents) -> None:
     ev.add_argument("--list-configs", action="store_true", help="list the presets and exit")
     ev.add_argument("--feedback", action="store_true", help="summarise the 👍/👎 feedback the bot stored instead "
                     "(with --out DIR, also DIR/feedback.html: the questions voted down, with what was shown)")
-    ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as questions JSONL")
+    ev.add_argument("--export-questions", metavar="FILE", help="with --feedback: write the voted questions as "
+                                                               "questions JSONL")
     ev.set_defaults(handler=cmd_eval)
 
 
@@ -63,7 +65,8 @@ def cmd_eval(settings, args) -> int:
         summary = eval_run.summarize_feedback(path)
         if args.export_questions:
             rows = eval_run.feedback_questions(path)
-            Path(args.export_questions).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            Path(args.export_questions).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                                   encoding="utf-8")
             summary["exported"] = len(rows)
         if args.out:
             page = write_page(feedback_page(FeedbackStore(path).read(), str(path)), Path(args.out) / "feedback.html")
@@ -72,7 +75,8 @@ def cmd_eval(settings, args) -> int:
         if args.json:
             print(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
-            print(f"{summary['total']} votes ({summary['up']} 👍, {summary['down']} 👎) from {summary['users']} users in {path}")
+            print(f"{summary['total']} votes ({summary['up']} 👍, {summary['down']} 👎) "
+                  f"from {summary['users']} users in {path}")
             for ns, c in summary["namespaces"].items():
                 print(f"  {ns}: {c['up']} 👍, {c['down']} 👎")
             for q, n in summary["down_questions"]:
@@ -120,7 +124,8 @@ def cmd_eval(settings, args) -> int:
     report["questions"] = args.questions
     page = eval_run.write_reports(report, Path(args.out), baseline) if args.out else None
     if args.json:
-        shown_report = {**report, "configs": [{k: v for k, v in c.items() if k != "answers"} for c in report["configs"]]}
+        shown_report = {**report,
+                        "configs": [{k: v for k, v in c.items() if k != "answers"} for c in report["configs"]]}
         print(json.dumps(shown_report, ensure_ascii=False, indent=2, default=str))
     else:
         print(eval_run.markdown_table(report))

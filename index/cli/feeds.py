@@ -76,7 +76,8 @@ def cmd_feed_list(settings, args) -> int:
         if not feeds:
             print(f"namespace {ns!r} follows no feed; add one with `newsbot feed add URL`")
         for f in feeds:
-            state = f"error: {f.last_error}" if f.last_error else (f"polled {f.last_polled_at}" if f.last_polled_at else "not polled yet")
+            state = (f"error: {f.last_error}" if f.last_error
+                     else f"polled {f.last_polled_at}" if f.last_polled_at else "not polled yet")
             print(shown(f"{f.url}  {f.title or '(untitled)'}  {f.articles} articles  {state}"))
         return 0
 
@@ -99,7 +100,8 @@ def cmd_feed_poll(engine, ns: str, args) -> int:
             else:
                 detail = result.error if result.status == "error" else (
                     f"{result.added} added, {result.replaced} replaced, {result.duplicate} already indexed, "
-                    f"{result.failed} failed" + (f", {result.skipped} left for the next poll" if result.skipped else ""))
+                    f"{result.failed} failed"
+                    + (f", {result.skipped} left for the next poll" if result.skipped else ""))
                 print(shown(f"{feed.namespace}  {feed.url}: {result.status.replace('_', ' ')}; {detail}"))
         if not feeds:
             print("no feed is due (newsbot feed poll --all polls them anyway)", file=sys.stderr)

@@ -124,7 +124,8 @@ def cmd_reindex(engine, ns: str, args) -> int:
             result = engine.reindex(name, progress=progress)
         results.append(result.to_dict())
         if not args.json:
-            change = "same model" if result.model_before == result.model_after else f"{result.model_before} -> {result.model_after}"
+            change = ("same model" if result.model_before == result.model_after
+                      else f"{result.model_before} -> {result.model_after}")
             print(f"{name}: {result.articles} articles, {result.chunks} chunks ({change})")
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))

@@ -18,7 +18,8 @@ def register(add_parser: AddParser, parents: Parents) -> None:
         "line saying why, otherwise. --bot checks only the running bot (what a container health check runs).")
     hl.add_argument("--bot", action="store_true", help="only check the running bot's status file")
     hl.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS",
-                    help="how old the bot's status may be (default 60; the bot writes it every NEWSBOT_HEALTH_INTERVAL_S)")
+                    help="how old the bot's status may be (default 60; the bot writes it every "
+                         "NEWSBOT_HEALTH_INTERVAL_S)")
     hl.set_defaults(handler=cmd_health)
     add_parser("serve", parents=[parents.base],
                description="Run the Discord bot. It needs DISCORD_TOKEN; DISCORD_GUILD_ID syncs the commands "

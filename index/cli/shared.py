@@ -28,7 +28,8 @@ def make_parents() -> Parents:
     base.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
     base.add_argument("--env-file", help="settings file (default: ./.env)")
     common = argparse.ArgumentParser(add_help=False, parents=[base])
-    common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot uses one per Discord server")
+    common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot "
+                                                  "uses one per Discord server")
     common.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="when another newsbot command holds the index, wait up to this long for it (default: "
                         "fail at once). While `newsbot serve` runs, commands go through the bot instead")

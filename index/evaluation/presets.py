@@ -27,7 +27,8 @@ ALL_TERMS = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every questi
 
 
 def default_preset(settings: Settings) -> Preset:
-    answers = f"answers by {settings.llm_provider}:{settings.llm_model}" if settings.llm_enabled else "extractive answers"
+    answers = (f"answers by {settings.llm_provider}:{settings.llm_model}" if settings.llm_enabled
+               else "extractive answers")
     reads = "the reader on" if settings.reader == "on" else "the reader off"
     return Preset(
         "default",
@@ -49,15 +50,18 @@ def presets(settings: Settings) -> dict[str, Preset]:
         replace(base, name="reader-off" if settings.reader == "on" else "reader-on", reader=settings.reader != "on",
                 description="the default with the reader " + ("off: today's hand features rank, judge and pick the "
                             "sentence" if settings.reader == "on" else "on")),
-        Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens, base.chunk_overlap),
+        Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens,
+               base.chunk_overlap),
         # The BM25 baselines search every question term: the rarest-terms shortcut of `auto` (where
         # BM25 only proposes candidates) would handicap BM25 as a ranker of its own.
         Preset("bm25", "BM25 (SQLite FTS5) only, over every question term",
                replace(base.retrieval, mode="lexical", **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
         Preset("hybrid-rrf", "reciprocal rank fusion of dense and BM25 (every question term)",
                replace(base.retrieval, mode="hybrid", **ALL_TERMS), base.chunk_tokens, base.chunk_overlap),
-        Preset("auto-0.05", "dense + 0.05 x term coverage", replace(auto, coverage_weight=0.05), base.chunk_tokens, base.chunk_overlap),
-        Preset("auto-0.25", "dense + 0.25 x term coverage", replace(auto, coverage_weight=0.25), base.chunk_tokens, base.chunk_overlap),
+        Preset("auto-0.05", "dense + 0.05 x term coverage", replace(auto, coverage_weight=0.05), base.chunk_tokens,
+               base.chunk_overlap),
+        Preset("auto-0.25", "dense + 0.25 x term coverage", replace(auto, coverage_weight=0.25), base.chunk_tokens,
+               base.chunk_overlap),
         Preset("query-only", "every input embedded as a query (no symmetric search for statements)",
                replace(auto, statements_as_passages=False), base.chunk_tokens, base.chunk_overlap),
         Preset("bm25-all-terms", "auto, BM25 over every question term (no selective terms: slower at scale)",

@@ -95,7 +95,8 @@ def headline_cards(metrics: dict, old: dict | None = None, small: bool = False) 
     items = []
     for key, label, higher, percent in HEADLINE:
         delta, direction = _delta(metrics.get(key), old.get(key), higher, percent) if old else ("", "")
-        items.append(Card(label.split(" (")[0] if small else label, _value(metrics.get(key), percent), delta, direction))
+        items.append(Card(label.split(" (")[0] if small else label, _value(metrics.get(key), percent), delta,
+                          direction))
     return cards(items, small=small)
 
 
@@ -139,16 +140,20 @@ def detail(record: dict, cut: tuple[int, int, int], before: dict | None = None) 
     else:
         said = "abstained" if record.get("abstained") else "answered"
         reason = f", reason {record['reason']}" if record.get("reason") else ""
-        sections.append({"h": f"Answer as the user read it ({said}{reason})", "text": _cut(record.get("answer"), answer_chars)})
-    sections.append({"h": "Gold answers", "list": [_cut(a, 200) for a in record.get("gold_answers") or []] or ["(none given)"]})
+        sections.append({"h": f"Answer as the user read it ({said}{reason})",
+                         "text": _cut(record.get("answer"), answer_chars)})
+    sections.append({"h": "Gold answers",
+                     "list": [_cut(a, 200) for a in record.get("gold_answers") or []] or ["(none given)"]})
     rank = record.get("gold_rank")
-    where = f" (the first retrieved at rank {rank})" if rank else (" (none among the first 10 retrieved)" if gold else "")
+    where = (f" (the first retrieved at rank {rank})" if rank
+             else " (none among the first 10 retrieved)" if gold else "")
     sections.append({"h": "Gold articles" + where,
                      "list": list(record.get("gold_articles") or []) or ["none: no indexed article answers it"]})
     if record.get("citations"):
         sections.append({"h": "Citations", "list": [
             f"[{c.get('n')}] {'★ ' if c.get('article_id') in gold else ''}{c.get('title') or c.get('article_id')}"
-            f" — {c.get('source') or ''} {c.get('published_at') or ''} {c.get('url') or ''}: “{_cut(c.get('quote'), 240)}”"
+            f" — {c.get('source') or ''} {c.get('published_at') or ''} {c.get('url') or ''}: "
+            f"“{_cut(c.get('quote'), 240)}”"
             for c in record["citations"]]})
     passages = (record.get("passages") or [])[:n_passages]
     if passages:
@@ -253,7 +258,8 @@ def sweep_table(records: list[dict]) -> str:
     marks = {round(t, 2): f"this run ({g})" for g, t in own.items()}
     if best is not None:
         marks.setdefault(round(best.threshold, 2), "")
-        marks[round(best.threshold, 2)] = (marks[round(best.threshold, 2)] + "; " if marks[round(best.threshold, 2)] else "") \
+        marks[round(best.threshold,
+                    2)] = (marks[round(best.threshold, 2)] + "; " if marks[round(best.threshold, 2)] else "") \
             + "most abstain recall within 5% false abstention"
     wanted = sorted({0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, *marks})
     rows = [[f"{t:.2f}", _value(points[t].abstain_recall, True), _value(points[t].false_abstain, True),
@@ -264,7 +270,8 @@ def sweep_table(records: list[dict]) -> str:
 def eval_page(run: Run, baseline: Run | None = None) -> str:
     pairs = pair_configs(run, baseline)
     if baseline is not None and not pairs:
-        raise ReportError(f"nothing to compare: the baseline {baseline.label} has {', '.join(baseline.names()) or 'no'} "
+        theirs = ", ".join(baseline.names()) or "no"
+        raise ReportError(f"nothing to compare: the baseline {baseline.label} has {theirs} "
                           f"configs, {run.label} has {', '.join(run.names()) or 'none'}; run the same --config in both")
     names = run.names()
     report = run.report
@@ -272,8 +279,12 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
     subtitle = (f"{run.label}: {report.get('n_questions', '?')} questions on {report.get('articles', '?')}, "
                 f"k = {report.get('k', '?')}" + (f"; baseline {baseline.label}" if baseline is not None else ""))
     body: list[str] = []
-    old_of = lambda n: baseline.config(pairs[n]) if baseline is not None and n in pairs else None
-    old_records = lambda n: baseline.records_of(pairs[n]) if baseline is not None and n in pairs else None
+    def old_of(n: str):
+        return baseline.config(pairs[n]) if baseline is not None and n in pairs else None
+
+    def old_records(n: str):
+        return baseline.records_of(pairs[n]) if baseline is not None and n in pairs else None
+
     for name in names:
         c, old = run.config(name), old_of(name)
         against = f" against {pairs[name]} of the baseline" if old else ""
@@ -283,7 +294,8 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
             body.append("<h3>By language</h3>" + language_cards(c, old))
         if baseline is not None and name in pairs:
             groups = Counter(ch.group for ch in eo.changes(baseline.records_of(pairs[name]), run.records_of(name)))
-            links = " ".join(f'<a href="#questions" data-filter="g={esc(g)}" class="{"up" if g in eo.BETTER else "down"}">'
+            links = " ".join(f'<a href="#questions" data-filter="g={esc(g)}" '
+                             f'class="{"up" if g in eo.BETTER else "down"}">'
                              f"{esc(g)}: {groups[g]}</a>" for g in eo.CHANGE_GROUPS if groups[g])
             body.append(f'<h3>Questions whose outcome changed: {sum(groups.values())}</h3>'
                         f'<p class="groups">{links or "none"}</p>')
@@ -300,12 +312,14 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
                         + ". Questions a rule decided (no articles, a year or name no article has) are left out."))
     curves = {n: _sweep_curve(run.records_of(n)) for n in names}
     if any(curves.values()):
-        points = {n: (run.config(n).get("metrics", {}).get("false_abstain"), run.config(n).get("metrics", {}).get("abstain_recall"))
+        points = {n: (run.config(n).get("metrics", {}).get("false_abstain"),
+                      run.config(n).get("metrics", {}).get("abstain_recall"))
                   for n in names}
         points = {n: p for n, p in points.items() if None not in p}
         base_curves = {n: _sweep_curve(old_records(n)) for n in names if old_records(n)}
         body.append(figure(figures.threshold_sweep(curves, points, base_curves or None),
-                           "What NEWSBOT_ABSTAIN_THRESHOLD would change: abstain recall against false abstention as one "
+                           "What NEWSBOT_ABSTAIN_THRESHOLD would change: abstain recall against false abstention as "
+                           "one "
                            "threshold moves from 0 to 1 (labels on the curve); the star is this run"
                            + ("; dashed: the baseline" if base_curves else "") + "."))
     else:
@@ -316,7 +330,8 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
     if any(v is not None for h in hits.values() for v in h):
         base_hits = {n: eo.hit_at_k(old_records(n)) for n in names if old_records(n)}
         body.append(figure(figures.hit_at_k(hits, base_hits or None),
-                           "Retrieval: the share of answerable questions with a gold article among the first k articles."))
+                           "Retrieval: the share of answerable questions with a gold article among the first k "
+                           "articles."))
     lat = {n: eo.latencies(run.records_of(n)) for n in names}
     if any(lat.values()):
         base_lat = {n: eo.latencies(old_records(n)) for n in names if old_records(n)}
@@ -334,7 +349,7 @@ def eval_page(run: Run, baseline: Run | None = None) -> str:
     if indexes:
         body.append("<details><summary>Indexes</summary>" + table(
             ["chunk tokens", "articles", "chunks", "embedded", "seconds"],
-            [[i.get("chunk_tokens"), i.get("articles"), i.get("chunks"), i.get("embedded"), i.get("seconds")] for i in indexes],
+            [[i.get(k) for k in ("chunk_tokens", "articles", "chunks", "embedded", "seconds")] for i in indexes],
             numeric_from=0) + "</details>")
     skeleton = page(title, subtitle, body + [question_section(Table([], []))], Table([], []))
     data = question_table(run, baseline, pairs, MAX_BYTES - len(skeleton.encode("utf-8")) - 20_000)
@@ -350,7 +365,8 @@ def feedback_page(rows: list[dict], source: str) -> str:
     down = sum(1 for r in rows if r.get("vote") == "down")
     users = len({r.get("user") for r in rows})
     body = [cards([Card("votes", str(len(rows))), Card("👍 up", str(up)), Card("👎 down", str(down)),
-                   Card("share voted down", _value(down / len(rows), True) if rows else "–"), Card("voters", str(users))])]
+                   Card("share voted down", _value(down / len(rows), True) if rows else "–"),
+                   Card("voters", str(users))])]
     by_ns: dict[str, Counter] = {}
     for r in rows:
         by_ns.setdefault(r.get("namespace", "?"), Counter())[r.get("vote")] += 1
@@ -373,12 +389,17 @@ def feedback_page(rows: list[dict], source: str) -> str:
                {"key": "ns", "label": "server", "values": [[ns] for ns in sorted(by_ns)]}]
     data = Table(columns, filters, defaults={"vote": "down"} if down else {})
     for r in sorted(rows, key=lambda r: str(r.get("time", "")), reverse=True):
-        answer = {"h": f"What was shown ({'abstained' if r.get('abstained') else 'answered'})", "text": _cut(r.get("answer"), 1500)}
-        cites = {"h": "Citations", "list": [f"[{c.get('n')}] {c.get('title') or c.get('article_id')} — {c.get('source') or ''} "
-                                            f"{c.get('published_at') or ''} {c.get('url') or ''}: “{_cut(c.get('quote'), 300)}”"
+        answer = {"h": f"What was shown ({'abstained' if r.get('abstained') else 'answered'})",
+                  "text": _cut(r.get("answer"), 1500)}
+        cites = {"h": "Citations", "list": [f"[{c.get('n')}] {c.get('title') or c.get('article_id')} — "
+                                            f"{c.get('source') or ''} "
+                                            f"{c.get('published_at') or ''} {c.get('url') or ''}: "
+                                            f"“{_cut(c.get('quote'), 300)}”"
                                             for c in r.get("citations") or []] or ["(none)"]}
         data.rows.append({"vote": r.get("vote", "?"), "ns": r.get("namespace", "?"), "t": str(r.get("time", "")),
                           "q": r.get("question", ""), "x": times_down.get(r.get("question", ""), 0),
                           "id": "", "d": [answer, cites]})
-    intro = "The votes of the bot's 👍/👎 buttons, voted down first selected; a row opens to the answer as it was shown."
-    return page("newsbot feedback", f"{len(rows)} votes in {source}", body + [question_section(data, "Votes", intro)], data)
+    intro = ("The votes of the bot's 👍/👎 buttons, voted down first selected; "
+             "a row opens to the answer as it was shown.")
+    return page("newsbot feedback", f"{len(rows)} votes in {source}", body + [question_section(data, "Votes", intro)],
+                data)

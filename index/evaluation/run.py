@@ -132,7 +132,7 @@ def _run_config(engine: Engine, preset: Preset, questions: list[Question], k: in
         bar.update(1)
     bar.close()
     by_language = {
-        lang: aggregate([r for r, l in zip(rows, langs) if l == lang]) for lang in sorted(set(langs))
+        lang: aggregate([r for r, lg in zip(rows, langs) if lg == lang]) for lang in sorted(set(langs))
     }
     errors = [{"question": q.id, "error": r["error"]} for q, r in zip(questions, rows) if "error" in r]
     return {"name": preset.name, "description": preset.description, "metrics": aggregate(rows),
@@ -167,7 +167,8 @@ def markdown_table(report: dict) -> str:
     sep = "|---" * (len(METRIC_KEYS) + 1) + "|"
     lines = [head, sep]
     for c in report["configs"]:
-        lines.append(f"| {c['name']} | " + " | ".join(format_metric(k, c["metrics"].get(k)) for k in METRIC_KEYS) + " |")
+        lines.append(f"| {c['name']} | " + " | ".join(format_metric(k,
+                                                                    c["metrics"].get(k)) for k in METRIC_KEYS) + " |")
         if len(c["by_language"]) > 1:
             for lang, m in c["by_language"].items():
                 lines.append(f"| ↳ {lang} | " + " | ".join(format_metric(k, m.get(k)) for k in METRIC_KEYS) + " |")
@@ -190,9 +191,11 @@ def write_reports(report: dict, out: Path, baseline=None) -> Path:
     for c in clean["configs"]:
         c["metrics"] = {k: c["metrics"].get(k) for k in METRIC_KEYS}
     (out / "report.json").write_text(json.dumps(clean, indent=2, ensure_ascii=False), encoding="utf-8")
-    md = ["# newsbot eval", "", f"articles: `{report['articles']}`, questions: {report['n_questions']}, k = {report['k']}", ""]
+    md = ["# newsbot eval", "", f"articles: `{report['articles']}`, questions: {report['n_questions']}, k = "
+                                f"{report['k']}", ""]
     for idx in report.get("indexes", []):
-        md.append(f"- index with {idx['chunk_tokens']}-token chunks: {idx['articles']} articles, {idx['chunks']} chunks, "
+        md.append(f"- index with {idx['chunk_tokens']}-token chunks: {idx['articles']} articles, {idx['chunks']} "
+                  f"chunks, "
                   f"{idx['embedded']} texts embedded (the rest from the cache), {idx['seconds']} s")
     md += ["", markdown_table(report), ""]
     for c in report["configs"]:

@@ -50,7 +50,7 @@ def shown_span(answer: Answer) -> tuple[str, str]:
     window searched when an article it shows (cited, or closest) is from one of the extra days."""
     asked = answer.date_range or {}
     start, end = asked.get("from", ""), asked.get("to", "")
-    shown = [c.published_at for c in answer.citations] if answer.citations else [p.published_at for p in answer.passages]
+    shown = [c.published_at for c in (answer.citations or answer.passages)]
     if any(day and not start <= day[:10] <= end for day in shown) and asked.get("searched_from"):
         return asked["searched_from"], asked["searched_to"]
     return start, end

@@ -229,7 +229,8 @@ class Ingest:
         for o in out:
             if isinstance(o, tuple) and o[0].id not in existing:
                 if room <= 0:
-                    o = AddError(o[0].url or o[0].title, f"namespace {st.namespace!r} is full: it holds the maximum of {cap} "
+                    o = AddError(o[0].url or o[0].title, f"namespace {st.namespace!r} is full: it holds the maximum of "
+                                                         f"{cap} "
                                  "articles (NEWSBOT_MAX_ARTICLES); remove some first")
                 else:
                     room -= 1
@@ -252,7 +253,8 @@ class Ingest:
         try:
             for article in (a for a, _, _ in items if a.id in existing):
                 self.lexical.remove_article(st.namespace, article.id)
-            self.lexical.add(st.namespace, [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
+            self.lexical.add(st.namespace,
+                             [(c.id, c.text, chunk_metadata(a, c)) for a, chunks, _ in items for c in chunks])
         except LexicalReset:  # Chroma holds the write; the lexical index is rebuilt from it at the next sync
             self._synced.discard(st.namespace)
         journal.unlink()

@@ -99,7 +99,8 @@ def finish_swaps(client) -> list[str]:
     """Finish every swap a crash cut short (the namespaces it finished). One listing of the
     collections; cheap enough for every open."""
     names = _names(client)
-    started = {n[len("nb-"):-len(f"-articles{NEXT}")] for n in names if n.startswith("nb-") and n.endswith(f"-articles{NEXT}")}
+    suffix = f"-articles{NEXT}"
+    started = {n[len("nb-"):-len(suffix)] for n in names if n.startswith("nb-") and n.endswith(suffix)}
     started |= {n[len("nb-"):].rsplit("-", 1)[0] for n in names if n.startswith("nb-") and n.endswith(OLD)}
     return [ns for ns in sorted(started) if finish_swap(client, ns, names)]
 

@@ -53,11 +53,13 @@ def judge(status: ServeStatus | None, max_age_s: float = MAX_AGE_S, now: float |
     if not alive(status.pid):
         return False, f"the bot (pid {status.pid}) is not running; its last status is {age:.0f} s old"
     if age > max_age_s:
-        return False, f"the bot (pid {status.pid}) last reported {age:.0f} s ago (more than {max_age_s:.0f} s): it is stuck"
+        return False, (f"the bot (pid {status.pid}) last reported {age:.0f} s ago (more than {max_age_s:.0f} s): "
+                       "it is stuck")
     if not status.connected:
         return False, f"the bot (pid {status.pid}) is not connected to Discord's gateway"
     latency = f", gateway heartbeat {status.latency_ms:.0f} ms" if status.latency_ms is not None else ""
-    return True, f"the bot (pid {status.pid}) is connected to Discord in {status.guilds} server(s){latency}; status {age:.0f} s old"
+    return True, (f"the bot (pid {status.pid}) is connected to Discord in {status.guilds} server(s){latency}; "
+                  f"status {age:.0f} s old")
 
 
 DERIVED = {"lexical", "embeddings"}  # rebuilt from the store when damaged; everything else is a system of record

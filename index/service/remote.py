@@ -130,7 +130,8 @@ class EngineServer:
         return await self.run_long(stream)
 
     async def op_reindex(self, args, reader, send, loop):
-        result = await self.run_long(self.engine.reindex, progress=lambda done, total: send({"item": [done, total]}), **args)
+        result = await self.run_long(self.engine.reindex, progress=lambda done, total: send({"item": [done, total]}),
+                                     **args)
         return result.to_dict()
 
     async def op_add(self, args, reader, send, loop):
@@ -228,7 +229,8 @@ class RemoteEngine:
                     return reply["ok"]
                 else:
                     kind = getattr(errors, reply.get("kind", ""), None)
-                    cls = kind if isinstance(kind, type) and issubclass(kind, errors.NewsbotError) else errors.NewsbotError
+                    cls = kind if isinstance(kind, type) and issubclass(kind,
+                                                                        errors.NewsbotError) else errors.NewsbotError
                     raise cls(reply["error"])
         raise errors.NewsbotError(f"`newsbot serve` closed {self.path} without answering (did it stop?)")
 

@@ -27,7 +27,9 @@ def from_sources(sources: list[str], settings: Settings, overrides: dict | None 
         path = Path(source)
         if source != "-" and not is_url(source) and path.is_dir():
             for file in iter_directory(path):
-                yield AddError(file.origin, str(file)) if isinstance(file, InputError) else load_one(str(file), settings, overrides)
+                yield AddError(file.origin, str(file)) if isinstance(file, InputError) else load_one(str(file),
+                                                                                                     settings,
+                                                                                                     overrides)
         else:
             yield load_one(source, settings, overrides)
 
@@ -37,7 +39,8 @@ def from_url(url: str, settings: Settings) -> Draft | AddError:
     member's /add), where a path, '-' or another scheme must never reach a file or stdin."""
     url = url.strip()
     if not is_url(url):
-        return AddError(url[:200], f"{url[:200]!r} is not an http(s) URL; only links to web pages can be added this way")
+        return AddError(url[:200], f"{url[:200]!r} is not an http(s) URL; only links to web pages can be added this "
+                                   f"way")
     return load_one(url, settings, {})
 
 

@@ -160,13 +160,15 @@ class FeedStore:
 
     def seen(self, feed: Feed, keys: list[str]) -> set[str]:
         with self._lock:
-            rows = self._db.execute("SELECT entry FROM seen WHERE namespace = ? AND feed = ?", [feed.namespace, feed.url])
+            rows = self._db.execute("SELECT entry FROM seen WHERE namespace = ? AND feed = ?",
+                                    [feed.namespace, feed.url])
             known = {r[0] for r in rows}
         return known & set(keys)
 
     def mark_seen(self, feed: Feed, key: str, article_id: str) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?)", [feed.namespace, feed.url, key, article_id, _now()])
+            self._db.execute("INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?)",
+                             [feed.namespace, feed.url, key, article_id, _now()])
 
     @staticmethod
     def _row(f: Feed) -> list:
@@ -405,7 +407,8 @@ def _draft(engine, entry: Entry, feed_title: str) -> Draft | AddError:
         if len(entry.text) < MIN_ENTRY_CHARS:
             return page
         page = Draft(text=entry.text, url=entry.url, origin=entry.url)
-    return replace(page, title=page.title or entry.title, published_at=page.published_at or safe_date(entry.published_at),
+    return replace(page, title=page.title or entry.title,
+                   published_at=page.published_at or safe_date(entry.published_at),
                    source=page.source or entry.author or feed_title, url=entry.url)
 
 

@@ -116,7 +116,8 @@ async def _fetch(url: str, max_bytes: int, allow_loopback: bool, verify, timeout
     async with httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-        headers={"User-Agent": USER_AGENT, "Accept": ", ".join(types), "Accept-Encoding": "gzip, deflate", **(extra or {})},
+        headers={"User-Agent": USER_AGENT, "Accept": ", ".join(types), "Accept-Encoding": "gzip, deflate",
+                 **(extra or {})},
         trust_env=False,
         verify=verify,
     ) as client:

@@ -184,7 +184,8 @@ def sniff(data: bytes, name: str = "") -> str:
     if data.lstrip()[:5] == b"%PDF-":
         return "pdf"
     if looks_binary(data):
-        raise InputError(f"{name or 'input'}: binary file, not text (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise InputError(f"{name or 'input'}: binary file, not text (supported: {supported})")
     if _MARKUP.search(data[:4096]):
         return "html"
     return "text"

@@ -32,7 +32,8 @@ def prepare(data_dir: Path) -> None:
         entries = [p.name for p in data_dir.iterdir() if not p.name.startswith(".") and p.name not in IGNORED]
         foreign = sorted(name for name in entries if not _ours(name))
         if foreign and not any(_ours(name) for name in entries):
-            shown = ", ".join(repr(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            shown = ", ".join(repr(n) for n in foreign[:3]) + more
             raise ConfigError(
                 f"the data directory {data_dir} holds files that are not newsbot's ({shown}); newsbot keeps its index "
                 "in a folder of its own: set NEWSBOT_DATA_DIR (or --data-dir) to a new or empty folder")

@@ -63,8 +63,9 @@ def is_store_failure(exc: BaseException) -> bool:
 
 def panic_error(exc: BaseException, settings: Settings) -> StorageError:
     """A panic worded: the damaged file when SQLite's check finds one, else what the core said."""
+    said = str(exc).splitlines()[0][:200] if str(exc) else "a panic"
     return damaged_store(exc, settings) or StorageError(
-        f"the vector store failed inside Chroma's storage core ({str(exc).splitlines()[0][:200] if str(exc) else 'a panic'}). "
+        f"the vector store failed inside Chroma's storage core ({said}). "
         f"Run `newsbot health` to check the files of {settings.data_dir}; restore it from a backup if one is damaged.")
 
 

@@ -70,7 +70,8 @@ class LexicalIndex:
                     " day UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
                 )
                 self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_vocab USING fts5vocab({table}, 'row')")
-                self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}_terms (chunk_id TEXT PRIMARY KEY, terms TEXT) WITHOUT ROWID")
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}_terms (chunk_id TEXT PRIMARY KEY, terms TEXT) "
+                                 f"WITHOUT ROWID")
             self._known.add(table)
         return table
 
@@ -125,7 +126,8 @@ class LexicalIndex:
         for i in range(0, len(chunk_ids), 500):
             part = chunk_ids[i : i + 500]
             marks = ",".join("?" * len(part))
-            present += [r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table}_terms WHERE chunk_id IN ({marks})", part)]
+            present += [r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table}_terms WHERE chunk_id IN "
+                                                       f"({marks})", part)]
         for i in range(0, len(present), 500):
             part = present[i : i + 500]
             marks = ",".join("?" * len(part))
@@ -190,7 +192,8 @@ class LexicalIndex:
             return n + len(batch)
 
     @_recovering
-    def search(self, namespace: str, terms: list[str], n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+    def search(self, namespace: str, terms: list[str], n: int,
+               filters: Filters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score; higher is better), best first, for chunks holding any of `terms`
         (as `lexical_terms` gives them)."""
         query = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms) if t)  # each quoted: no FTS syntax leaks in

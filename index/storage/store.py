@@ -274,7 +274,8 @@ class NamespaceStore:
     def count_articles(self) -> int:
         return self.articles.count() if self.exists else 0
 
-    def query_dense(self, vector: np.ndarray, n: int, where: dict | None) -> tuple[list[tuple[str, float]], dict[str, dict[str, Any]]]:
+    def query_dense(self, vector: np.ndarray, n: int, where: dict | None) -> tuple[list[tuple[str, float]],
+                                                                                   dict[str, dict[str, Any]]]:
         """((chunk id, cosine similarity) best first, and their rows as `get_chunks` gives them):
         one Chroma call instead of a search and a fetch."""
         if not self.exists:

@@ -37,7 +37,8 @@ def chunk_text(
     """
     if tokenizer is not None and UNBREAKABLE.search(text):
         spans = window_spans(text, chunk_tokens, lambda t: len(tokenizer(t)))
-        return [Chunk(id=f"{id_prefix or article_id}#{i}", article_id=article_id, index=i, text=text[a:b], start=a, end=b)
+        return [Chunk(id=f"{id_prefix or article_id}#{i}", article_id=article_id, index=i, text=text[a:b], start=a,
+                      end=b)
                 for i, (a, b) in enumerate(spans)]
     splitter = _splitter(chunk_tokens, chunk_overlap, tokenizer)
     spans: list[tuple[int, int]] = []

@@ -138,13 +138,15 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         return weekend
     text, origin = _in_known_words(question)
     found = search_dates(text, languages=languages,
-                         settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
+                         settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past",
+                                   "RETURN_AS_TIMEZONE_AWARE": False})
     lowered = text.lower()
     for phrase, moment in found or []:
         words = _words(phrase)
         at = lowered.find(phrase.lower())
         around = _words(lowered[max(0, at - 12): at] + " " + lowered[at + len(phrase): at + len(phrase) + 12])
-        if re.search(r"\d{4}", phrase) or not _is_time(phrase, words) or lowered[at + len(phrase): at + len(phrase) + 1] == "-":
+        if re.search(r"\d{4}", phrase) or not _is_time(phrase,
+                                                       words) or lowered[at + len(phrase): at + len(phrase) + 1] == "-":
             continue  # a year (or a full date) names an event's time, not when articles were published
         if words & YEAR_WORDS and not words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS | set(MONTHS) | set(DAYS)):
             continue  # "earlier this year": an event's time

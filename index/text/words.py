@@ -45,7 +45,8 @@ def normalize_for_match(text: str) -> str:
 
 def derive_title(text: str, limit: int = 90) -> str:
     """A title for an article that has none: its first line, cut at a word."""
-    first = next((line.strip().lstrip("#>*- ").strip() for line in text.splitlines() if line.strip().lstrip("#>*- ")), "")
+    first = next((line.strip().lstrip("#>*- ").strip() for line in text.splitlines() if line.strip().lstrip("#>*- ")),
+                 "")
     if len(first) <= limit:
         return first
     cut = first[:limit].rsplit(" ", 1)[0]
@@ -54,7 +55,8 @@ def derive_title(text: str, limit: int = 90) -> str:
 
 # A candidate sentence end: . ! ? … (with closing quotes/brackets) then whitespace, or a line break.
 _SENT_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s)|\n+""")
-_ABBREV = frozenset("dr mr mrs ms st jr sr prof gen sen rep gov lt col sgt capt no vs etc inc corp ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split())
+_ABBREV = frozenset("dr mr mrs ms st jr sr prof gen sen rep gov lt col sgt capt no vs etc inc corp ltd co jan feb mar "
+                    "apr jun jul aug sep sept oct nov dec u.s u.k".split())
 
 
 def _is_sentence_end(text: str, m: re.Match, end: int) -> bool:
