@@ -28,7 +28,7 @@ CHILD = r'''
 import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
-from newsbot.index.embedding.embedder import E5Small
+from newsbot.index.embedding.e5 import E5Small
 from common import peak_rss_mb
 import numpy as np
 model = E5Small(runtime={runtime!r}, cache_dir={cache!r})
@@ -63,7 +63,7 @@ def run(runtime: str, cache: Path, texts: Path, questions: Path, out: Path) -> d
 
 def cold_start(runtime: str, cache: Path) -> float:
     code = ("import time, sys; t = time.perf_counter(); sys.path.insert(0, %r)\n"
-            "from newsbot.index.embedding.embedder import E5Small\n"
+            "from newsbot.index.embedding.e5 import E5Small\n"
             "E5Small(runtime=%r, cache_dir=%r).get_query_embedding('hello')\n"
             "print(time.perf_counter() - t)" % (str(ROOT), runtime, str(cache)))
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -86,7 +86,7 @@ def main() -> None:
     from bench_ingest import load_drafts
     from newsbot.index.text.chunking import chunk_text
     from newsbot.index.embedding.e5_onnx import cores
-    from newsbot.index.embedding.embedder import E5Small
+    from newsbot.index.embedding.e5 import E5Small
 
     work = WORK / "embed"
     shutil.rmtree(work, ignore_errors=True)

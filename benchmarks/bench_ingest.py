@@ -20,7 +20,7 @@ import time
 from common import WORK, article_files, percentile, question_texts, save, table
 
 from newsbot.index.text.chunking import chunk_text
-from newsbot.index.embedding.embedder import E5Small
+from newsbot.index.embedding.e5 import E5Small
 from newsbot.index.engine import Engine
 from newsbot.index.errors import InputError
 from newsbot.index.sources.loaders import Draft, finish, iter_jsonl

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsbot.index.embedding.embedder import E5Small  # noqa: E402
+from newsbot.index.embedding.e5 import E5Small  # noqa: E402
 from newsbot.index.evaluation.run import run_eval  # noqa: E402
 from newsbot.index.evaluation.metrics import load_questions  # noqa: E402
 from newsbot.index.evaluation.presets import default_preset  # noqa: E402

