@@ -23,7 +23,8 @@ from newsbot.index.text.chunking import chunk_text
 from newsbot.index.embedding.e5 import E5Small
 from newsbot.index.engine import Engine
 from newsbot.index.errors import InputError
-from newsbot.index.sources.loaders import Draft, finish, iter_jsonl
+from newsbot.index.sources.draft import Draft, finish
+from newsbot.index.sources.files import iter_jsonl
 from newsbot.index.settings import Settings
 
 

@@ -31,7 +31,7 @@ from newsbot.index.ingest.reindex import Reindexed, finish_swaps, raise_missing,
 from newsbot.index.records import AddError, AddResult, Answer, Article, Stats
 from newsbot.index.settings import Settings
 from newsbot.index.sources import drafting
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 from newsbot.index.storage import audit
 from newsbot.index.storage import data_dir as data_dir_files
 from newsbot.index.storage.data_lock import lock_data_dir

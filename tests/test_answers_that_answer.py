@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLES, SEED_QUESTION, run_cli
 from newsbot.index.answering.answerability import EMPTY, NAMES, NOT_COVERED, YEAR, Model, judge
 from newsbot.index.answering.question import expected_type, holds_type
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 from newsbot.index.records import Article, Passage
 
 SHARAPOVA = Draft(

@@ -134,7 +134,7 @@ def test_a_reindex_killed_at_any_step_of_its_swap_loses_no_article(tmp_path, cac
     import sys
 
     from conftest import cli_env
-    from newsbot.index.sources.loaders import Draft
+    from newsbot.index.sources.draft import Draft
 
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
     question = "How many measles cases were reported in the West Texas outbreak?"

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.records import AddError
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 from pdf_fixture import make_pdf
 
 STORIES = [

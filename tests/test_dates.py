@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.text.dates import find_range
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 
 NOW = date(2026, 11, 29)  # a Sunday
 

@@ -9,7 +9,7 @@ from conftest import ROOT, cli_env, run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.records import AddError
 from newsbot.index.errors import ModelMismatchError, NotFoundError
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 
 STORY = Draft(
     title="Port of Odesa reopens after drone attack",

@@ -12,7 +12,7 @@ import pytest
 from conftest import free_port, run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.errors import StoreUnavailableError
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 
 STORY = Draft(title="Jakarta MRT extends line to Kota", url="https://news.example/mrt-kota",
               text="Jakarta's MRT will extend its north-south line to Kota by 2029, the operator said on Monday. "

@@ -15,7 +15,9 @@ from newsbot.index.answering.extractive import compose, verify_citations
 from newsbot.index.errors import InputError
 from newsbot.index.evaluation.metrics import citation_valid
 from newsbot.index.answering.generated import Source, number_sources, render_sources, verify
-from newsbot.index.sources.loaders import draft_from_bytes, finish, iter_jsonl
+from newsbot.index.sources.loaders import draft_from_bytes
+from newsbot.index.sources.draft import finish
+from newsbot.index.sources.files import iter_jsonl
 from newsbot.index.records import Answer, Article, Passage
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"

@@ -13,7 +13,7 @@ from newsbot.bot.render import citation_field
 from conftest import run_cli
 from newsbot.index.records import AddError
 from newsbot.index.errors import ConfigError
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 from newsbot.index.records import Answer, Citation
 
 STORY = "Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin, kata kementerian pekerjaan umum."

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.errors import InputError
-from newsbot.index.sources.loaders import MAX_ID_CHARS, MAX_TITLE_CHARS, Draft, iter_jsonl, normalize_date
+from newsbot.index.sources.draft import MAX_ID_CHARS, MAX_TITLE_CHARS, Draft, normalize_date
+from newsbot.index.sources.files import iter_jsonl
 from newsbot.index.records import AddError
 
 STORY = ("The city of Surabaya opened its first electric bus line on Monday, with 20 buses running between the "

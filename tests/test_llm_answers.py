@@ -17,7 +17,7 @@ from fake_llm import FakeLLM, Reply, rate_limited, server_error
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ConfigError
 from newsbot.index.evaluation.metrics import citation_valid
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 from newsbot.index.settings import Settings
 
 SEED_ID = "seed-trump-putin-summit"

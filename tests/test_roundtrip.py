@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.engine import Engine
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 
 NICKEL = Draft(
     title="Nickel smelters expand in Sulawesi",

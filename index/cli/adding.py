@@ -9,7 +9,8 @@ from pathlib import Path
 from newsbot.index.cli.progress import progress
 from newsbot.index.cli.shared import AddParser, Parents, cli_actor, shown
 from newsbot.index.records import AddError, AddResult
-from newsbot.index.sources.loaders import is_url, iter_directory, normalize_date
+from newsbot.index.sources.draft import is_url, normalize_date
+from newsbot.index.sources.files import iter_directory
 
 
 def register(add_parser: AddParser, parents: Parents) -> None:

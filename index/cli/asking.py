@@ -11,7 +11,7 @@ from newsbot.index.cli.shared import AddParser, Parents, positive_int, shown
 from newsbot.index.i18n.catalogue import Messages
 from newsbot.index.i18n.wording import answer_text, dating, notices
 from newsbot.index.records import Answer
-from newsbot.index.sources.loaders import normalize_date
+from newsbot.index.sources.draft import normalize_date
 from newsbot.index.storage.store import Filters
 
 

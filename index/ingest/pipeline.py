@@ -18,7 +18,7 @@ from newsbot.index.embedding.embedder import Embedder
 from newsbot.index.errors import NewsbotError
 from newsbot.index.records import AddError, AddResult, Article, Chunk
 from newsbot.index.settings import Settings
-from newsbot.index.sources.loaders import Draft, finish
+from newsbot.index.sources.draft import Draft, finish
 from newsbot.index.storage.failures import is_store_failure, storage_failure
 from newsbot.index.storage.journal import journal_path, read_journal, stale_journals, write_journal
 from newsbot.index.storage.lexical import LexicalIndex, LexicalReset

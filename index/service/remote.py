@@ -27,7 +27,7 @@ from newsbot.index.api import AskRequest, ask_request
 from newsbot.index.records import AddError, AddResult, Answer, Article, Stats
 from newsbot.index.settings import Settings
 from newsbot.index.sources import drafting
-from newsbot.index.sources.loaders import Draft
+from newsbot.index.sources.draft import Draft
 
 SOCKET = "newsbot.sock"
 LINE_LIMIT = 64 << 20  # an article of up to NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line

@@ -14,8 +14,10 @@ from typing import Iterator
 from newsbot.index.errors import InputError, NewsbotError
 from newsbot.index.records import AddError
 from newsbot.index.settings import Settings
+from newsbot.index.sources.draft import Draft, is_url
 from newsbot.index.sources.fetch import fetch_url
-from newsbot.index.sources.loaders import Draft, draft_from_bytes, is_url, iter_directory, iter_jsonl, read_file
+from newsbot.index.sources.files import iter_directory, iter_jsonl, read_file
+from newsbot.index.sources.loaders import draft_from_bytes
 
 log = logging.getLogger("newsbot.engine")
 

@@ -32,7 +32,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from newsbot.index.errors import FetchError
-from newsbot.index.sources.loaders import Draft, draft_from_bytes
+from newsbot.index.sources.draft import Draft
+from newsbot.index.sources.loaders import draft_from_bytes
 
 ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/feed+json",

@@ -7,8 +7,8 @@ import time
 import warnings
 
 from newsbot.index.errors import FetchError
+from newsbot.index.sources.draft import is_url
 from newsbot.index.sources.feeds.state import Entry
-from newsbot.index.sources.loaders import is_url
 
 
 def parse_entries(body: bytes, url: str) -> tuple[str, list[Entry]]:

@@ -19,10 +19,10 @@ from dataclasses import replace
 from newsbot.index.errors import FetchError, InputError, StorageError, StoreUnavailableError
 from newsbot.index.records import AddError
 from newsbot.index.settings import check_namespace
+from newsbot.index.sources.draft import Draft, safe_date
 from newsbot.index.sources.feeds.parsing import feed_links, parse_entries
 from newsbot.index.sources.feeds.state import MAX_BACKOFF_S, MIN_ENTRY_CHARS, Entry, Feed, FeedStore, Polled, _now, log
 from newsbot.index.sources.fetch import fetch_feed
-from newsbot.index.sources.loaders import Draft, safe_date
 
 
 def discover(url: str, settings) -> tuple[str, str]:

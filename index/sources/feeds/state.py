@@ -11,7 +11,7 @@ from pathlib import Path
 
 from newsbot.index.errors import InputError, NotFoundError
 from newsbot.index.settings import check_namespace
-from newsbot.index.sources.loaders import is_url
+from newsbot.index.sources.draft import is_url
 
 INTERVAL_S = 30 * 60
 MAX_BACKOFF_S = 24 * 3600
