@@ -27,7 +27,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
-# The engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py), without the tests
+# The engine, CLI and bot on a deterministic fake embedder (tests/support/fake_embedder.py), without the tests
 # marked `model` or `drill`: about two minutes on 2 cores (417 tests, 121 s), for the edit-test loop. CI runs `make test`.
 # Three workers stealing work: the tier waits on subprocesses and sockets as much as it computes.
 test-fast: lint

@@ -49,7 +49,7 @@ def open_times(path: Path, repeats: int = 5) -> dict:
 
 def main() -> None:
     from newsbot.index.evaluation.report import eval_page, load_run
-    from report_runs import synthetic_run
+    from support.report_runs import synthetic_run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", nargs="+", metavar="DIR", help="a real run folder (and a baseline run folder)")

@@ -4,7 +4,7 @@ The embedding cache is shared by the whole session so that the sample articles a
 embedded once; every index is still built for real.
 
 Two tiers. `make test` (CI) runs everything on the real model. `make test-fast` (`pytest --fast`)
-runs the engine, CLI and bot on a deterministic fake embedder (tests/fake_embedder.py) and leaves
+runs the engine, CLI and bot on a deterministic fake embedder (tests/support/fake_embedder.py) and leaves
 out the tests marked `model` (their assertions are about what the real model finds: cross-lingual
 retrieval, answer quality, the model itself; or they build and install the package) and `drill`
 (whole processes killed, disks filled or made read-only, damaged files met command after command).
@@ -30,8 +30,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SEED_QUESTION = "What did Zelenskyy say about the minerals deal?"
 
 
-FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "fake_embedder:HashEmbedding",
-                 "reader_model": "fake_reader:OverlapReader"}
+FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "support.fake_embedder:HashEmbedding",
+                 "reader_model": "support.fake_reader:OverlapReader"}
 FAST = False  # set by --fast
 
 

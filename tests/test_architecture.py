@@ -118,3 +118,11 @@ def test_no_module_of_the_package_imports_itself_back_through_another():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
+
+
+def test_no_test_module_imports_another_what_they_share_is_in_support():
+    tests = ROOT / "tests"
+    names = {p.stem for p in tests.glob("test_*.py")}
+    for path in tests.rglob("*.py"):
+        borrowed = {m.split(".")[0] for m in imports(path)} & names
+        assert not borrowed, f"{path.relative_to(ROOT)} imports {sorted(borrowed)}: move what it needs to tests/support/"

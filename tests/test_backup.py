@@ -11,7 +11,7 @@ from conftest import FAKE_EMBEDDER as FAKE, SAMPLES, make_settings, run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ModelMismatchError
 
-OTHER = {"embed_provider": "custom", "embed_model": "fake_embedder:OtherHashEmbedding"}
+OTHER = {"embed_provider": "custom", "embed_model": "support.fake_embedder:OtherHashEmbedding"}
 
 
 def listing(engine: Engine, namespace: str = "default") -> list[tuple]:

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 from newsbot.index.records import AddError
 from newsbot.index.sources.draft import Draft
-from pdf_fixture import make_pdf
+from support.pdf_fixture import make_pdf
 
 STORIES = [
     "Fishermen in Ambon reported the largest tuna catch in a decade this season, the provincial fisheries office said.",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from dataclasses import replace
@@ -12,69 +11,14 @@ import pytest
 from newsbot.bot.app import NewsBot
 from newsbot.bot.ratelimit import RateLimiter
 from newsbot.bot.settings import BotSettings
-from conftest import SAMPLES, SEED_QUESTION, answerable, make_settings, run_cli
+from conftest import SEED_QUESTION, answerable, make_settings, run_cli
 from newsbot.index.storage import audit
-from fake_discord import ClientThread, FakeDiscord
+from support.fake_discord import ClientThread, FakeDiscord
 from newsbot.index.engine import Engine
-from test_url_ingest import QuietServer, Handler
+from support.servers import Handler, QuietServer
 
 
-class LogCapture(logging.Handler):
-    """Every log record of discord.py and the bot, at DEBUG, to check what logs may contain."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        for name in ("discord", "newsbot"):
-            logger = logging.getLogger(name)
-            logger.addHandler(self)
-            logger.setLevel(logging.DEBUG)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record) + (logging.Formatter().formatException(record.exc_info) if record.exc_info else ""))
-
-    def detach(self) -> None:
-        for name in ("discord", "newsbot"):
-            logging.getLogger(name).removeHandler(self)
-
-
-class Harness:
-    """The fake Discord, a real engine, and the bot running in its own thread and loop."""
-
-    def __init__(self, engine: Engine, settings: BotSettings) -> None:
-        self.fake = FakeDiscord().start()
-        self.log = LogCapture()
-        self.engine = engine
-        self.admin = FakeDiscord.user("alice")
-        self.member = FakeDiscord.user("bob")
-        self.guild = self.fake.add_guild("News Club", [{"user": self.admin, "permissions": FakeDiscord.ADMIN},
-                                                         {"user": self.member, "permissions": FakeDiscord.MEMBER}])
-        self.other = self.fake.add_guild("Other Server", [{"user": self.admin, "permissions": FakeDiscord.ADMIN}])
-        self.gid, self.other_gid = self.guild["id"], self.other["id"]
-        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")), namespace=f"guild-{self.gid}")
-        self.settings = settings
-        self.runner = ClientThread(self.fake, lambda **options: NewsBot(engine, settings, **options))
-
-    @property
-    def bot(self) -> NewsBot:
-        return self.runner.client
-
-    @property
-    def crashed(self) -> BaseException | None:
-        return self.runner.crashed
-
-    def start(self) -> "Harness":
-        self.runner.start()
-        return self
-
-    def stop(self) -> None:
-        self.runner.stop()
-        self.fake.stop()
-        self.log.detach()
-
-    def ask(self, question: str, user=None, gid=None, **options):
-        inter = self.fake.slash(gid or self.gid, user or self.member, "ask", {"question": question, **options})
-        return inter, self.fake.wait_reply(inter)
+from support.bot_harness import Harness, embed_of
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +40,6 @@ def no_protocol_violations(request):
         assert h.fake.foreign_hosts == [], "the bot called a non-Discord host"
         assert h.crashed is None
         assert all(not i.errors for i in h.fake.interactions.values()), [i.errors for i in h.fake.interactions.values() if i.errors]
-
-
-def embed_of(message: dict) -> dict:
-    assert message["embeds"], message
-    return message["embeds"][0]
 
 
 def test_startup_syncs_every_command_and_identifies(harness):
@@ -485,7 +424,7 @@ def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
 
 @pytest.mark.model
 def test_llm_answers_are_labelled_and_a_slow_llm_falls_back_with_a_notice(tmp_path, cache_dir):
-    from fake_llm import FakeLLM, Reply
+    from support.fake_llm import FakeLLM, Reply
 
     llm = FakeLLM()
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, llm_provider="openai-compatible",

@@ -105,13 +105,13 @@ def test_a_question_during_a_bulk_embedding_goes_before_the_remaining_slices(run
 
 
 def test_a_custom_provider_names_an_importable_factory():
-    model = build_embedding(Settings(embed_provider="custom", embed_model="fake_embedder:HashEmbedding"))
+    model = build_embedding(Settings(embed_provider="custom", embed_model="support.fake_embedder:HashEmbedding"))
     embedder = Embedder(model, None)
     first, again = embedder.embed_passages(["Harga nikel naik", "Harga nikel naik"])
     assert embedder.model_id == "fake-hash-256" and np.allclose(first, again) and abs(np.linalg.norm(first) - 1) < 1e-5
 
 
-@pytest.mark.parametrize("name", ["", "fake_embedder", "no_such_module:Factory", "fake_embedder:NoSuchFactory"])
+@pytest.mark.parametrize("name", ["", "support.fake_embedder", "no_such_module:Factory", "support.fake_embedder:NoSuchFactory"])
 def test_a_custom_provider_that_cannot_be_imported_is_a_clear_error(name):
     with pytest.raises(ConfigError, match="NEWSBOT_EMBED_MODEL"):
         build_embedding(Settings(embed_provider="custom", embed_model=name))
@@ -121,7 +121,7 @@ def test_a_cached_vector_damaged_inside_its_page_is_embedded_again(tmp_path):
     """Bytes garbled inside a page pass SQLite's checks; the vector's norm does not."""
     import sqlite3
 
-    from fake_embedder import HashEmbedding
+    from support.fake_embedder import HashEmbedding
 
     embedder = Embedder(HashEmbedding(), EmbeddingCache(tmp_path / "cache.sqlite"))
     right = embedder.embed_query("How many measles cases were reported?")

@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLES, make_settings, run_cli
 from newsbot.index.evaluation import outcomes as eo
 from newsbot.index.evaluation.report import MAX_BYTES, eval_page, feedback_page, load_run, ReportError
-from report_runs import record, synthetic_run, write_run
+from support.report_runs import record, synthetic_run, write_run
 
 
 # ------------------------------------------------------------------ outcomes, pure

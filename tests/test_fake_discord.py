@@ -9,7 +9,7 @@ from discord import app_commands
 
 from newsbot.bot.app import NewsBot
 from newsbot.bot.settings import BotSettings
-from fake_discord import ClientThread, FakeDiscord, check_message, DiscordError
+from support.fake_discord import ClientThread, FakeDiscord, check_message, DiscordError
 from newsbot.index.engine import Engine
 from conftest import make_settings
 

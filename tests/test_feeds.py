@@ -13,7 +13,7 @@ import pytest
 
 from conftest import run_cli
 from newsbot.index.sources.feeds import FeedStore, parse_entries, poll
-from test_url_ingest import QuietServer
+from support.servers import QuietServer
 
 STORIES = [
     ("surabaya-buses", "Surabaya opens its first electric bus line", "2025-03-03",
@@ -294,7 +294,7 @@ def test_an_admin_follows_a_feed_from_discord_and_the_bot_polls_it_without_missi
     from conftest import make_settings
     from newsbot.bot.settings import BotSettings
     from newsbot.index.engine import Engine
-    from test_bot import Harness
+    from support.bot_harness import Harness
 
     engine = Engine(make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, allow_loopback_urls=True))
     h = Harness(engine, BotSettings(token="unused", ask_rate=1000, feed_check_s=0.2)).start()

@@ -1,5 +1,5 @@
 """Files are read by content: text, Markdown, HTML, PDF, stdin, directories."""
-from pdf_fixture import make_pdf
+from support.pdf_fixture import make_pdf
 
 from conftest import run_cli
 from newsbot.index.records import AddError

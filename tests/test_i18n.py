@@ -13,7 +13,7 @@ from discord import app_commands
 from newsbot.bot.cogs import admin, asking, feeds, library
 from newsbot.index.answering.asking import NOTICES
 from newsbot.index.i18n.catalogue import LANGUAGES, Messages, catalogue
-from test_bot import Harness, embed_of
+from support.bot_harness import Harness, embed_of
 
 PLACEHOLDER = re.compile(r"{(\w+)}")
 UNANSWERABLE = "Who won the Nobel Prize in Chemistry in 2024?"
@@ -161,7 +161,7 @@ def test_the_cli_frames_in_indonesian_with_lang_id(sample_engine, settings):
 
 
 def test_a_generated_answer_is_asked_in_the_chosen_language(tmp_path, cache_dir):
-    from fake_llm import FakeLLM, Reply
+    from support.fake_llm import FakeLLM, Reply
     from newsbot.index.engine import Engine
 
     llm = FakeLLM()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SAMPLES, SEED_QUESTION, make_settings, run_cli
-from fake_llm import FakeLLM, Reply, rate_limited, server_error
+from support.fake_llm import FakeLLM, Reply, rate_limited, server_error
 from newsbot.index.engine import Engine
 from newsbot.index.errors import ConfigError
 from newsbot.index.evaluation.metrics import citation_valid

@@ -17,7 +17,7 @@ from newsbot.index.embedding.e5 import E5Small
 from newsbot.index.engine import Engine
 from newsbot.index.storage.store import NamespaceStore
 
-import e5_reference
+from support import e5_reference
 from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA
 
 pytestmark = pytest.mark.model  # the ONNX embedder itself

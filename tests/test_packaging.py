@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLES, SEED_QUESTION
-from fake_llm import FakeLLM, Reply
+from support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.model  # builds and installs the package
 

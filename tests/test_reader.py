@@ -85,7 +85,7 @@ def test_the_shipped_reader_file_is_whole_small_and_says_how_it_was_trained():
 @pytest.fixture
 def fake_read_engine(tmp_path, cache_dir):
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
-                             embed_model="fake_embedder:HashEmbedding", reader_model="fake_reader:OverlapReader",
+                             embed_model="support.fake_embedder:HashEmbedding", reader_model="support.fake_reader:OverlapReader",
                              reader="on", abstain_threshold=0.0)  # the fake's scores are not the fitted reader's
     with Engine.open(settings) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
@@ -134,7 +134,7 @@ def test_a_content_free_question_abstains_before_anything_is_read(fake_read_engi
 
 def test_a_missing_reader_file_is_said_once_and_questions_are_answered_without_it(tmp_path, cache_dir, caplog):
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
-                             embed_model="fake_embedder:HashEmbedding", reader_model=str(tmp_path / "gone.npz"),
+                             embed_model="support.fake_embedder:HashEmbedding", reader_model=str(tmp_path / "gone.npz"),
                              reader="on")
     with Engine.open(settings) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
@@ -147,7 +147,7 @@ def test_a_missing_reader_file_is_said_once_and_questions_are_answered_without_i
 
 def test_the_cli_answers_with_the_reader_off_and_on(tmp_path, cache_dir):
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
-                             embed_model="fake_embedder:HashEmbedding", reader_model="fake_reader:OverlapReader")
+                             embed_model="support.fake_embedder:HashEmbedding", reader_model="support.fake_reader:OverlapReader")
     assert run_cli(["add", "--jsonl", str(SAMPLES / "articles.jsonl")], settings).returncode == 0
     for value in ("on", "off"):
         done = run_cli(["ask", MEASLES, "--json"], settings, NEWSBOT_READER=value)

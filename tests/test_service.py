@@ -86,7 +86,7 @@ def test_serve_and_eval_refuse_a_namespace_they_would_ignore(settings, command):
 
 
 def test_an_unexpected_error_is_one_line_and_the_traceback_comes_with_debug(settings):
-    broken = {"NEWSBOT_EMBED_PROVIDER": "custom", "NEWSBOT_EMBED_MODEL": "fake_embedder:broken"}
+    broken = {"NEWSBOT_EMBED_PROVIDER": "custom", "NEWSBOT_EMBED_MODEL": "support.fake_embedder:broken"}
     env = {"PYTHONPATH": str(SAMPLES.parent / "tests")}
     done = run_cli(["stats"], settings, **broken, **env)
     err = done.stderr.decode()
@@ -123,7 +123,7 @@ def test_the_log_level_hides_what_is_below_it(settings, tmp_path):
 
 
 def test_a_token_discord_refuses_is_one_line(engine):
-    from fake_discord import FakeDiscord
+    from support.fake_discord import FakeDiscord
     from newsbot.bot.app import serve
     from newsbot.bot.settings import BotSettings
     from newsbot.index.errors import NewsbotError

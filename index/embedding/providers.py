@@ -62,7 +62,7 @@ def build_embedding(settings: Settings) -> EmbeddingModel:
 def _custom_model(settings: Settings) -> EmbeddingModel:
     """NEWSBOT_EMBED_PROVIDER=custom: NEWSBOT_EMBED_MODEL names a factory, `package.module:name`,
     called with the settings; it returns an object shaped like `EmbeddingModel` (your own model,
-    or the test suite's deterministic fake, tests/fake_embedder.py)."""
+    or the test suite's deterministic fake, tests/support/fake_embedder.py)."""
     import importlib
 
     module, _, name = settings.embed_model.partition(":")

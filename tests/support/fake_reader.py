@@ -2,7 +2,7 @@
 reads, reranks, judges and quotes through the real path; only the scores are cheap.
 
 A window's logit grows with the share of the question's content words (crude stems) it contains:
-all of them -> +4, none -> -4. Plugged in as NEWSBOT_READER_MODEL=fake_reader:OverlapReader.
+all of them -> +4, none -> -4. Plugged in as NEWSBOT_READER_MODEL=support.fake_reader:OverlapReader.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Each word (lower-cased, accents kept) and each of its character trigrams is hash
 DIM signed dimensions, so texts sharing words are close and the same text always gives the same
 vector, in any process. A shared component gives the cosines e5's shape (unrelated texts about
 0.7, not 0), so the answerability judgment, fitted on e5's scores, sees familiar numbers. Plugged in as NEWSBOT_EMBED_PROVIDER=custom,
-NEWSBOT_EMBED_MODEL=fake_embedder:HashEmbedding (tests/ on the path).
+NEWSBOT_EMBED_MODEL=support.fake_embedder:HashEmbedding (tests/ on the path).
 """
 from __future__ import annotations
 
