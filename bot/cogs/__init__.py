@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from .. import errors
+from ..checks import namespace_for
 from ..services import Services
 
 EXTENSIONS = tuple(f"{__name__}.{name}" for name in ("asking", "library", "admin", "feeds"))
@@ -17,6 +18,12 @@ EXTENSIONS = tuple(f"{__name__}.{name}" for name in ("asking", "library", "admin
 class NewsCog(commands.Cog):
     def __init__(self, bot: Services) -> None:
         self.bot = bot
+
+    async def of_this_server(self, interaction: discord.Interaction, fetch) -> list:
+        """`fetch(namespace)` in a worker thread, for the server the interaction is in ([] outside one):
+        what an autocomplete offers."""
+        ns = namespace_for(interaction.guild_id, self.bot.settings)
+        return [] if ns is None else await self.bot.run_engine(fetch, ns)
 
     async def cog_app_command_error(self, interaction: discord.Interaction,
                                     error: app_commands.AppCommandError) -> None:

@@ -89,11 +89,7 @@ class Feeds(NewsCog, commands.GroupCog, group_name="feed", group_description=loc
     @feed_remove.autocomplete("url")
     async def feed_remove_autocomplete(self, interaction: discord.Interaction,
                                        current: str) -> list[app_commands.Choice[str]]:
-        bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
-        if ns is None:
-            return []
-        feeds = await bot.run_engine(bot.feeds.list, ns)
+        feeds = await self.of_this_server(interaction, self.bot.feeds.list)
         return render.matching_choices(feeds, current, lambda f: f"{f.url} {f.title}", lambda f: f.title or f.url,
                                        lambda f: f.url)
 

@@ -81,15 +81,10 @@ class Library(NewsCog):
                             chunks=article.chunks),
                         render.CONTENT), view=view, ephemeral=True)
 
-
     @remove.autocomplete("id")
     async def remove_autocomplete(self, interaction: discord.Interaction,
                                   current: str) -> list[app_commands.Choice[str]]:
-        bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
-        if ns is None:
-            return []
-        articles = await bot.run_engine(bot.engine.sources, ns)
+        articles = await self.of_this_server(interaction, self.bot.engine.sources)
         return render.matching_choices(articles, current, lambda a: f"{a.id} {a.title}",
                                        lambda a: f"{a.title} ({a.id})",
                                        lambda a: a.id)
