@@ -35,7 +35,7 @@ from newsbot.index.sources.feeds import FeedStore
 from newsbot.index.storage import audit
 from newsbot.index.storage.feedback import FeedbackStore
 
-from . import locale
+from . import locale, services
 from .answer_log import AnswerLog
 from .cogs import EXTENSIONS
 from .errors import send_ephemeral
@@ -171,7 +171,7 @@ class NewsBot(commands.Bot):
 class NewsTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """No command runs in a server not on NEWSBOT_GUILDS (in the moment before the bot leaves it)."""
-        if interaction.client.settings.allows_guild(interaction.guild_id):
+        if services.of(interaction.client).settings.allows_guild(interaction.guild_id):
             return True
         await send_ephemeral(interaction,
                              Messages(locale.pick(None, interaction.locale.value)).t("bot.not_this_server"))

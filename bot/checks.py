@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
+from . import services
 from .settings import BotSettings
 
 
@@ -43,7 +44,7 @@ def admins_only(what: str):
     Server (`default_permissions`); a server can show them to a role in its Integrations settings, and
     this check is what lets that role's members in only if it is NEWSBOT_ADMIN_ROLE."""
     def predicate(interaction: discord.Interaction) -> bool:
-        settings = interaction.client.settings
+        settings = services.of(interaction.client).settings
         if is_admin(interaction, settings):
             return True
         raise NotAdmin(what, settings.admin_role)
@@ -52,7 +53,7 @@ def admins_only(what: str):
 
 def in_a_namespace():
     def predicate(interaction: discord.Interaction) -> bool:
-        if namespace_for(interaction.guild_id, interaction.client.settings) is None:
+        if namespace_for(interaction.guild_id, services.of(interaction.client).settings) is None:
             raise NoNamespace("bot.only_servers")
         return True
     return app_commands.check(predicate)

@@ -7,12 +7,14 @@ translated by `CatalogueTranslator` from the same catalogue (`cmd.<command>.…`
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
 from newsbot.index.i18n.catalogue import DEFAULT, Messages, supported
+
+from . import services
 
 if TYPE_CHECKING:
     from .services import Services
@@ -37,11 +39,10 @@ def choice(command: str, name: str, value: str) -> app_commands.Choice:
 
 def pick(pinned: str | None, *candidates: str | None) -> str:
     """The first language we have, among a pin and then the candidates in order; else English."""
-    if pinned and pinned != AUTO and supported(pinned):
-        return supported(pinned)
-    for code in candidates:
-        if supported(code):
-            return supported(code)
+    for code in (None if pinned == AUTO else pinned, *candidates):
+        lang = supported(code)
+        if lang:
+            return lang
     return DEFAULT
 
 
@@ -58,7 +59,7 @@ async def pinned(bot: "Services", namespace: str | None) -> str:
 async def for_interaction(interaction: discord.Interaction) -> Messages:
     from .checks import namespace_for
 
-    bot: Services = interaction.client
+    bot = services.of(interaction.client)
     pin = await pinned(bot, namespace_for(interaction.guild_id, bot.settings))
     server = interaction.guild_locale.value if interaction.guild_locale else None
     return Messages(pick(pin, interaction.locale.value, server))
@@ -85,10 +86,10 @@ def command_key(context: app_commands.TranslationContextTypes) -> str | None:
         return f"cmd.{_dotted(data)}.name"
     if where in (Location.command_description, Location.group_description):
         return f"cmd.{_dotted(data)}.description"
-    if where is Location.parameter_name:
-        return f"cmd.{_dotted(data.command)}.{data.name}.name"
-    if where is Location.parameter_description:
-        return f"cmd.{_dotted(data.command)}.{data.name}.description"
+    if where in (Location.parameter_name, Location.parameter_description):
+        param = cast(app_commands.Parameter, data)  # what discord.py passes at these locations
+        part = "name" if where is Location.parameter_name else "description"
+        return f"cmd.{_dotted(param.command)}.{param.name}.{part}"
     return None
 
 

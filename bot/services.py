@@ -3,7 +3,7 @@ none of them imports `app.py` (which loads them): no import circle, and a Cog ca
 and tested against this small surface alone."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol, cast
 
 if TYPE_CHECKING:
     import discord
@@ -42,3 +42,9 @@ class Services(Protocol):
 
     async def remember(self, message_id: int, namespace: str, answer: "Answer", context: str = "") -> None:
         """Keep an answer shown, for its buttons and follow-up replies."""
+
+
+def of(client: "discord.Client") -> Services:
+    """The bot behind an interaction or a Cog's `setup`, seen as `Services`: discord.py types them
+    as a plain `Client`, and only `NewsBot` ever loads these Cogs or receives their interactions."""
+    return cast(Services, client)

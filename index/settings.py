@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from dotenv import dotenv_values
 
@@ -36,6 +36,7 @@ class Declared:
     """What Settings and BotSettings share: `ENV` (field -> variable), checks at construction, `load()`."""
 
     KIND = "setting"
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # every subclass is a dataclass
 
     @classmethod
     def env_names(cls) -> dict[str, str]:

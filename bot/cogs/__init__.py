@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from .. import errors
-from ..checks import namespace_for
+from ..checks import NoNamespace, namespace_for
 from ..services import Services
 
 EXTENSIONS = tuple(f"{__name__}.{name}" for name in ("asking", "library", "admin", "feeds"))
@@ -18,6 +18,14 @@ EXTENSIONS = tuple(f"{__name__}.{name}" for name in ("asking", "library", "admin
 class NewsCog(commands.Cog):
     def __init__(self, bot: Services) -> None:
         self.bot = bot
+
+    def namespace(self, interaction: discord.Interaction) -> str:
+        """The namespace of the server a command runs in. Every command's checks (`guild_only`,
+        `in_a_namespace`) have made sure there is one; this says so to the reader and the type checker."""
+        ns = namespace_for(interaction.guild_id, self.bot.settings)
+        if ns is None:
+            raise NoNamespace("bot.only_servers")
+        return ns
 
     async def of_this_server(self, interaction: discord.Interaction, fetch) -> list:
         """`fetch(namespace)` in a worker thread, for the server the interaction is in ([] outside one):

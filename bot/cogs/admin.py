@@ -5,8 +5,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from .. import locale, render
-from ..checks import admins_only, namespace_for
+from .. import locale, render, services
+from ..checks import admins_only
 from . import NewsCog
 
 
@@ -19,7 +19,7 @@ class Admin(NewsCog):
         bot = self.bot
         await interaction.response.defer(thinking=True, ephemeral=True)
         m = await locale.for_interaction(interaction)
-        numbers = await bot.run_engine(bot.engine.stats, namespace_for(interaction.guild_id, bot.settings))
+        numbers = await bot.run_engine(bot.engine.stats, self.namespace(interaction))
         await interaction.followup.send(embed=render.stats_embed(numbers, m), ephemeral=True)
 
 
@@ -38,7 +38,7 @@ class Admin(NewsCog):
     async def language(self, interaction: discord.Interaction, choice: app_commands.Choice[str]) -> None:
         """Pin this server's language (kept with its namespace, so it survives restarts), or follow members again."""
         bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
+        ns = self.namespace(interaction)
         await bot.run_engine(bot.engine.set_preference, "locale", choice.value, namespace=ns,
                              actor=f"discord:{interaction.user.id}")
         bot.locales[ns] = choice.value
@@ -49,4 +49,4 @@ class Admin(NewsCog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Admin(bot))
+    await bot.add_cog(Admin(services.of(bot)))

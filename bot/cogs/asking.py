@@ -13,7 +13,7 @@ from newsbot.index.errors import NewsbotError
 from newsbot.index.i18n.catalogue import Messages
 from newsbot.index.text.language import detect_language
 
-from .. import locale, render
+from .. import locale, render, services
 from ..checks import in_a_namespace, namespace_for
 from ..services import Services
 from ..views import AnswerView
@@ -29,7 +29,7 @@ class Asking(NewsCog):
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
                   private: bool = False) -> None:
         bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
+        ns = self.namespace(interaction)
         m = await locale.for_interaction(interaction)
         wait = bot.limiter.hit(interaction.user.id)
         if wait:
@@ -64,7 +64,8 @@ class Asking(NewsCog):
 
 async def answer_mention(bot: Services, message: discord.Message) -> None:
     """A message that mentions the bot is a question; a reply to one of its answers, a follow-up."""
-    question = re.sub(rf"<@!?{bot.user.id}>", " ", message.content).strip()
+    me = bot.user.id if bot.user else ""  # set from login on: on_message checked it
+    question = re.sub(rf"<@!?{me}>", " ", message.content).strip()
     ns = namespace_for(message.guild.id if message.guild else None, bot.settings)
     server = message.guild.preferred_locale.value if message.guild and message.guild.preferred_locale else None
     pin = await locale.pinned(bot, ns)
@@ -100,4 +101,4 @@ async def answer_mention(bot: Services, message: discord.Message) -> None:
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Asking(bot))
+    await bot.add_cog(Asking(services.of(bot)))

@@ -13,8 +13,8 @@ from discord.ext import commands, tasks
 from newsbot.index.i18n.catalogue import Messages
 from newsbot.index.sources.feeds import follow, poll
 
-from .. import locale, render
-from ..checks import admins_only, namespace_for
+from .. import locale, render, services
+from ..checks import admins_only
 from ..services import Services
 from . import NewsCog
 
@@ -52,7 +52,7 @@ class Feeds(NewsCog, commands.GroupCog, group_name="feed", group_description=loc
         m = await locale.for_interaction(interaction)
         settings = bot.engine.settings
         await interaction.response.defer(thinking=True, ephemeral=True)  # the URL is fetched to check it is a feed
-        followed = await bot.run_long(follow, bot.feeds, settings, namespace_for(interaction.guild_id, bot.settings),
+        followed = await bot.run_long(follow, bot.feeds, settings, self.namespace(interaction),
                                       url, actor=f"discord:{interaction.user.id}",
                                       channel_id=interaction.channel_id if post_here else 0)
         said = [m.t("bot.feed_found", url=render.clean(followed.url))] if followed.url != url.strip() else []
@@ -66,7 +66,7 @@ class Feeds(NewsCog, commands.GroupCog, group_name="feed", group_description=loc
     async def feed_list(self, interaction: discord.Interaction) -> None:
         bot = self.bot
         m = await locale.for_interaction(interaction)
-        feeds = await bot.run_engine(bot.feeds.list, namespace_for(interaction.guild_id, bot.settings))
+        feeds = await bot.run_engine(bot.feeds.list, self.namespace(interaction))
         lines = []
         for f in feeds:
             state = (m.t("bot.feed_failing", error=render.trim(render.clean(f.last_error), 200)) if f.last_error else
@@ -82,7 +82,7 @@ class Feeds(NewsCog, commands.GroupCog, group_name="feed", group_description=loc
     async def feed_remove(self, interaction: discord.Interaction, url: str) -> None:
         bot = self.bot
         m = await locale.for_interaction(interaction)
-        removed = await bot.run_engine(bot.feeds.remove, namespace_for(interaction.guild_id, bot.settings), url)
+        removed = await bot.run_engine(bot.feeds.remove, self.namespace(interaction), url)
         await interaction.response.send_message(
             m.t("bot.feed_removed", url=render.clean(removed.url), count=m.number(removed.articles)), ephemeral=True)
 
@@ -135,4 +135,4 @@ async def announce(bot: Services, f, articles: list) -> None:
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Feeds(bot))
+    await bot.add_cog(Feeds(services.of(bot)))

@@ -7,8 +7,8 @@ from discord.ext import commands
 
 from newsbot.index.records import AddError
 
-from .. import locale, render
-from ..checks import admins_only, in_a_namespace, namespace_for
+from .. import locale, render, services
+from ..checks import admins_only, in_a_namespace
 from ..views import ConfirmRemove, SourcesView
 from . import NewsCog
 
@@ -29,12 +29,13 @@ class Library(NewsCog):
             await interaction.response.send_message(m.t("bot.give_one"), ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        ns = namespace_for(interaction.guild_id, bot.settings)
+        ns = self.namespace(interaction)
         if url:  # member input: only an http(s) URL is fetched, never a path on this machine
             draft = await bot.run_long(bot.engine.draft_from_url, url)
         elif text:
             draft = await bot.run_long(bot.engine.draft_from_upload, text.encode("utf-8"), "text", title=title or "")
         else:
+            assert file is not None  # the one given
             if file.size > bot.settings.max_attachment_bytes:
                 await interaction.followup.send(m.t("bot.problem", detail=m.t(
                     "bot.file_too_large", name=render.clean(file.filename), size=m.number(file.size),
@@ -56,7 +57,7 @@ class Library(NewsCog):
     @in_a_namespace()
     async def sources(self, interaction: discord.Interaction, search: str | None = None) -> None:
         bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
+        ns = self.namespace(interaction)
         articles = await bot.run_engine(bot.engine.sources, ns)
         if search:
             needle = search.lower()
@@ -72,7 +73,7 @@ class Library(NewsCog):
     @admins_only("bot.what.remove")
     async def remove(self, interaction: discord.Interaction, id: str) -> None:
         bot = self.bot
-        ns = namespace_for(interaction.guild_id, bot.settings)
+        ns = self.namespace(interaction)
         m = await locale.for_interaction(interaction)
         article = await bot.run_engine(bot.engine.article, id, namespace=ns)
         view = ConfirmRemove(bot, ns, article.id, interaction.user.id, m)
@@ -91,4 +92,4 @@ class Library(NewsCog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Library(bot))
+    await bot.add_cog(Library(services.of(bot)))

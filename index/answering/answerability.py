@@ -99,7 +99,7 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
     covers = [_coverage(passage_terms.get(p.chunk_id, set()) | set(lexical_terms(p.title, p.lang)),
                         weights) for p in top]
     terms = passage_terms.get(best.chunk_id, set()) | set(lexical_terms(best.title, best.lang))
-    rarest = max(weights, key=weights.get) if weights else ""
+    rarest = max(weights, key=lambda t: weights[t]) if weights else ""
     names = key_names(question)
     seen = " ".join(f"{p.title} {p.text}" for p in top[:3]).lower()
     xling = float(bool(lang and best.lang and lang != best.lang))
@@ -124,10 +124,10 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
 SOURCE_MARGIN = 0.05
 
 
-def sources_for(judgment: Judgment) -> list[Passage]:
+def sources_for(judgment: Judgment | None) -> list[Passage]:
     """The passages an answer may be written from: those of an answerable judgment whose relevance is
     within SOURCE_MARGIN of the best (a passage far below the one judged to answer is not a source)."""
-    if not judgment.answerable or not judgment.passages:
+    if judgment is None or not judgment.answerable or not judgment.passages:
         return []
     best = max(p.relevance or 0.0 for p in judgment.passages)
     return [p for p in judgment.passages if (p.relevance or 0.0) >= best - SOURCE_MARGIN]

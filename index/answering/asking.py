@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,10 @@ from newsbot.index.storage.store import Filters, NamespaceStore
 from newsbot.index.text.dates import timed_find_range
 from newsbot.index.text.language import detect_language
 from newsbot.index.text.words import clean_text, content_terms, lexical_terms, sentence_spans
+
+if TYPE_CHECKING:  # imported when an LLM is first used
+    from newsbot.index.answering.generated import Prompts
+    from newsbot.index.answering.llm_client import ChatLLM
 
 # The notices an answer may carry, as codes; front ends word them from the catalogue (note.<code>).
 LLM_UNAVAILABLE, LLM_NOT_FOUND, LLM_UNVERIFIABLE, DATES_NOT_APPLIED = NOTICES = (
@@ -53,10 +58,10 @@ class Asker:
         self.settings = settings
         self.embedder = embedder
         self.lexical = lexical
-        self._chat = None  # the LLM client and prompts, built on first use
+        self._chat: tuple[ChatLLM, Prompts] | None = None  # the LLM client and prompts, built on first use
         self._nonempty: set[str] = set()  # namespaces seen with chunks (saves a count per question)
         self._live: dict[tuple[str, date], tuple[bool, float]] = {}  # (namespace, day) -> (recent articles?, read at)
-        self._reader = None  # loaded on the first question that reads
+        self._reader: ReaderModel | None = None  # loaded on the first question that reads
         self._reader_failed = False
         self._reader_lock = threading.Lock()
 

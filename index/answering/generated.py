@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from typing import Callable
@@ -76,12 +77,12 @@ class Prompts:
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
         """The templates in `directory` (NEWSBOT_PROMPTS_DIR), else the ones installed with newsbot."""
-        directory = Path(directory) if directory else resources.files(PROMPTS_PACKAGE)
+        folder: Traversable = Path(directory) if directory else resources.files(PROMPTS_PACKAGE)
         try:
-            return cls((directory / "system.txt").read_text("utf-8").strip(),
-                       Template((directory / "answer.txt").read_text("utf-8")))
+            return cls((folder / "system.txt").read_text("utf-8").strip(),
+                       Template((folder / "answer.txt").read_text("utf-8")))
         except OSError as exc:
-            raise ConfigError(f"cannot read the prompt templates in {directory}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read the prompt templates in {folder}: {exc.strerror or exc}") from None
 
 
 @dataclass
@@ -227,7 +228,8 @@ def _assemble(kept: list[tuple[str, list[int]]], by_n: dict[int, Source], remove
         for n in numbers:
             renumber.setdefault(n, len(renumber) + 1)
             claims.setdefault(n, []).append(body)
-        head, tail = _END.match(body).groups()
+        end = _END.match(body)  # matches any string
+        head, tail = end.groups() if end else (body, "")
         parts.append(f"{head.rstrip()} {''.join(f'[{renumber[n]}]' for n in numbers)}{tail}")
     citations = [_citation(renumber[n], by_n[n], claims[n]) for n in renumber]
     return Verified(" ".join(parts), citations, removed, said_not_found)

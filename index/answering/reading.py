@@ -107,5 +107,5 @@ def rerank(passages: list[Passage], reading: Reading, weight: float = RELEVANCE_
         best.setdefault(w.chunk_id, w.score)
     read_ = [replace(p, reader=best[p.chunk_id]) for p in passages if p.chunk_id in best]
     rest = [p for p in passages if p.chunk_id not in best]
-    read_.sort(key=lambda p: -(p.reader + weight * (p.relevance or 0.0)))
+    read_.sort(key=lambda p: -((p.reader or 0.0) + weight * (p.relevance or 0.0)))
     return read_ + rest

@@ -122,13 +122,13 @@ def cmd_eval(settings, args) -> int:
     report = eval_run.run_eval([Path(a) for a in args.articles], questions, configs, settings, k=args.k,
                                work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress)
     report["questions"] = args.questions
-    page = eval_run.write_reports(report, Path(args.out), baseline) if args.out else None
+    report_page = eval_run.write_reports(report, Path(args.out), baseline) if args.out else None
     if args.json:
         shown_report = {**report,
                         "configs": [{k: v for k, v in c.items() if k != "answers"} for c in report["configs"]]}
         print(json.dumps(shown_report, ensure_ascii=False, indent=2, default=str))
     else:
         print(eval_run.markdown_table(report))
-        if page is not None:
-            print(f"\nreport: {page} (and report.json, report.md, answers.jsonl beside it)", file=sys.stderr)
+        if report_page is not None:
+            print(f"\nreport: {report_page} (and report.json, report.md, answers.jsonl beside it)", file=sys.stderr)
     return 1 if any(c["metrics"]["n_errors"] for c in report["configs"]) else 0

@@ -43,23 +43,11 @@ class E5Tokenizer:
     def __init__(self, vocabulary: Vocabulary, model_file: Path | None = None) -> None:
         """`model_file`: where the SentencePiece model built from the vocabulary is kept (read if it
         is there, written if not), which halves the start-up time."""
-        import sentencepiece
-
         self.vocabulary = vocabulary
         self.bos, self.eos, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.unk
         self._table = dict(vocabulary.normalization)
-        self._model = None
-        if model_file is not None and model_file.exists():
-            try:
-                self._model = sentencepiece.SentencePieceProcessor(model_proto=model_file.read_bytes())
-            except Exception:  # noqa: BLE001 - a cut or garbled cache file: it is derived, so build it again
-                logging.getLogger("newsbot.embedding").warning(
-                    "the tokenizer cache %s is damaged; building it again from the model's vocabulary", model_file)
-        if self._model is None:
-            proto = sentencepiece_model(vocabulary)
-            if model_file is not None:
-                write_atomically(model_file, proto)
-            self._model = sentencepiece.SentencePieceProcessor(model_proto=proto)
+        cached = _cached_processor(model_file)
+        self._model = cached if cached is not None else _built_processor(vocabulary, model_file)
         self._exact: _Float32Viterbi | None = None
 
     def normalize(self, text: str) -> str:
@@ -112,6 +100,30 @@ class E5Tokenizer:
         if self._exact is None:
             self._exact = _Float32Viterbi(self.vocabulary)
         return self._exact
+
+
+def _cached_processor(model_file: Path | None):
+    """The processor from the cache file, or None where there is none or it is damaged."""
+    import sentencepiece
+
+    if model_file is None or not model_file.exists():
+        return None
+    try:
+        return sentencepiece.SentencePieceProcessor(model_proto=model_file.read_bytes())
+    except Exception:  # noqa: BLE001 - a cut or garbled cache file: it is derived, so build it again
+        logging.getLogger("newsbot.embedding").warning(
+            "the tokenizer cache %s is damaged; building it again from the model's vocabulary", model_file)
+        return None
+
+
+def _built_processor(vocabulary: Vocabulary, model_file: Path | None):
+    """The processor built from the vocabulary, written to the cache file where there is one."""
+    import sentencepiece
+
+    proto = sentencepiece_model(vocabulary)
+    if model_file is not None:
+        write_atomically(model_file, proto)
+    return sentencepiece.SentencePieceProcessor(model_proto=proto)
 
 
 def sentencepiece_model(vocabulary: Vocabulary) -> bytes:

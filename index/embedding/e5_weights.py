@@ -61,7 +61,7 @@ class E5Weights:
 
     def _parse(self) -> None:
         buf = self._buf
-        view = memoryview(buf)
+        view = memoryview(buf)  # type: ignore[arg-type]  # numpy arrays are buffers; its stubs do not say so
         pos = 8  # magic, version
 
         def read(fmt: str):

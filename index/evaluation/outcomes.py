@@ -64,7 +64,7 @@ def abstains_at(record: dict, threshold: float) -> bool:
     if score is None:
         return bool(record.get("abstained"))
     own = (record.get("judgment") or {}).get("threshold")
-    withheld_anyway = bool(record.get("abstained")) and score >= own
+    withheld_anyway = bool(record.get("abstained")) and own is not None and score >= own
     return score < threshold or withheld_anyway
 
 
@@ -115,7 +115,7 @@ def best_threshold(points: list[SweepPoint], max_false_abstain: float = 0.05) ->
     """The threshold with the highest abstain recall whose false abstention stays within the bound."""
     ok = [p for p in points if p.false_abstain is not None and p.abstain_recall is not None
           and p.false_abstain <= max_false_abstain]
-    return max(ok, key=lambda p: (p.abstain_recall, -p.false_abstain)) if ok else None
+    return max(ok, key=lambda p: (p.abstain_recall or 0.0, -(p.false_abstain or 0.0))) if ok else None
 
 
 # ------------------------------------------------------------------ retrieval and latency

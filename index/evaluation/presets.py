@@ -6,6 +6,7 @@ are the alternatives the defaults were chosen against.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from newsbot.index.answering.retrieval import RetrievalConfig
 from newsbot.index.errors import ConfigError
@@ -23,7 +24,7 @@ class Preset:
     reader: bool | None = None  # the reader on or off (None: as NEWSBOT_READER says)
 
 
-ALL_TERMS = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every question term
+ALL_TERMS: dict[str, Any] = {"bm25_max_df": 1.0, "bm25_max_terms": 32}  # BM25 over every question term
 
 
 def default_preset(settings: Settings) -> Preset:
@@ -78,7 +79,7 @@ def presets(settings: Settings) -> dict[str, Preset]:
 
 def resolve(names: str, settings: Settings) -> list[Preset]:
     known = presets(settings)
-    chosen = []
+    chosen: list[Preset] = []
     for name in [n.strip() for n in names.split(",") if n.strip()]:
         if name == "all":
             chosen.extend(known.values())

@@ -203,9 +203,9 @@ def question_rows(run: Run, baseline: Run | None, pairs: dict[str, str], cut) ->
 def question_table(run: Run, baseline: Run | None, pairs: dict[str, str], budget: int) -> Table:
     langs = sorted({eo.language(r) for r in run.records})
     present = Counter(eo.outcome(r) for r in run.records)
-    filters = [{"key": "o", "label": "outcome", "values": [[o] for o in eo.OUTCOMES if present[o]]},
+    filters: list[dict] = [{"key": "o", "label": "outcome", "values": [[o] for o in eo.OUTCOMES if present[o]]},
                {"key": "lang", "label": "language", "values": [[lang] for lang in langs]}]
-    columns = [{"key": "o", "label": "outcome", "badge": True}, {"key": "lang", "label": "lang"}]
+    columns: list[dict] = [{"key": "o", "label": "outcome", "badge": True}, {"key": "lang", "label": "lang"}]
     if len(run.names()) > 1:
         filters.append({"key": "c", "label": "config", "values": [[n] for n in run.names()]})
         columns.append({"key": "c", "label": "config", "cls": "wide"})
@@ -243,7 +243,8 @@ def _sweep_curve(records: list[dict]) -> list[tuple[float, float, float]]:
 
 
 def _scores(records: list[dict]) -> tuple[list[float], list[float]]:
-    answerable, unanswerable = [], []
+    answerable: list[float] = []
+    unanswerable: list[float] = []
     for r in records:
         s = eo.judged_score(r)
         if s is not None:
@@ -382,10 +383,11 @@ def feedback_page(rows: list[dict], source: str) -> str:
                                                                           [days[d]["down"] for d in order]),
                                                     "Votes per day (UTC).") + "</div>")
     times_down = Counter(r.get("question", "") for r in rows if r.get("vote") == "down")
-    columns = [{"key": "vote", "label": "vote", "badge": True}, {"key": "ns", "label": "server", "cls": "wide"},
-               {"key": "t", "label": "time", "cls": "wide"}, {"key": "q", "label": "question"},
-               {"key": "x", "label": "times 👎", "cls": "n"}]
-    filters = [{"key": "vote", "label": "vote", "values": [["down"], ["up"]]},
+    columns: list[dict] = [{"key": "vote", "label": "vote", "badge": True},
+                           {"key": "ns", "label": "server", "cls": "wide"},
+                           {"key": "t", "label": "time", "cls": "wide"}, {"key": "q", "label": "question"},
+                           {"key": "x", "label": "times 👎", "cls": "n"}]
+    filters: list[dict] = [{"key": "vote", "label": "vote", "values": [["down"], ["up"]]},
                {"key": "ns", "label": "server", "values": [[ns] for ns in sorted(by_ns)]}]
     data = Table(columns, filters, defaults={"vote": "down"} if down else {})
     for r in sorted(rows, key=lambda r: str(r.get("time", "")), reverse=True):

@@ -22,7 +22,7 @@ DEFAULT = "en"
 @lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
     with resources.files("newsbot.index.i18n.locales").joinpath(f"{lang}.po").open("rb") as f:
-        return {m.id: m.string for m in read_po(f, locale=lang) if m.id and m.string}
+        return {str(m.id): str(m.string) for m in read_po(f, locale=lang) if m.id and m.string}
 
 
 def supported(code: str | None) -> str | None:

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
 from newsbot.index.embedding.embedder import Embedder
 from newsbot.index.errors import NewsbotError
 from newsbot.index.records import AddError, AddResult, Article, Chunk
@@ -201,7 +203,7 @@ class Ingest:
             out = self._within_cap(st, out)
             pending = [o for o in out if isinstance(o, tuple)]
             texts = [c.text for _, chunks in pending for c in chunks]
-            vectors = self.embedder.embed_passages(texts) if texts else None
+            vectors = self.embedder.embed_passages(texts) if texts else np.zeros((0, 0), np.float32)
             items, offset = [], 0
             for article, chunks in pending:
                 items.append((article, chunks, vectors[offset : offset + len(chunks)]))
@@ -238,13 +240,13 @@ class Ingest:
             kept.append(o)
         return kept
 
-    def write_embedded(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
+    def write_embedded(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], np.ndarray]]) -> list[str]:
         """Write articles whose chunks and vectors are made, atomically per article; their statuses
         ("added" or "replaced"). The benchmarks' synthetic corpus writes through here too."""
         with self.lock:
             return [s for run in unique_id_runs(items) for s in self._write(st, run)]
 
-    def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], object]]) -> list[str]:
+    def _write(self, st: NamespaceStore, items: list[tuple[Article, list[Chunk], np.ndarray]]) -> list[str]:
         """Write articles with distinct ids to Chroma, then to the lexical index; their statuses."""
         existing = set(st.get_articles([a.id for a, _, _ in items]))
         journal = journal_path(Path(self.settings.data_dir), st.namespace)

@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from newsbot.index.embedding.embedder import Embedder
 from newsbot.index.records import Article, Chunk
 from newsbot.index.settings import Settings
@@ -60,7 +62,7 @@ def reindex(client, namespace: str, settings: Settings, embedder: Embedder, lexi
 
     def flush() -> None:
         texts = [c.text for _, cs in batch for c in cs]
-        vectors = embedder.embed_passages(texts) if texts else None
+        vectors = embedder.embed_passages(texts) if texts else np.zeros((0, 0), np.float32)
         items, offset = [], 0
         for article, cs in batch:
             items.append((article, cs, vectors[offset: offset + len(cs)]))

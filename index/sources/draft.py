@@ -96,7 +96,7 @@ _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 def is_url(source: str) -> bool:
     """An http(s) URL (well formed or not: a malformed one is then a clear FetchError)."""
     m = _SCHEME.match(source or "")
-    return bool(m) and m.group(1).lower() in {"http", "https"}
+    return m is not None and m.group(1).lower() in {"http", "https"}
 
 
 def article_url(value: str | None) -> str:

@@ -27,6 +27,7 @@ import socket
 import threading
 import zlib
 from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -164,6 +165,7 @@ async def _resolve_public(host: str, port: int, allow_loopback: bool) -> str:
             setter(value)
 
     def work() -> None:
+        outcome: tuple[Callable[[Any], None], Any]
         try:
             result = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             outcome = (done.set_result, result)

@@ -3,6 +3,7 @@ Types are judged by content (magic bytes, markup), not by file name."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from newsbot.index.errors import InputError
 from newsbot.index.sources.draft import (
@@ -10,6 +11,9 @@ from newsbot.index.sources.draft import (
     Draft,
     safe_date,
 )
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
 
 # ---------------------------------------------------------------- bytes -> text
 
@@ -103,13 +107,13 @@ def draft_from_html(html: str, origin: str, url: str = "") -> Draft:
     """Main text, title, date and outlet of a news page, by trafilatura."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(
+    doc = cast("Document | None", trafilatura.bare_extraction(  # a Document, as_dict being False
         html, url=url or None, with_metadata=True, include_comments=False, include_tables=False
-    )
-    if doc is None or not (getattr(doc, "text", "") or "").strip():
+    ))
+    if doc is None or not (doc.text or "").strip():
         raise InputError(f"{origin}: no text to index (the page holds only markup or boilerplate)")
     return Draft(
-        text=doc.text,
+        text=doc.text or "",
         title=doc.title or "",
         url=url,
         source=doc.sitename or doc.hostname or "",
@@ -128,7 +132,7 @@ def _draft_from_pdf(data: bytes, origin: str) -> Draft:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
         title = str(meta.get("/Title") or "")
     except Exception as exc:  # pypdf raises many kinds (its limits, parse errors, recursion) for hostile files
         raise InputError(f"{origin}: unreadable PDF ({exc.__class__.__name__}: {str(exc)[:160]})") from None

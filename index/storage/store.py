@@ -189,12 +189,12 @@ class NamespaceStore:
             mean = vectors.mean(axis=0)
             records.append((article, chunks, (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)))
         for i in range(0, len(records), self.max_batch):
-            part = records[i : i + self.max_batch]
+            batch = records[i : i + self.max_batch]
             self.articles.upsert(
-                ids=[a.id for a, _, _ in part],
-                embeddings=[m for _, _, m in part],
-                documents=[a.text for a, _, _ in part],
-                metadatas=[{**_article_meta(a), "chunks": len(c)} for a, c, _ in part],
+                ids=[a.id for a, _, _ in batch],
+                embeddings=[m for _, _, m in batch],
+                documents=[a.text for a, _, _ in batch],
+                metadatas=[{**_article_meta(a), "chunks": len(c)} for a, c, _ in batch],
             )
         for article, _, _ in items:
             if article.id in replacing:
@@ -215,6 +215,7 @@ class NamespaceStore:
         live = self.get_articles([aid for aid, _ in pending])
         removed: list[str] = []
         for article_id, _ in dict.fromkeys(pending):
+            where: dict[str, Any]
             if article_id in live:
                 where = {"$and": [{"article_id": article_id}, {"content_hash": {"$ne": live[article_id].content_hash}}]}
             else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 from newsbot.index.records import Chunk
 
@@ -16,7 +16,7 @@ from newsbot.index.records import Chunk
 def _splitter(chunk_tokens: int, chunk_overlap: int, tokenizer: Callable[[str], list] | None):
     from llama_index.core.node_parser import SentenceSplitter
 
-    kwargs = {"chunk_size": chunk_tokens, "chunk_overlap": min(chunk_overlap, chunk_tokens // 2)}
+    kwargs: dict[str, Any] = {"chunk_size": chunk_tokens, "chunk_overlap": min(chunk_overlap, chunk_tokens // 2)}
     if tokenizer is not None:
         kwargs["tokenizer"] = tokenizer
     return SentenceSplitter(paragraph_separator="\n\n", secondary_chunking_regex="[^,.;。？！]+[,.;。？！]?", **kwargs)
@@ -41,7 +41,7 @@ def chunk_text(
                       end=b)
                 for i, (a, b) in enumerate(spans)]
     splitter = _splitter(chunk_tokens, chunk_overlap, tokenizer)
-    spans: list[tuple[int, int]] = []
+    spans = []
     cursor = 0
     for piece in splitter.split_text(text):
         piece = piece.strip()

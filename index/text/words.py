@@ -69,8 +69,8 @@ def _is_sentence_end(text: str, m: re.Match, end: int) -> bool:
         i += 1
     if i < end and text[i].islower():
         return False  # '“...,” katanya' or 'e.g. this' continues the sentence
-    word = text[max(0, m.start() - 6):m.start()].split()
-    word = word[-1].lower() if word else ""
+    before = text[max(0, m.start() - 6):m.start()].split()
+    word = before[-1].lower() if before else ""
     if text[m.start()] == "." and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
         return False
     return True

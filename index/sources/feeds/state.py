@@ -2,6 +2,7 @@
 URL, ETag and Last-Modified, when to poll next, its failures; the entries already indexed."""
 from __future__ import annotations
 
+import builtins  # FeedStore.list is a method: its annotations say builtins.list
 import logging
 import sqlite3
 import threading
@@ -132,7 +133,7 @@ class FeedStore:
                                     " ORDER BY namespace, added_at", [namespace] if namespace else []).fetchall()
         return [Feed(*row) for row in rows]
 
-    def due(self, now: float) -> list[Feed]:
+    def due(self, now: float) -> builtins.list[Feed]:
         return [f for f in self.list() if f.next_poll_at <= now]
 
     def save(self, feed: Feed) -> None:
@@ -142,7 +143,7 @@ class FeedStore:
                              [feed.title, feed.etag, feed.modified, feed.next_poll_at, feed.failures, feed.last_error,
                               feed.last_polled_at, feed.articles, feed.namespace, feed.url])
 
-    def seen(self, feed: Feed, keys: list[str]) -> set[str]:
+    def seen(self, feed: Feed, keys: builtins.list[str]) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT entry FROM seen WHERE namespace = ? AND feed = ?",
                                     [feed.namespace, feed.url])
@@ -155,6 +156,6 @@ class FeedStore:
                              [feed.namespace, feed.url, key, article_id, _now()])
 
     @staticmethod
-    def _row(f: Feed) -> list:
+    def _row(f: Feed) -> builtins.list:
         return [f.namespace, f.url, f.title, f.added_by, f.added_at, f.interval_s, f.etag, f.modified, f.next_poll_at,
                 f.failures, f.last_error, f.last_polled_at, f.articles, f.channel_id]
