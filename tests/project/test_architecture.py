@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 INDEX, BOT = ROOT / "index", ROOT / "bot"
 
 
@@ -122,7 +123,21 @@ def test_no_module_of_the_package_imports_itself_back_through_another():
 
 def test_no_test_module_imports_another_what_they_share_is_in_support():
     tests = ROOT / "tests"
-    names = {p.stem for p in tests.glob("test_*.py")}
+    names = {p.stem for p in tests.rglob("test_*.py")}
     for path in tests.rglob("*.py"):
         borrowed = {m.split(".")[0] for m in imports(path)} & names
         assert not borrowed, f"{path.relative_to(ROOT)} imports {sorted(borrowed)}: move what it needs to tests/support/"
+
+
+# The test folders beside index/'s stages: the facade at index/'s top, the bot, the training recipe, the
+# project as a whole (its layout, its wheel); support/ and fixtures/ hold what tests share.
+TEST_FOLDERS = set(STAGES) | {"engine", "bot", "training", "project", "support", "fixtures"}
+
+
+def test_tests_are_in_folders_named_after_the_stage_or_front_end_they_test():
+    tests = ROOT / "tests"
+    assert not list(tests.glob("test_*.py")), "a test module at tests/'s top: put it in the folder of what it tests"
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))}
+    assert folders <= TEST_FOLDERS, f"test folders not named after a stage or front end: {sorted(folders - TEST_FOLDERS)}"
+    stems = [p.stem for p in tests.rglob("test_*.py")]
+    assert len(stems) == len(set(stems)), "two test modules of one name: pytest imports them by their file name"
