@@ -6,8 +6,9 @@ set -u
 cd "$(dirname "$0")/.."
 W=benchmarks/work
 export NEWSBOT_CACHE_DIR=benchmarks/cache NEWSBOT_DATA_DIR=$W/eval-data
-run() { name=$1; shift; echo "== $name $(date +%T)"; .venv/bin/newsbot eval "$@" --k 10 --config default,reader-on --out $W/eval2/$name > $W/eval2/$name.log 2>&1; echo "rc $? $(date +%T)"; }
-mkdir -p $W/eval2
+run() { name=$1; shift; echo "== $name $(date +%T)"; .venv/bin/newsbot eval "$@" --k 10 --config default,reader-on --out $OUT/$name > $OUT/$name.log 2>&1; echo "rc $? $(date +%T)"; }
+OUT=${OUT:-$W/eval2}
+mkdir -p $OUT
 run facqa --articles $W/facqa-dev-lgo/articles.jsonl --questions $W/facqa-dev-lgo/questions.jsonl
 run rtqa --articles $W/rtqa-dev-lgo/articles.jsonl --questions $W/rtqa-dev-lgo/questions.jsonl
 run own --articles samples/articles.jsonl --questions samples/questions.jsonl

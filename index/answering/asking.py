@@ -159,8 +159,9 @@ class Asker:
             if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
             if read is not None and read.windows:
+                lead = "" if latest else extractive.lead_article(question, chosen, articles, context)
                 text, citations = extractive.compose_windows(chosen, read.windows, articles,
-                                                             self.settings.answer_sentences)
+                                                             self.settings.answer_sentences, lead=lead)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)

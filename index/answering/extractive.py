@@ -198,18 +198,28 @@ def compose(
 READ_MARGIN = 1.0  # logits: another article's window quoted beside the best when it reads nearly as well
 
 
-def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3) -> tuple[str,
-                                                                                                                  list[Citation]]:
+def lead_article(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> str:
+    """The article whose sentence `compose` would quote first: the best-matching sentence among the
+    passages judged to answer, not merely the first passage."""
+    picked = pick_sentences(question, passages, articles, 1, context=context)
+    return picked[0][0].article_id if picked else ""
+
+
+def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3,
+                    lead: str = "") -> tuple[str, list[Citation]]:
     """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
-    window of the first of the passages judged to answer (in their order: reranked, or newest
-    first), then the best window of another article when it scores
-    within READ_MARGIN of it and leans "answers" (score > 0), up to `max_quotes` (at most 2)."""
+    window of the `lead` article (`lead_article`) when the reader read it, else of the first of the
+    passages judged to answer (in their order: reranked, or newest first); then the best window of
+    another article when it scores within READ_MARGIN of it and leans "answers" (score > 0), up to
+    `max_quotes` (at most 2). The reader chooses the window; which article comes first stays the
+    sentence match's choice: across languages the reader underrates the article that answers
+    (docs/reader.md), and the first passage alone put the gold article first less often in a mixed index."""
     allowed = {p.chunk_id: p for p in passages}
     order = {p.chunk_id: i for i, p in enumerate(passages)}
     usable = [w for w in windows if w.chunk_id in allowed and w.article_id in articles]
     if not usable:
         return ABSTAIN_TEXT, []
-    first = min(usable, key=lambda w: (order[w.chunk_id], -w.score))  # the first passage's best window
+    first = min(usable, key=lambda w: (w.article_id != lead, order[w.chunk_id], -w.score))
     picked = [first]
     for w in usable:
         if len(picked) >= min(2, max_quotes):

@@ -23,10 +23,12 @@ from newsbot.index.text.words import sentence_spans
 READ_PASSAGES = 4
 WINDOWS_PER_PASSAGE = 2
 WINDOW_CHARS = 400  # about 100 tokens: 8 windows read in ~150 ms on 2 cores
-# Logits per unit of retrieval relevance when reranking, fitted by benchmarks/fit_reader.py over 0-32 and 1000: 1000,
-# i.e. retrieval's order stands and the reader only breaks ties. At 4, gold-first fell on held-out halves
-# (idmt 0.931 -> 0.709, facqa 0.789 -> 0.521, rgb 0.533 -> 0.444): the shipped reader ranks off-topic windows high.
-RELEVANCE_WEIGHT = 1000.0
+# Logits per unit of retrieval relevance when reranking, or None: retrieval's order stands. benchmarks/fit_reader.py
+# chose the largest weight it tried (1000) over 0-32: at 4, gold-first fell on held-out halves (idmt 0.931 -> 0.709,
+# facqa 0.789 -> 0.521, rgb 0.533 -> 0.444). Even 1000 re-sorts by relevance, which is not retrieval's fused order:
+# in the mixed-language index that alone put the gold article first less often (half B 0.909 -> 0.869), so the
+# reader does not reorder at all; it judges and chooses the window.
+RELEVANCE_WEIGHT: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def choose_windows(question: str, passages: list[Passage],
         if article is None:
             continue
         scored = []
-        for i, (a, b) in enumerate(candidate_windows(article.text, passage.start, passage.end)):
+        for i, (a, b) in enumerate(candidate_windows(article.text, passage.start, passage.end, WINDOW_CHARS)):
             text = article.text[a:b]
             lexical = score_sentence(text, stems)
             if text.rstrip("\"'”’») ").endswith("?"):
@@ -99,12 +101,15 @@ def read(reader, question: str, passages: list[Passage], articles: dict[str, Art
     return Reading(tuple(windows), reader.name, (time.perf_counter() - t) * 1000)
 
 
-def rerank(passages: list[Passage], reading: Reading, weight: float = RELEVANCE_WEIGHT) -> list[Passage]:
+def rerank(passages: list[Passage], reading: Reading, weight: float | None = RELEVANCE_WEIGHT) -> list[Passage]:
     """The read passages by their best window's score plus `weight` x relevance, ahead of the rest in
-    their order; each read passage's `reader` field holds its best score."""
+    their order (weight None: every passage in retrieval's order); each read passage's `reader` field
+    holds its best score."""
     best: dict[str, float] = {}
     for w in reading.windows:
         best.setdefault(w.chunk_id, w.score)
+    if weight is None:
+        return [replace(p, reader=best[p.chunk_id]) if p.chunk_id in best else p for p in passages]
     read_ = [replace(p, reader=best[p.chunk_id]) for p in passages if p.chunk_id in best]
     rest = [p for p in passages if p.chunk_id not in best]
     read_.sort(key=lambda p: -((p.reader or 0.0) + weight * (p.relevance or 0.0)))

@@ -6,12 +6,13 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import FAST, SAMPLES, SEED_QUESTION, make_settings, run_cli
+
+from newsbot.index.answering import extractive, reading
 from newsbot.index.answering import reader as reader_mod
-from newsbot.index.answering import reading
-from newsbot.index.engine import Engine
 from newsbot.index.answering.reader import MAX_TOKENS, ReaderUnavailable, pair_sequences, parts, read_meta
+from newsbot.index.engine import Engine
+from newsbot.index.records import Article, Passage, Window
 
 MEASLES = "How many measles cases were reported in the West Texas outbreak?"
 
@@ -47,6 +48,44 @@ def test_windows_stay_inside_the_passage_and_within_the_window_size():
     windows = reading.candidate_windows(text, start, end)
     assert windows and all(start <= a < b <= end + 80 for a, b in windows)  # a sentence may run past the chunk
     assert all(b - a <= reading.WINDOW_CHARS for a, b in windows)
+
+
+def _two_articles():
+    en = Article("en-1", "Rates",
+                 "The central bank met on Tuesday. Officials kept the rate at six percent, a spokesman said.")
+    idn = Article("id-1", "Suku bunga",
+                  "Bank sentral menahan suku bunga di enam persen. Keputusan diambil hari Selasa.")
+    passages = [Passage(f"{a.id}#0", a.id, a.text, 0, len(a.text), 1.0 - i / 10, relevance=1.0 - i / 10)
+                for i, a in enumerate((en, idn))]
+    windows = [Window(f"{en.id}#0", en.id, 33, 91, 2.0), Window(f"{en.id}#0", en.id, 0, 32, 0.5),
+               Window(f"{idn.id}#0", idn.id, 0, 47, 1.5), Window(f"{idn.id}#0", idn.id, 48, 78, -1.0)]
+    return {a.id: a for a in (en, idn)}, passages, windows
+
+
+def test_the_sentence_match_chooses_the_article_quoted_first_and_the_reader_its_window():
+    articles, passages, windows = _two_articles()
+    _, citations = extractive.compose_windows(passages, windows, articles, 1, lead="id-1")
+    assert [(c.article_id, c.quote) for c in citations] == [("id-1", "Bank sentral menahan suku bunga di enam persen.")]
+
+
+def test_without_a_lead_the_first_passages_best_window_is_quoted():
+    articles, passages, windows = _two_articles()
+    _, citations = extractive.compose_windows(passages, windows, articles, 1)
+    assert [(c.article_id, c.start, c.end) for c in citations] == [("en-1", 33, 91)]
+
+
+def test_a_lead_the_reader_did_not_read_falls_back_to_the_first_passage():
+    articles, passages, windows = _two_articles()
+    _, citations = extractive.compose_windows(passages, windows, articles, 1, lead="elsewhere")
+    assert citations[0].article_id == "en-1"
+
+
+def test_the_reader_keeps_retrievals_order_and_only_scores_the_passages_it_read():
+    articles, passages, windows = _two_articles()
+    low_first = [passages[1], passages[0]]  # retrieval's fused order need not follow relevance
+    ranked = reading.rerank(low_first, reading.Reading(tuple(sorted(windows, key=lambda w: -w.score))))
+    assert [p.article_id for p in ranked] == ["id-1", "en-1"]
+    assert [p.reader for p in ranked] == [1.5, 2.0]
 
 
 # ------------------------------------------------------------------ the reader file
