@@ -3,9 +3,9 @@
 The reader costs what embedding costs per token, so it reads a few short windows, not
 articles: in each of the top READ_PASSAGES passages, the sentence windows (consecutive
 sentences up to WINDOW_CHARS) that share the most of the question's words, WINDOWS_PER_PASSAGE
-of them. Its best window per passage reranks those passages (a score that compares meaning,
-not each language's similarity offsets), its best score is what the answerability judgment
-reads, and its best window is the quote shown (verbatim, at the article's offsets).
+of them. Its best score is what the answerability judgment reads, and its best window in the
+article quoted first is the quote shown (verbatim, at the article's offsets). It does not reorder
+the passages: on the dev halves every reordering tried lost to retrieval's (docs/reader.md).
 """
 from __future__ import annotations
 
