@@ -209,11 +209,11 @@ def compose_windows(passages: list[Passage], windows, articles: dict[str, Articl
                     lead: str = "") -> tuple[str, list[Citation]]:
     """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
     window of the `lead` article (`lead_article`) when the reader read it, else of the first of the
-    passages judged to answer (in their order: reranked, or newest first); then the best window of
+    passages judged to answer (in their order: retrieval's, or newest first); then the best window of
     another article when it scores within READ_MARGIN of it and leans "answers" (score > 0), up to
-    `max_quotes` (at most 2). The reader chooses the window; which article comes first stays the
-    sentence match's choice: across languages the reader underrates the article that answers
-    (docs/reader.md), and the first passage alone put the gold article first less often in a mixed index."""
+    `max_quotes` (at most 2). The reader chooses the window, not the article: the article quoted first
+    is the one quoted first with the reader off, since across languages the reader underrates the
+    article that answers (docs/reader.md)."""
     allowed = {p.chunk_id: p for p in passages}
     order = {p.chunk_id: i for i, p in enumerate(passages)}
     usable = [w for w in windows if w.chunk_id in allowed and w.article_id in articles]
