@@ -2,7 +2,7 @@
 reader sees a few sentences, never a whole article (about 150 tokens at most)."""
 from __future__ import annotations
 
-from newsbot.index.text.words import content_terms, normalize_for_match, sentence_spans
+from newsbot.index.text.words import content_terms, normalize_for_match, sentence_runs, sentence_spans
 
 MAX_WINDOW_CHARS = 600
 
@@ -10,14 +10,8 @@ MAX_WINDOW_CHARS = 600
 def windows(text: str, max_chars: int = MAX_WINDOW_CHARS) -> list[str]:
     """Consecutive sentences, as many as fit in `max_chars`, starting at each sentence; a sentence
     longer than that is its own window, cut at the last space before the limit."""
-    spans = sentence_spans(text) or [(0, len(text))]
     out: list[str] = []
-    for i, (start, end) in enumerate(spans):
-        stop = end
-        for _, next_end in spans[i + 1:]:
-            if next_end - start > max_chars:
-                break
-            stop = next_end
+    for start, stop in sentence_runs(sentence_spans(text) or [(0, len(text))], max_chars):
         window = text[start:stop]
         if len(window) > max_chars:
             window = window[:max_chars].rsplit(" ", 1)[0]

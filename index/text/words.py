@@ -91,6 +91,21 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+def sentence_runs(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """For each sentence span, the run from its start through as many of the following sentences
+    as fit in `max_chars` (the sentence alone when it is longer): the reader's windows, at run time
+    and in its training pairs alike."""
+    runs = []
+    for i, (start, end) in enumerate(spans):
+        stop = end
+        for _, next_end in spans[i + 1:]:
+            if next_end - start > max_chars:
+                break
+            stop = next_end
+        runs.append((start, stop))
+    return runs
+
+
 def _append_trimmed(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> None:
     while a < b and text[a].isspace():
         a += 1
