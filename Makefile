@@ -33,8 +33,9 @@ test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The engine, CLI and bot on a deterministic fake embedder (tests/support/fake_embedder.py), without the tests
-# marked `model` or `drill`: about four minutes on 2 cores (508 tests, 230-240 s), for the edit-test loop. CI runs `make test`.
-# Three workers stealing work: the tier waits on subprocesses and sockets as much as it computes.
+# marked `model` or `drill`, with each `newsbot` command forked from a server that has its imports done
+# (tests/support/cli_forkserver.py): about a minute on 2 cores (515 tests, 70 s), for the edit-test loop.
+# CI runs `make test`. Three workers stealing work: the tier waits on processes and sockets as much as it computes.
 test-fast: lint
 	$(BIN)/python -m pytest --fast -n 3 --dist worksteal -q $(PYTEST_ARGS)
 

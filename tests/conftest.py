@@ -23,6 +23,7 @@ import pytest
 
 from newsbot.index.engine import Engine
 from newsbot.index.settings import Settings
+from support.cli_forkserver import CliForkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -105,8 +106,29 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+_FORKSERVER: CliForkServer | None = None
+
+
+def forkserver() -> CliForkServer:
+    """This worker's fork server for `newsbot` commands (tests/support/cli_forkserver.py says why)."""
+    global _FORKSERVER
+    if _FORKSERVER is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_", "LLM_"))}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH")]))
+        _FORKSERVER = CliForkServer(sys.executable, env, ROOT)
+    return _FORKSERVER
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _FORKSERVER is not None:
+        _FORKSERVER.close()
+
+
 def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
-    """Run the real `newsbot` command in a subprocess."""
+    """Run the real `newsbot` command in a process of its own: in the fast tier forked from a server
+    that has the imports done, otherwise started afresh as `python -m newsbot.index.cli`."""
+    if FAST:
+        return forkserver().run(args, cli_env(settings, **env), cwd or ROOT, input, timeout=600)
     return subprocess.run(
         [sys.executable, "-m", "newsbot.index.cli", *args],
         cwd=cwd or ROOT,
