@@ -1,7 +1,7 @@
 """Fit what the reader decides (index/answering/reading.py, index/answering/answerability.py) on dev material, report it on held-out questions.
 
     python benchmarks/fit_reader.py [--seed=S] [--budget=0.02] [--sets=A,B] [--rows=FILE | --from-rows=FILE[,FILE]]
-        [--read-passages=N] [--window-chars=N] [--write]
+        [--read-passages=N] [--window-chars=N] [--reader-model=FILE] [--write]
 
 Material: the leave-gold-out versions of the dev sets (facqa-dev, rtqa-dev, idmt-dev; half of the
 questions lose their gold articles), of the RGB-kind dev set (`python -m training.rgb_set`, under
@@ -48,8 +48,11 @@ WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 1000.0)
 MAX_QUESTIONS = 700  # per set: idmt-dev's 1,953 would take most of the time and weigh the same
 
 
+READER_MODEL = ""  # --reader-model=FILE: another reader file than the shipped one
+
+
 def collect(articles: list[Path], questions: Path, work: Path) -> list[dict]:
-    settings = Settings(data_dir=work, cache_dir=base.CACHE, namespace="fit", reader="on")
+    settings = Settings(data_dir=work, cache_dir=base.CACHE, namespace="fit", reader="on", reader_model=READER_MODEL)
     rows = []
     with Engine(settings) as engine:
         for path in articles:
@@ -183,6 +186,8 @@ def main() -> None:
     reading.WINDOW_CHARS = int(next((a.split("=", 1)[1] for a in args if a.startswith("--window-chars=")),
                                     reading.WINDOW_CHARS))
     only = next((set(a.split("=", 1)[1].split(",")) for a in args if a.startswith("--sets=")), None)
+    global READER_MODEL
+    READER_MODEL = next((a.split("=", 1)[1] for a in args if a.startswith("--reader-model=")), "")
     if saved:  # FILE[,FILE...]: a set in a later file replaces the earlier one's
         data = {}
         for name in saved.split(","):

