@@ -11,7 +11,14 @@ from conftest import FAST, SAMPLES, SEED_QUESTION, make_settings, run_cli
 
 from newsbot.index.answering import extractive, reading
 from newsbot.index.answering import reader as reader_mod
-from newsbot.index.answering.reader import MAX_TOKENS, ReaderUnavailable, pair_sequences, parts, read_meta
+from newsbot.index.answering.reader import (
+    MAX_TOKENS,
+    ReaderUnavailable,
+    combine_parts,
+    pair_sequences,
+    parts,
+    read_meta,
+)
 from newsbot.index.engine import Engine
 from newsbot.index.records import Article, Passage, Window
 
@@ -34,6 +41,11 @@ def test_a_long_question_is_read_in_parts_too_never_cut():
     assert {qi for qi, _ in sequences} == {0, 1, 2, 3}
     assert set(question) <= {t for _, s in sequences for t in s}
     assert all(len(s) <= MAX_TOKENS for _, s in sequences)
+
+
+def test_a_text_read_in_parts_scores_the_mean_of_its_parts_not_its_best_fragment():
+    assert combine_parts([3.0]) == 3.0
+    assert combine_parts([-4.0, 2.0]) == -1.0  # a fragment scored high does not carry the window alone
 
 
 def test_parts_overlap_and_a_short_text_is_one_part():
