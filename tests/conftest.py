@@ -8,6 +8,8 @@ runs the engine, CLI and bot on a deterministic fake embedder (tests/support/fak
 out the tests marked `model` (their assertions are about what the real model finds: cross-lingual
 retrieval, answer quality, the model itself; or they build and install the package) and `drill`
 (whole processes killed, disks filled or made read-only, damaged files met command after command).
+In the fast tier `run_cli` forks each `newsbot` command from a server that has its imports done
+(tests/support/cli_forkserver.py); in `make test` each one starts afresh.
 """
 from __future__ import annotations
 

