@@ -124,7 +124,7 @@ def test_a_damaged_reader_file_is_one_clear_error(tmp_path, damage):
 
 
 @pytest.mark.parametrize("layers", [6, 13, "all"])
-def test_a_reader_file_whose_layers_do_not_fit_the_model_is_one_clear_error(tmp_path, layers):
+def test_a_reader_file_whose_layers_do_not_fit_the_model_is_one_clear_error(tmp_path, cache_dir, layers):
     """The shipped file trains layers 10 and 11: it cannot run on the first 6, nor on 13 of e5's 12."""
     from newsbot.index.embedding.e5_onnx import shared_model
 
@@ -134,7 +134,7 @@ def test_a_reader_file_whose_layers_do_not_fit_the_model_is_one_clear_error(tmp_
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez(tmp_path / "reader.npz", **arrays)
     with pytest.raises(ReaderUnavailable, match="does not fit"):
-        reader_mod.trained_tensors(tmp_path / "reader.npz", shared_model(tmp_path).weights)
+        reader_mod.trained_tensors(tmp_path / "reader.npz", shared_model(cache_dir).weights)
 
 
 def test_the_shipped_reader_file_is_whole_small_and_says_how_it_was_trained():
