@@ -129,8 +129,12 @@ def pytest_sessionfinish(session, exitstatus):
 def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
     """Run the real `newsbot` command in a process of its own: in the fast tier forked from a server
     that has the imports done, otherwise started afresh as `python -m newsbot.index.cli`."""
-    if FAST:
-        return forkserver().run(args, cli_env(settings, **env), cwd or ROOT, input, timeout=600)
+    run = run_forked if FAST else run_fresh
+    return run(args, settings, cwd, input, **env)
+
+
+def run_fresh(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
+    """`newsbot` started afresh, as a user starts it."""
     return subprocess.run(
         [sys.executable, "-m", "newsbot.index.cli", *args],
         cwd=cwd or ROOT,
@@ -139,6 +143,11 @@ def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input:
         capture_output=True,
         timeout=600,
     )
+
+
+def run_forked(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
+    """`newsbot` forked from this worker's fork server."""
+    return forkserver().run(args, cli_env(settings, **env), cwd or ROOT, input, timeout=600)
 
 
 def free_port() -> int:
