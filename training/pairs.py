@@ -175,17 +175,22 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pairs = build(args.train_dir, args.per_set, args.seed, tuple(args.sets), dict(args.set_size),
                   args.off_topic_share)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as f:
+    write_pairs(args.out, pairs, f"{len(pairs):,} pairs ({sum(p.label for p in pairs):,} positive) from "
+                f"{args.train_dir}, seed {args.seed}, at most {args.per_set:,} questions a set "
+                f"{dict(args.set_size) or ''}, in {time.perf_counter() - t0:.0f} s:")
+    return 0
+
+
+def write_pairs(out: Path, pairs: list[Pair], said: str) -> None:
+    """The pairs as JSON lines, and what was used (`said`) with a count of each set and kind."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
         for p in pairs:
             f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
-    counts = Counter((p.source, p.kind) for p in pairs)
-    print(f"{len(pairs):,} pairs ({sum(p.label for p in pairs):,} positive) from {args.train_dir}, "
-          f"seed {args.seed}, at most {args.per_set:,} questions a set {dict(args.set_size) or ''}, in {time.perf_counter() - t0:.0f} s:")
-    for (source, kind), n in sorted(counts.items()):
+    print(said)
+    for (source, kind), n in sorted(Counter((p.source, p.kind) for p in pairs).items()):
         print(f"  {source:<16} {kind:<12} {n:>6,}")
-    print(f"-> {args.out}")
-    return 0
+    print(f"-> {out}")
 
 
 if __name__ == "__main__":
