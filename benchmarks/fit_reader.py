@@ -1,7 +1,7 @@
 """Fit what the reader decides (index/answering/reading.py, index/answering/answerability.py) on dev material, report it on held-out questions.
 
     python benchmarks/fit_reader.py [--seed=S] [--budget=0.02] [--sets=A,B] [--rows=FILE | --from-rows=FILE[,FILE]]
-        [--read-passages=N] [--window-chars=N] [--reader-model=FILE] [--write]
+        [--read-passages=N] [--window-chars=N] [--reader-model=FILE] [--write [--quote-only]]
 
 Material: the leave-gold-out versions of the dev sets (facqa-dev, rtqa-dev, idmt-dev; half of the
 questions lose their gold articles), of the RGB-kind dev set (`python -m training.rgb_set`, under
@@ -16,7 +16,9 @@ logistic model over today's features and the reader's (per language pair) and it
 the highest threshold at which no fitted set abstains falsely on more than the budget. Half B reports,
 the RGB-kind set included (reported only).
 `--write` adds the `reader-same` / `reader-xling` groups to index/answering/answerability.json and prints
-the rerank weight to put in reading.py.
+the rerank weight to put in reading.py; with `--quote-only` it removes them instead (the judgment then reads
+today's features with the reader on, and the reader only chooses the quote): for a reader whose features
+lose to today's on half B, as the shipped one's do (docs/reader.md).
 """
 from __future__ import annotations
 
@@ -215,11 +217,18 @@ def main() -> None:
     if "--write" in args:
         path = ROOT / "index" / "answering" / "answerability.json"
         params = json.loads(path.read_text(encoding="utf-8"))
-        params["groups"] = {**{k: v for k, v in params["groups"].items() if not k.startswith("reader-")}, **model.groups}
+        # --quote-only: the reader chooses the quote and the judgment keeps today's groups (Model.group falls back
+        # to them when no reader group is fitted): for a reader file whose features lose on half B.
+        quote_only = "--quote-only" in args
+        params["groups"] = {**{k: v for k, v in params["groups"].items() if not k.startswith("reader-")},
+                            **({} if quote_only else model.groups)}
         params["reader"] = {"features": list(ALL), "false_abstain_budget": budget, "script": "benchmarks/fit_reader.py",
                             "fitted_on": f"half A (seed {seed}) of the leave-gold-out versions of {', '.join(base.SETS)} and of the own set",
                             "rerank_weight": weight, "fit_report": result["fit_report"], "heldout_report": result["heldout_report"],
-                            "rerank_heldout": result["rerank_heldout"]}
+                            "rerank_heldout": result["rerank_heldout"],
+                            "judges": not quote_only,
+                            **({"note": "quote only: the reports are of the reader groups fitted and not used"}
+                               if quote_only else {})}
         path.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
 
 

@@ -119,7 +119,7 @@ class Settings(Declared):
                                               lambda v: v is None or _between(0.0, 1.0)(v),
                                               "empty (the fitted operating point) or a number from 0 to 1")
     reader: str = setting("off", "NEWSBOT_READER", lambda v: v.strip().lower(), _one_of("on", "off"),
-                          # the reader (answering/reader.py) judges and picks the quote (docs/reader.md)
+                          # it picks the quote; it judges if answerability.json has a reader group (docs/reader.md)
                           "on or off")
     # empty: the shipped reader; a .npz file, or package.module:factory
     reader_model: str = setting("", "NEWSBOT_READER_MODEL")

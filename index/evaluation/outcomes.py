@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from newsbot.index.answering import answerability
+
 # The outcomes, best first for an answerable question, then the unanswerable ones.
 SHOWN = "shown"  # the answer text holds a gold answer
 RIGHT_ARTICLE = "right article"  # a gold article is cited; the question has no gold answer text to check
@@ -106,7 +108,7 @@ def operating_thresholds(records: list[dict]) -> dict[str, float]:
         j = r.get("judgment") or {}
         if j.get("threshold") is not None:
             features = j.get("features") or {}
-            group = ("reader-" if "reader" in features else "") + ("xling" if features.get("xling") else "same")
+            group = answerability.fitted_model().group(features)  # with the reader on, its groups when fitted
             out.setdefault(group, float(j["threshold"]))
     return out
 
