@@ -195,7 +195,13 @@ def compose(
     return " ".join(parts), citations
 
 
-READ_MARGIN = 1.0  # logits: another article's window quoted beside the best when it reads nearly as well
+# Another article's window is quoted beside the best when it leans "answers" (score > 0) and reads within READ_MARGIN
+# logits of it, up to READ_QUOTES windows of distinct articles (and the answer's sentence budget). Chosen on half A
+# (benchmarks/work runs, docs/reader.md "Stop 37"): 3 windows within 4 logits showed the answer as often as 2 within 1
+# on FacQA and the own set and more often on English news (rtqa half A 0.722 both; half B 0.524 -> 0.619), where
+# today's path finds it in a second or third article's sentence.
+READ_MARGIN = 4.0
+READ_QUOTES = 3
 
 
 def lead_article(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> str:
@@ -210,8 +216,8 @@ def compose_windows(passages: list[Passage], windows, articles: dict[str, Articl
     """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
     window of the `lead` article (`lead_article`) when the reader read it, else of the first of the
     passages judged to answer (in their order: retrieval's, or newest first); then the best window of
-    another article when it scores within READ_MARGIN of it and leans "answers" (score > 0), up to
-    `max_quotes` (at most 2). The reader chooses the window, not the article: the article quoted first
+    other articles when they score within READ_MARGIN of it and lean "answers" (score > 0), up to
+    `max_quotes` (at most READ_QUOTES). The reader chooses the window, not the article: the article quoted first
     is the one quoted first with the reader off, since across languages the reader underrates the
     article that answers (docs/reader.md)."""
     allowed = {p.chunk_id: p for p in passages}
@@ -222,7 +228,7 @@ def compose_windows(passages: list[Passage], windows, articles: dict[str, Articl
     first = min(usable, key=lambda w: (w.article_id != lead, order[w.chunk_id], -w.score))
     picked = [first]
     for w in usable:
-        if len(picked) >= min(2, max_quotes):
+        if len(picked) >= min(READ_QUOTES, max_quotes):
             break
         if w.article_id not in {p.article_id for p in picked} and w.score > 0 and w.score >= first.score - READ_MARGIN:
             picked.append(w)

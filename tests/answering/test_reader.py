@@ -93,6 +93,34 @@ def test_a_lead_the_reader_did_not_read_falls_back_to_the_first_passage():
     assert citations[0].article_id == "en-1"
 
 
+def _three_articles(scores):
+    texts = ["The mayor opened the bridge on Monday.", "The bridge cost 40 billion rupiah.",
+             "Traffic fell by half after the bridge opened."]
+    articles = {f"a{i}": Article(f"a{i}", "Bridge", t) for i, t in enumerate(texts)}
+    passages = [Passage(f"a{i}#0", f"a{i}", t, 0, len(t), 1.0 - i / 10, relevance=1.0 - i / 10)
+                for i, t in enumerate(texts)]
+    windows = sorted((Window(f"a{i}#0", f"a{i}", 0, len(t), s) for i, (t, s) in enumerate(zip(texts, scores))),
+                     key=lambda w: -w.score)
+    return articles, passages, windows
+
+
+def test_other_articles_windows_that_read_as_answers_are_quoted_beside_the_first_up_to_the_budget():
+    articles, passages, windows = _three_articles([3.0, 1.0, 0.5])
+    _, citations = extractive.compose_windows(passages, windows, articles, 3)
+    assert [c.article_id for c in citations] == ["a0", "a1", "a2"] and [c.n for c in citations] == [1, 2, 3]
+    _, two = extractive.compose_windows(passages, windows, articles, 2)
+    assert [c.article_id for c in two] == ["a0", "a1"], "never more than the answer's sentence budget"
+
+
+def test_a_window_that_does_not_read_as_an_answer_or_reads_far_below_the_first_is_not_quoted():
+    articles, passages, windows = _three_articles([3.0, -0.2, 0.5])
+    _, citations = extractive.compose_windows(passages, windows, articles, 3)
+    assert [c.article_id for c in citations] == ["a0", "a2"]
+    far = 0.5 + extractive.READ_MARGIN + 1.0
+    articles, passages, windows = _three_articles([far, 0.5, 0.4])
+    assert [c.article_id for c in extractive.compose_windows(passages, windows, articles, 3)[1]] == ["a0"]
+
+
 def test_the_reader_keeps_retrievals_order_and_only_scores_the_passages_it_read():
     articles, passages, windows = _two_articles()
     low_first = [passages[1], passages[0]]  # retrieval's fused order need not follow relevance
