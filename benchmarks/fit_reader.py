@@ -226,7 +226,6 @@ def main() -> None:
                             "fitted_on": f"half A (seed {seed}) of the leave-gold-out versions of {', '.join(base.SETS)} and of the own set",
                             "rerank_weight": weight, "fit_report": result["fit_report"], "heldout_report": result["heldout_report"],
                             "rerank_heldout": result["rerank_heldout"],
-                            "judges": not quote_only,
                             **({"note": "quote only: the reports are of the reader groups fitted and not used"}
                                if quote_only else {})}
         path.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")

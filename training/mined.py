@@ -23,7 +23,6 @@ Deterministic for a seed and a scorer. Prints what it used.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -36,7 +35,7 @@ from newsbot.index.answering import reading
 from newsbot.index.settings import Settings
 from newsbot.index.text.words import normalize_for_match
 
-from .pairs import SETS, TRAIN, Pair, per_set_override, read_jsonl, write_pairs
+from .pairs import Pair, has_train_dir, read_jsonl, sampling_parser, write_pairs
 from .splits import held_back
 
 CACHE = Path(__file__).resolve().parents[1] / "benchmarks" / "cache"
@@ -128,20 +127,13 @@ def load_scorer(name: str, cache_dir: Path = CACHE):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-dir", type=Path, default=TRAIN)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--per-set", type=int, default=600, help="answerable questions sampled from each set")
-    parser.add_argument("--set-size", type=per_set_override, action="append", default=[], metavar="SET=N")
+    parser = sampling_parser(__doc__.split("\n\n")[0], 600, "answerable questions sampled from each set")
     parser.add_argument("--negatives", type=int, default=2, help="`gone` windows per question, best-scored first")
     parser.add_argument("--scorer", default="", help="the reader file that rates the negatives (default: the "
                         "shipped one; `none`: the order `ask` reads them in)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE, help="the embedding cache (a rerun embeds nothing)")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--sets", nargs="*", default=list(SETS))
     args = parser.parse_args(argv)
-    if not args.train_dir.is_dir():
-        print(f"error: no training data at {args.train_dir} (../shared/data/train)", file=sys.stderr)
+    if not has_train_dir(args):
         return 1
     t0 = time.perf_counter()
     rng = random.Random(args.seed)

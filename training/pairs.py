@@ -157,20 +157,33 @@ def per_set_override(text: str) -> tuple[str, int]:
     return name, int(n)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def sampling_parser(description: str, per_set: int, per_set_help: str) -> argparse.ArgumentParser:
+    """The options every pair builder takes: where the training sets are, where the pairs go, how many
+    questions of each set, which sets, the seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--train-dir", type=Path, default=TRAIN)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--per-set", type=int, default=4000, help="questions sampled from each training set")
+    parser.add_argument("--per-set", type=int, default=per_set, help=per_set_help)
     parser.add_argument("--set-size", type=per_set_override, action="append", default=[], metavar="SET=N",
                         help="another --per-set for one set (repeatable), e.g. rtqa-train=4000")
-    parser.add_argument("--off-topic-share", type=float, default=0.5,
-                        help="the share of questions that get an off-topic negative")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--sets", nargs="*", default=list(SETS))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def has_train_dir(args: argparse.Namespace) -> bool:
     if not args.train_dir.is_dir():
         print(f"error: no training data at {args.train_dir} (../shared/data/train)", file=sys.stderr)
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = sampling_parser(__doc__.split("\n\n")[0], 4000, "questions sampled from each training set")
+    parser.add_argument("--off-topic-share", type=float, default=0.5,
+                        help="the share of questions that get an off-topic negative")
+    args = parser.parse_args(argv)
+    if not has_train_dir(args):
         return 1
     t0 = time.perf_counter()
     pairs = build(args.train_dir, args.per_set, args.seed, tuple(args.sets), dict(args.set_size),
