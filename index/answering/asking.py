@@ -161,7 +161,8 @@ class Asker:
             if read is not None and read.windows:
                 lead = "" if latest else extractive.lead_article(question, chosen, articles, context)
                 text, citations = extractive.compose_windows(chosen, read.windows, articles,
-                                                             self.settings.answer_sentences, lead=lead)
+                                                             self.settings.answer_sentences, lead=lead,
+                                                             question=question)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)

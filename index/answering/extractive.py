@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newsbot.index.answering.answerability import NAMES, YEAR
 from newsbot.index.answering.question import expected_type, holds_type, question_stems
@@ -212,14 +212,17 @@ def lead_article(question: str, passages: list[Passage], articles: dict[str, Art
 
 
 def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3,
-                    lead: str = "") -> tuple[str, list[Citation]]:
+                    lead: str = "", question: str = "") -> tuple[str, list[Citation]]:
     """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
     window of the `lead` article (`lead_article`) when the reader read it, else of the first of the
     passages judged to answer (in their order: retrieval's, or newest first); then the best window of
     other articles when they score within READ_MARGIN of it and lean "answers" (score > 0), up to
     `max_quotes` (at most READ_QUOTES). The reader chooses the window, not the article: the article quoted first
     is the one quoted first with the reader off, since across languages the reader underrates the
-    article that answers (docs/reader.md)."""
+    article that answers (docs/reader.md). When the `question` asks for a kind of thing (a name for "who", a
+    number for "how many") that the first window does not hold, the next sentence of its paragraph that
+    holds it is quoted right after it, as `pick_sentences` does: the answer often follows the sentence that
+    repeats the question's words, and across languages the reader does not see that."""
     allowed = {p.chunk_id: p for p in passages}
     order = {p.chunk_id: i for i, p in enumerate(passages)}
     usable = [w for w in windows if w.chunk_id in allowed and w.article_id in articles]
@@ -227,8 +230,11 @@ def compose_windows(passages: list[Passage], windows, articles: dict[str, Articl
         return ABSTAIN_TEXT, []
     first = min(usable, key=lambda w: (w.article_id != lead, order[w.chunk_id], -w.score))
     picked = [first]
+    following = _typed_next(question, articles[first.article_id], first) if max_quotes > 1 else None
+    if following is not None:
+        picked.append(replace(first, start=following[0], end=following[1]))
     for w in usable:
-        if len(picked) >= min(READ_QUOTES, max_quotes):
+        if len(picked) >= min(READ_QUOTES + (following is not None), max_quotes):
             break
         if w.article_id not in {p.article_id for p in picked} and w.score > 0 and w.score >= first.score - READ_MARGIN:
             picked.append(w)
@@ -238,6 +244,23 @@ def compose_windows(passages: list[Passage], windows, articles: dict[str, Articl
         citations.append(Citation(n, article.id, article.title, article.source, article.published_at, article.url,
                                   article.text[w.start:w.end], w.start, w.end, w.chunk_id))
     return " ".join(f"{defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in citations), citations
+
+
+def _typed_next(question: str, article: Article, window) -> tuple[int, int] | None:
+    """The (start, end) of the first of the NEIGHBOURS sentences after `window` in its paragraph that holds
+    what `question` asks for, when the window itself does not; else None."""
+    kind = expected_type(question) if question else None
+    if not kind or holds_type(kind, article.text[window.start:window.end], question):
+        return None
+    end = window.end
+    for _ in range(NEIGHBOURS):
+        following = _next_sentence(article, end)
+        if following is None:
+            return None
+        if holds_type(kind, article.text[following[0]:following[1]], question):
+            return following
+        end = following[1]
+    return None
 
 
 def verify_citations(citations: list[Citation], articles: dict[str, Article]) -> list[Citation]:

@@ -93,6 +93,31 @@ def test_a_lead_the_reader_did_not_read_falls_back_to_the_first_passage():
     assert citations[0].article_id == "en-1"
 
 
+def _who_said():
+    text = ("Preparations are under way for a meeting of the two presidents, a deputy minister told state media. "
+            "Sergei Ryabkov said the summit could include talks on trade.")
+    article = Article("a0", "Summit", text)
+    first = text.index("Sergei")
+    passages = [Passage("a0#0", "a0", text, 0, len(text), 1.0, relevance=1.0)]
+    return {"a0": article}, passages, [Window("a0#0", "a0", 0, first - 1, 1.0)], first
+
+
+def test_a_who_question_quotes_the_next_sentence_when_it_names_the_person_and_the_window_does_not():
+    articles, passages, windows, first = _who_said()
+    _, citations = extractive.compose_windows(passages, windows, articles, 3,
+                                              question="Who said preparations were under way for a meeting?")
+    assert [(c.n, c.start) for c in citations] == [(1, 0), (2, first)]
+    assert citations[1].quote.startswith("Sergei Ryabkov said")
+
+
+def test_the_next_sentence_is_not_added_when_the_question_asks_for_no_kind_or_the_budget_is_one():
+    articles, passages, windows, _ = _who_said()
+    assert len(extractive.compose_windows(passages, windows, articles, 3,
+                                          question="Are preparations under way for a meeting?")[1]) == 1
+    assert len(extractive.compose_windows(passages, windows, articles, 1,
+                                          question="Who said preparations were under way for a meeting?")[1]) == 1
+
+
 def _three_articles(scores):
     texts = ["The mayor opened the bridge on Monday.", "The bridge cost 40 billion rupiah.",
              "Traffic fell by half after the bridge opened."]
