@@ -85,16 +85,10 @@ def pick_sentences(
     picked = [lead]
     seen = {(lead[0].article_id, lead[1].start)}
     if kind and not typed.get((lead[0].article_id, lead[1].start)) and max_sentences > 1:
-        article, end = articles[lead[0].article_id], lead[1].end
-        for _ in range(NEIGHBOURS):  # the next sentences of the paragraph: the first that holds it
-            following = _next_sentence(article, end)
-            if following is None:
-                break
-            if holds_type(kind, article.text[following[0]:following[1]], question):
-                picked.append((lead[0], Sentence(lead[1].passage_rank, *following, lead[1].score)))
-                seen.add((lead[0].article_id, following[0]))
-                break
-            end = following[1]
+        following = _next_holding(kind, question, articles[lead[0].article_id], lead[1].end)
+        if following is not None:
+            picked.append((lead[0], Sentence(lead[1].passage_rank, *following, lead[1].score)))
+            seen.add((lead[0].article_id, following[0]))
     for passage, sentence in sorted(candidates, key=lambda c: -c[1].score):
         if len(picked) >= max_sentences or sentence.score < max(0.7 * lead[1].score, 1e-9):
             break
@@ -252,7 +246,11 @@ def _typed_next(question: str, article: Article, window) -> tuple[int, int] | No
     kind = expected_type(question) if question else None
     if not kind or holds_type(kind, article.text[window.start:window.end], question):
         return None
-    end = window.end
+    return _next_holding(kind, question, article, window.end)
+
+
+def _next_holding(kind: str, question: str, article: Article, end: int) -> tuple[int, int] | None:
+    """The first of the NEIGHBOURS sentences after offset `end` in its paragraph that holds the asked `kind`."""
     for _ in range(NEIGHBOURS):
         following = _next_sentence(article, end)
         if following is None:
