@@ -96,18 +96,17 @@ def refit(runs: dict, remains: dict[str, set[str]], seed: str, fit_on: list[str]
     arms = {"tool's labels": {n: [r for r in rows[n] if half(r["id"], seed) == 0] for n in fit_on},
             "remaining left out": {n: [r for r in rows[n] if half(r["id"], seed) == 0 and r["id"] not in remains[n]]
                                    for n in fit_on}}
-    print("\n| set (half B) | fitted on | abstain recall | clean abstain recall | false abstain |\n|---|---|---|---|---|")
+    print("\n| set (half B) | fitted on | abstain recall | clean abstain recall | false abstain |")
+    print("|---|---|---|---|---|")
     for arm, fitting in arms.items():
         model = fit(fitting)
         for name, rs in held.items():
             gone = [r for r in rs if not r["answerable"]]
             clean = [r for r in gone if r["id"] not in remains[name]]
             ans = [r for r in rs if r["answerable"]]
-
-            def share(sel):
-                return f"{sum(abstains(r, model) for r in sel) / len(sel):.3f}" if sel else "–"
-
-            print(f"| {name} | {arm} | {share(gone)} | {share(clean)} | {share(ans)} |")
+            cells = [f"{sum(abstains(r, model) for r in sel) / len(sel):.3f}" if sel else "–"
+                     for sel in (gone, clean, ans)]
+            print(f"| {name} | {arm} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -129,7 +128,8 @@ def main() -> None:
                 rows = [r for r in records if r["config"] == config and selected(r)]
                 f = figures(rows, remains[name], answers[name])
                 out[f"{name}/{config}/{which}"] = f
-                print(f"| {name} | {config} | {which} | " + " | ".join("–" if f[k] is None else str(f[k]) for k in keys) + " |")
+                cells = ["–" if f[k] is None else str(f[k]) for k in keys]
+                print(f"| {name} | {config} | {which} | " + " | ".join(cells) + " |")
     print(json.dumps(out), file=sys.stderr)
     if "--refit" in args:
         refit(runs, remains, seed, [n for n in fit_on if n in runs])
