@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from fit_answerability import abstains, fit, half  # noqa: E402
 
+from newsbot.index.answering.answerability import Model  # noqa: E402
 from newsbot.index.evaluation.metrics import contains_any, load_questions  # noqa: E402
 from newsbot.index.evaluation.remains import answer_remains  # noqa: E402
 
@@ -99,6 +100,9 @@ def refit(runs: dict, remains: dict[str, set[str]], seed: str, fit_on: list[str]
     print("\n| set (half B) | fitted on | abstain recall | clean abstain recall | false abstain |")
     print("|---|---|---|---|---|")
     for arm, fitting in arms.items():
+        groups = {Model.base_group(r["features"]) for rs in fitting.values() for r in rs if "features" in r}
+        if groups != {"same", "xling"}:
+            sys.exit("--refit needs questions of both language pairs to fit on (idmt for the cross-lingual one)")
         model = fit(fitting)
         for name, rs in held.items():
             gone = [r for r in rs if not r["answerable"]]
