@@ -49,6 +49,11 @@ class Model:
 
     groups: dict[str, dict]  # group -> {"weights": {feature: w}, "bias": b, "threshold": t}
 
+    @property
+    def reads(self) -> bool:
+        """Whether it was fitted with the reader's features: then the reader reads before the judgment."""
+        return any(name.startswith("reader-") for name in self.groups)
+
     @staticmethod
     def base_group(features: dict[str, float]) -> str:
         return "xling" if features.get("xling") else "same"

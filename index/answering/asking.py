@@ -146,28 +146,31 @@ class Asker:
         read = None
         reads = self.settings.reader == "on" if reader is None else reader
         model = self.reader_model() if passages and reads else None
-        if model is not None:
+        if model is not None and self.model.reads:  # a judgment fitted with the reader's scores reads first
             read = reading.read(model, asked, passages, articles)
             timings["read_ms"] = read.ms
             passages = reading.rerank(passages, read)
         judgment = self.judge(st.namespace, asked, lang, passages, articles, read)
-        if read is not None:
-            judgment = replace(judgment, read=read.windows)
         latest = asks_for_latest(question)
         if judgment.answerable:
             chosen = list(judgment.passages)
             if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
-            if read is not None and read.windows:
-                lead = "" if latest else extractive.lead_article(question, chosen, articles, context)
-                text, citations = extractive.compose_windows(chosen, read.windows, articles,
-                                                             self.settings.answer_sentences, lead=lead,
-                                                             question=question)
+            if model is not None:
+                lead = chosen[0].article_id if latest else extractive.lead_article(question, chosen, articles, context)
+                if read is None:  # only the passage quoted first is read: its best window is the quote
+                    read = reading.read(model, asked, [p for p in chosen if p.article_id == lead][:1], articles)
+                    timings["read_ms"] = read.ms
+                    passages = reading.rerank(passages, read)
+                text, citations = extractive.compose_read(question, chosen, read.windows, articles,
+                                                          self.settings.answer_sentences, lead=lead, context=context)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)
         else:
             text, citations = extractive.abstention(judgment, lang), []
+        if read is not None:
+            judgment = replace(judgment, read=read.windows)
         abstained = not citations
         closest = None
         if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment,

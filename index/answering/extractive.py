@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from newsbot.index.answering.answerability import NAMES, YEAR
 from newsbot.index.answering.question import expected_type, holds_type, question_stems
@@ -189,15 +189,6 @@ def compose(
     return " ".join(parts), citations
 
 
-# Another article's window is quoted beside the best when it leans "answers" (score > 0) and reads within READ_MARGIN
-# logits of it, up to READ_QUOTES windows of distinct articles (and the answer's sentence budget). Chosen on half A
-# (benchmarks/work runs, docs/reader.md "Stop 37"): 3 windows within 4 logits showed the answer as often as 2 within 1
-# on FacQA and the own set and more often on English news (rtqa half A 0.722 both; half B 0.524 -> 0.619), where
-# today's path finds it in a second or third article's sentence.
-READ_MARGIN = 4.0
-READ_QUOTES = 3
-
-
 def lead_article(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> str:
     """The article whose sentence `compose` would quote first: the best-matching sentence among the
     passages judged to answer, not merely the first passage."""
@@ -205,38 +196,33 @@ def lead_article(question: str, passages: list[Passage], articles: dict[str, Art
     return picked[0][0].article_id if picked else ""
 
 
-def compose_windows(passages: list[Passage], windows, articles: dict[str, Article], max_quotes: int = 3,
-                    lead: str = "", question: str = "") -> tuple[str, list[Citation]]:
-    """(answer text, citations) from the reader's windows (`records.Window`, best first): the best
-    window of the `lead` article (`lead_article`) when the reader read it, else of the first of the
-    passages judged to answer (in their order: retrieval's, or newest first); then the best window of
-    other articles when they score within READ_MARGIN of it and lean "answers" (score > 0), up to
-    `max_quotes` (at most READ_QUOTES). The reader chooses the window, not the article: the article quoted first
-    is the one quoted first with the reader off, since across languages the reader underrates the
-    article that answers (docs/reader.md). When the `question` asks for a kind of thing (a name for "who", a
-    number for "how many") that the first window does not hold, the next sentence of its paragraph that
-    holds it is quoted right after it, as `pick_sentences` does: the answer often follows the sentence that
-    repeats the question's words, and across languages the reader does not see that."""
-    allowed = {p.chunk_id: p for p in passages}
-    order = {p.chunk_id: i for i, p in enumerate(passages)}
-    usable = [w for w in windows if w.chunk_id in allowed and w.article_id in articles]
+def compose_read(question: str, passages: list[Passage], windows, articles: dict[str, Article],
+                 max_sentences: int = 3, lead: str = "", context: str = "") -> tuple[str, list[Citation]]:
+    """(answer text, citations) with the reader: its best window in the first of the `passages` from the
+    `lead` article (`lead_article`, the article `compose` quotes first) comes first, then the sentences
+    `compose` would quote that the window does not hold. The reader's window holds the answer more often than
+    the best-matching sentence does, but the sentence match still finds answers in a second article, which
+    the reader alone missed on English news; together they showed the answer at least as often as today's
+    path on every dev half (docs/reader.md, stop 39). When the `question` asks for a kind of thing (a name
+    for "who", a number for "how many") that the window does not hold, the next sentence of its paragraph
+    that holds it follows the window, as `pick_sentences` does. Without a window there, this is `compose`."""
+    first = next((p.chunk_id for p in passages if p.article_id == lead), None)
+    usable = [w for w in windows if w.chunk_id == first and lead in articles]
     if not usable:
-        return ABSTAIN_TEXT, []
-    first = min(usable, key=lambda w: (w.article_id != lead, order[w.chunk_id], -w.score))
-    picked = [first]
-    following = _typed_next(question, articles[first.article_id], first) if max_quotes > 1 else None
+        return compose(question, passages, articles, max_sentences, context=context)
+    best = max(usable, key=lambda w: w.score)
+    quotes = [(best.article_id, best.start, best.end, best.chunk_id)]
+    following = _typed_next(question, articles[lead], best) if max_sentences > 1 else None
     if following is not None:
-        picked.append(replace(first, start=following[0], end=following[1]))
-    for w in usable:
-        if len(picked) >= min(READ_QUOTES + (following is not None), max_quotes):
-            break
-        if w.article_id not in {p.article_id for p in picked} and w.score > 0 and w.score >= first.score - READ_MARGIN:
-            picked.append(w)
+        quotes.append((lead, following[0], following[1], best.chunk_id))
+    for passage, sentence in pick_sentences(question, passages, articles, max_sentences, context=context):
+        if not any(aid == passage.article_id and sentence.start < b and a < sentence.end for aid, a, b, _ in quotes):
+            quotes.append((passage.article_id, sentence.start, sentence.end, passage.chunk_id))
     citations = []
-    for n, w in enumerate(picked, 1):
-        article = articles[w.article_id]
+    for n, (aid, a, b, chunk_id) in enumerate(quotes, 1):
+        article = articles[aid]
         citations.append(Citation(n, article.id, article.title, article.source, article.published_at, article.url,
-                                  article.text[w.start:w.end], w.start, w.end, w.chunk_id))
+                                  article.text[a:b], a, b, chunk_id))
     return " ".join(f"{defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in citations), citations
 
 

@@ -1,11 +1,13 @@
-"""Reading the top passages with the reader: which windows it reads, and what its scores decide.
+"""Reading passages with the reader: which windows it reads, and what its scores decide.
 
 The reader costs what embedding costs per token, so it reads a few short windows, not
-articles: in each of the top READ_PASSAGES passages, the sentence windows (consecutive
-sentences up to WINDOW_CHARS) that share the most of the question's words, WINDOWS_PER_PASSAGE
-of them. Its best score is what the answerability judgment reads, and its best window in the
-article quoted first is the quote shown (verbatim, at the article's offsets). It does not reorder
-the passages: on the dev halves every reordering tried lost to retrieval's (docs/reader.md).
+articles: in each of the first READ_PASSAGES passages it is given, the sentence windows
+(consecutive sentences up to WINDOW_CHARS) that share the most of the question's words,
+WINDOWS_PER_PASSAGE of them. `ask` gives it the passages of the article it quotes first, and
+its best window there is the quote shown first (verbatim, at the article's offsets); only an
+answerability model fitted with the reader's scores has it read the top passages before
+judging. It does not reorder the passages: on the dev halves every reordering tried lost to
+retrieval's (docs/reader.md).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import FAST, SAMPLES, SEED_QUESTION, make_settings, run_cli
 
-from newsbot.index.answering import extractive, reading
+from newsbot.index.answering import answerability, extractive, reading
 from newsbot.index.answering import reader as reader_mod
 from newsbot.index.answering.reader import (
     MAX_TOKENS,
@@ -75,22 +75,44 @@ def _two_articles():
     return {a.id: a for a in (en, idn)}, passages, windows
 
 
-def test_the_sentence_match_chooses_the_article_quoted_first_and_the_reader_its_window():
+RATE = "What did the central bank decide about the rate?"
+
+
+def _spans(citations):
+    return [(c.article_id, c.start, c.end) for c in citations]
+
+
+def test_the_readers_best_window_of_the_lead_article_comes_first_then_todays_sentences():
     articles, passages, windows = _two_articles()
-    _, citations = extractive.compose_windows(passages, windows, articles, 1, lead="id-1")
-    assert [(c.article_id, c.quote) for c in citations] == [("id-1", "Bank sentral menahan suku bunga di enam persen.")]
+    _, today = extractive.compose(RATE, passages, articles, 3)
+    _, citations = extractive.compose_read(RATE, passages, windows, articles, 3, lead="id-1")
+    assert (citations[0].article_id, citations[0].quote) == ("id-1", "Bank sentral menahan suku bunga di enam persen.")
+    assert _spans(citations[1:]) == [s for s in _spans(today) if not (s[0] == "id-1" and s[1] < 47)]
+    assert any(c.article_id == "en-1" for c in citations[1:]), "the sentence match's other article is still quoted"
+    assert [c.n for c in citations] == list(range(1, len(citations) + 1))
 
 
-def test_without_a_lead_the_first_passages_best_window_is_quoted():
+def test_a_sentence_the_window_holds_is_not_quoted_again():
     articles, passages, windows = _two_articles()
-    _, citations = extractive.compose_windows(passages, windows, articles, 1)
-    assert [(c.article_id, c.start, c.end) for c in citations] == [("en-1", 33, 91)]
+    _, citations = extractive.compose_read(RATE, passages, windows, articles, 3, lead="en-1")
+    assert _spans(citations)[0] == ("en-1", 33, 91)
+    spans = _spans(citations)
+    assert not any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for i, x in enumerate(spans) for y in spans[i + 1:])
 
 
-def test_a_lead_the_reader_did_not_read_falls_back_to_the_first_passage():
+def test_without_a_window_of_the_lead_article_the_answer_is_todays():
     articles, passages, windows = _two_articles()
-    _, citations = extractive.compose_windows(passages, windows, articles, 1, lead="elsewhere")
-    assert citations[0].article_id == "en-1"
+    assert extractive.compose_read(RATE, passages, windows, articles, 3, lead="elsewhere") == \
+        extractive.compose(RATE, passages, articles, 3)
+
+
+def test_the_window_comes_from_the_lead_articles_first_passage_even_when_a_later_one_reads_better():
+    articles, passages, windows = _two_articles()
+    en = articles["en-1"]
+    later = Passage("en-1#1", "en-1", en.text, 33, len(en.text), 0.5, relevance=0.5)
+    windows = [Window("en-1#1", "en-1", 33, 91, 5.0), Window("en-1#0", "en-1", 0, 32, 0.5)]
+    _, citations = extractive.compose_read(RATE, [*passages, later], windows, articles, 3, lead="en-1")
+    assert _spans(citations)[0] == ("en-1", 0, 32)
 
 
 def _who_said():
@@ -104,46 +126,18 @@ def _who_said():
 
 def test_a_who_question_quotes_the_next_sentence_when_it_names_the_person_and_the_window_does_not():
     articles, passages, windows, first = _who_said()
-    _, citations = extractive.compose_windows(passages, windows, articles, 3,
-                                              question="Who said preparations were under way for a meeting?")
+    _, citations = extractive.compose_read("Who said preparations were under way for a meeting?", passages, windows,
+                                           articles, 3, lead="a0")
     assert [(c.n, c.start) for c in citations] == [(1, 0), (2, first)]
     assert citations[1].quote.startswith("Sergei Ryabkov said")
 
 
 def test_the_next_sentence_is_not_added_when_the_question_asks_for_no_kind_or_the_budget_is_one():
     articles, passages, windows, _ = _who_said()
-    assert len(extractive.compose_windows(passages, windows, articles, 3,
-                                          question="Are preparations under way for a meeting?")[1]) == 1
-    assert len(extractive.compose_windows(passages, windows, articles, 1,
-                                          question="Who said preparations were under way for a meeting?")[1]) == 1
-
-
-def _three_articles(scores):
-    texts = ["The mayor opened the bridge on Monday.", "The bridge cost 40 billion rupiah.",
-             "Traffic fell by half after the bridge opened."]
-    articles = {f"a{i}": Article(f"a{i}", "Bridge", t) for i, t in enumerate(texts)}
-    passages = [Passage(f"a{i}#0", f"a{i}", t, 0, len(t), 1.0 - i / 10, relevance=1.0 - i / 10)
-                for i, t in enumerate(texts)]
-    windows = sorted((Window(f"a{i}#0", f"a{i}", 0, len(t), s) for i, (t, s) in enumerate(zip(texts, scores))),
-                     key=lambda w: -w.score)
-    return articles, passages, windows
-
-
-def test_other_articles_windows_that_read_as_answers_are_quoted_beside_the_first_up_to_the_budget():
-    articles, passages, windows = _three_articles([3.0, 1.0, 0.5])
-    _, citations = extractive.compose_windows(passages, windows, articles, 3)
-    assert [c.article_id for c in citations] == ["a0", "a1", "a2"] and [c.n for c in citations] == [1, 2, 3]
-    _, two = extractive.compose_windows(passages, windows, articles, 2)
-    assert [c.article_id for c in two] == ["a0", "a1"], "never more than the answer's sentence budget"
-
-
-def test_a_window_that_does_not_read_as_an_answer_or_reads_far_below_the_first_is_not_quoted():
-    articles, passages, windows = _three_articles([3.0, -0.2, 0.5])
-    _, citations = extractive.compose_windows(passages, windows, articles, 3)
-    assert [c.article_id for c in citations] == ["a0", "a2"]
-    far = 0.5 + extractive.READ_MARGIN + 1.0
-    articles, passages, windows = _three_articles([far, 0.5, 0.4])
-    assert [c.article_id for c in extractive.compose_windows(passages, windows, articles, 3)[1]] == ["a0"]
+    assert len(extractive.compose_read("Are preparations under way for a meeting?", passages, windows, articles, 3,
+                                       lead="a0")[1]) == 1
+    assert len(extractive.compose_read("Who said preparations were under way for a meeting?", passages, windows,
+                                       articles, 1, lead="a0")[1]) == 1
 
 
 def test_the_reader_keeps_retrievals_order_and_only_scores_the_passages_it_read():
@@ -213,8 +207,7 @@ def fake_read_engine(tmp_path, cache_dir):
 
 def test_with_the_reader_the_quote_is_a_window_it_read_verbatim(fake_read_engine):
     answer = fake_read_engine.ask(MEASLES)
-    assert not answer.abstained and answer.judgment.read
-    assert "read_ms" in answer.timings_ms and "reader" in answer.judgment.features
+    assert not answer.abstained and answer.judgment.read and "read_ms" in answer.timings_ms
     read = {(w.article_id, w.start, w.end) for w in answer.judgment.read}
     first = answer.citations[0]
     assert (first.article_id, first.start, first.end) in read
@@ -222,12 +215,28 @@ def test_with_the_reader_the_quote_is_a_window_it_read_verbatim(fake_read_engine
     assert article.text[first.start:first.end] == first.quote
 
 
-def test_the_read_passages_come_first_with_their_scores(fake_read_engine):
+def test_the_reader_does_not_change_the_judgment_unless_it_was_fitted_with_the_readers_scores(fake_read_engine):
+    on, off = fake_read_engine.ask(MEASLES), fake_read_engine.ask(MEASLES, reader=False)
+    assert "reader" not in on.judgment.features
+    assert (on.judgment.features, on.judgment.probability) == (off.judgment.features, off.judgment.probability)
+
+
+def test_only_the_article_quoted_first_is_read_and_its_passages_carry_the_scores(fake_read_engine):
     answer = fake_read_engine.ask(MEASLES)
-    scored = [p.reader for p in answer.passages]
-    read = [s for s in scored if s is not None]
-    assert read and scored[: len(read)] == read  # the passages read lead, the rest keep their order after
-    assert len(read) <= reading.READ_PASSAGES
+    lead = answer.citations[0].article_id
+    assert {w.article_id for w in answer.judgment.read} == {lead}
+    scored = [p for p in answer.passages if p.reader is not None]
+    assert scored and {p.article_id for p in scored} == {lead}
+
+
+def test_a_judgment_fitted_with_the_readers_scores_reads_the_top_passages_before_judging(fake_read_engine):
+    groups = dict(answerability.fitted_model().groups)
+    for base in ("same", "xling"):
+        groups[f"reader-{base}"] = {**groups[base], "weights": {**groups[base]["weights"], "reader": 0.1}}
+    fake_read_engine.asker.model = answerability.Model(groups)
+    answer = fake_read_engine.ask(MEASLES)
+    assert "reader" in answer.judgment.features
+    assert len({w.article_id for w in answer.judgment.read}) > 1, "the top passages are read, not one article"
 
 
 def test_the_reader_is_off_unless_asked_for(tmp_path):
