@@ -118,7 +118,7 @@ class Settings(Declared):
     abstain_threshold: float | None = setting(None, "NEWSBOT_ABSTAIN_THRESHOLD", float,
                                               lambda v: v is None or _between(0.0, 1.0)(v),
                                               "empty (the fitted operating point) or a number from 0 to 1")
-    reader: str = setting("off", "NEWSBOT_READER", lambda v: v.strip().lower(), _one_of("on", "off"),
+    reader: str = setting("on", "NEWSBOT_READER", lambda v: v.strip().lower(), _one_of("on", "off"),
                           # it picks the quote; it judges if answerability.json has a reader group (docs/reader.md)
                           "on or off")
     # empty: the shipped reader; a .npz file, or package.module:factory

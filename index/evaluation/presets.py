@@ -49,8 +49,8 @@ def presets(settings: Settings) -> dict[str, Preset]:
         *([replace(base, name="extractive", description="the default retrieval with extractive answers", llm=False)]
           if base.llm else []),
         replace(base, name="reader-off" if settings.reader == "on" else "reader-on", reader=settings.reader != "on",
-                description="the default with the reader " + ("off: today's hand features rank, judge and pick the "
-                            "sentence" if settings.reader == "on" else "on")),
+                description="the default with the reader " + ("off: the hand features alone pick the quote"
+                                                              if settings.reader == "on" else "on")),
         Preset("dense", "Chroma cosine similarity only", replace(base.retrieval, mode="dense"), base.chunk_tokens,
                base.chunk_overlap),
         # The BM25 baselines search every question term: the rarest-terms shortcut of `auto` (where

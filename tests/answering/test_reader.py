@@ -20,6 +20,7 @@ from newsbot.index.answering.reader import (
     read_meta,
 )
 from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
 from newsbot.index.records import Article, Passage, Window
 
 MEASLES = "How many measles cases were reported in the West Texas outbreak?"
@@ -239,8 +240,12 @@ def test_a_judgment_fitted_with_the_readers_scores_reads_the_top_passages_before
     assert len({w.article_id for w in answer.judgment.read}) > 1, "the top passages are read, not one article"
 
 
-def test_the_reader_is_off_unless_asked_for(tmp_path):
-    assert make_settings(data_dir=tmp_path).reader == "off"
+def test_the_reader_is_on_unless_turned_off(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("NEWSBOT_READER", raising=False)
+    assert Settings.load().reader == "on"
+    monkeypatch.setenv("NEWSBOT_READER", "off")
+    assert Settings.load().reader == "off"
 
 
 def test_reader_off_answers_as_before_without_reading(fake_read_engine):

@@ -66,7 +66,8 @@ def test_an_answer_from_the_socket_carries_a_typed_judgment(sample_engine):
     assert back.judgment == replace(answer.judgment, passages=(),  # the passages travel once, in Answer.passages
                                     probability=round(answer.judgment.probability, 4),
                                     threshold=round(answer.judgment.threshold, 4) if answer.judgment.threshold else None,
-                                    features={k: round(v, 4) for k, v in answer.judgment.features.items()})
+                                    features={k: round(v, 4) for k, v in answer.judgment.features.items()},
+                                    read=tuple(replace(w, score=round(w.score, 4)) for w in answer.judgment.read))
     assert back.decision() == answer.decision()
 
 
