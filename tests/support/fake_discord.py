@@ -730,13 +730,26 @@ class ClientThread:
         self.thread = threading.Thread(target=self._run, name="discord-client", daemon=True)
         self.client: Any = None
         self.crashed: BaseException | None = None
+        self._stopping: asyncio.Event | None = None
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
 
         async def main():
             self.client = self.factory(**self.fake.client_options())
-            await self.client.start(self.fake.token)
+            self._stopping = asyncio.Event()
+            running = asyncio.create_task(self.client.start(self.fake.token))
+            stop = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            # close() whole, in this loop: started from another thread it ended start(), and with it the
+            # loop, before its own last steps ran (the bot's health file, its executor)
+            await self.client.close()
+            others = [t for t in asyncio.all_tasks() if t not in (asyncio.current_task(), running)]
+            for task in others:  # views' timeout tasks: cancelled here, while the loop still runs them
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            await running
 
         try:
             self.loop.run_until_complete(main())
@@ -751,9 +764,5 @@ class ClientThread:
 
     def stop(self) -> None:
         if self.client is not None and self.loop.is_running():
-            # close() ends client.start(), which ends the thread's loop, often before close() itself
-            # returns: wait for the thread, not for close()'s result (that waited out its 15 s timeout)
-            asyncio.run_coroutine_threadsafe(self.client.close(), self.loop)
+            self.loop.call_soon_threadsafe(self._stopping.set)  # main() closes the client and ends the loop
         self.thread.join(30)
-        for task in asyncio.all_tasks(self.loop):  # views' timeout tasks
-            task.cancel()
