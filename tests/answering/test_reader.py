@@ -216,6 +216,22 @@ def test_with_the_reader_the_quote_is_a_window_it_read_verbatim(fake_read_engine
     assert article.text[first.start:first.end] == first.quote
 
 
+def test_with_the_reader_the_answer_still_quotes_every_sentence_it_quotes_without(fake_read_engine):
+    """So the reader can only add an answer the hand features' quote missed, never lose one."""
+    questions = [json.loads(line)["question"] for line in (SAMPLES / "questions.jsonl").read_text().splitlines()]
+    compared = 0
+    for question in questions:
+        on, off = fake_read_engine.ask(question), fake_read_engine.ask(question, reader=False)
+        assert on.abstained == off.abstained
+        if off.abstained:
+            continue
+        compared += 1
+        for c in off.citations:
+            assert any(q.article_id == c.article_id and q.start <= c.start and c.end <= q.end for q in on.citations), \
+                (question, c.quote)
+    assert compared >= 10
+
+
 def test_the_reader_does_not_change_the_judgment_unless_it_was_fitted_with_the_readers_scores(fake_read_engine):
     on, off = fake_read_engine.ask(MEASLES), fake_read_engine.ask(MEASLES, reader=False)
     assert "reader" not in on.judgment.features
