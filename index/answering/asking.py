@@ -158,16 +158,21 @@ class Asker:
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
             if model is not None:
                 lead = chosen[0].article_id if latest else extractive.lead_article(question, chosen, articles, context)
+                first = [p for p in chosen if p.article_id == lead][:1]
                 if read is None:  # only the passage quoted first is read: its best window is the quote
-                    read = reading.read(model, asked, [p for p in chosen if p.article_id == lead][:1], articles)
+                    read = reading.read(model, asked, first, articles)
                     timings["read_ms"] = read.ms
                     passages = reading.rerank(passages, read)
-                text, citations = extractive.compose_read(question, chosen, read.windows, articles,
-                                                          self.settings.answer_sentences, lead=lead, context=context)
+                if reading.refutes([w for w in read.windows if first and w.chunk_id == first[0].chunk_id]):
+                    judgment = replace(judgment, answerable=False, reason=answerability.NOT_COVERED)
+                else:
+                    text, citations = extractive.compose_read(question, chosen, read.windows, articles,
+                                                              self.settings.answer_sentences, lead=lead,
+                                                              context=context)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)
-        else:
+        if not judgment.answerable:
             text, citations = extractive.abstention(judgment, lang), []
         if read is not None:
             judgment = replace(judgment, read=read.windows)

@@ -217,13 +217,17 @@ def test_with_the_reader_the_quote_is_a_window_it_read_verbatim(fake_read_engine
 
 
 def test_with_the_reader_the_answer_still_quotes_every_sentence_it_quotes_without(fake_read_engine):
-    """So the reader can only add an answer the hand features' quote missed, never lose one."""
+    """So the reader can only add an answer the hand features' quote missed, never lose one (unless it
+    refutes the passage outright: then it says "not covered", `test_a_question_whose_passage_...`)."""
     questions = [json.loads(line)["question"] for line in (SAMPLES / "questions.jsonl").read_text().splitlines()]
     compared = 0
     for question in questions:
         on, off = fake_read_engine.ask(question), fake_read_engine.ask(question, reader=False)
-        assert on.abstained == off.abstained
         if off.abstained:
+            assert on.abstained, "the reader never answers what the judgment refused"
+            continue
+        if on.abstained:
+            assert reading.refutes(on.judgment.read), "only the reader's refutation abstains where today answers"
             continue
         compared += 1
         for c in off.citations:
@@ -254,6 +258,27 @@ def test_a_judgment_fitted_with_the_readers_scores_reads_the_top_passages_before
     answer = fake_read_engine.ask(MEASLES)
     assert "reader" in answer.judgment.features
     assert len({w.article_id for w in answer.judgment.read}) > 1, "the top passages are read, not one article"
+
+
+def test_the_reader_overrules_an_answer_only_when_every_window_it_read_is_beyond_doubt_not_one():
+    def window(score):
+        return Window("a#0", "a", 0, 10, score)
+
+    assert reading.refutes([window(reading.READ_FLOOR - 0.1), window(-9.0)])
+    assert not reading.refutes([window(reading.READ_FLOOR - 0.1), window(reading.READ_FLOOR + 0.1)])
+    assert not reading.refutes([])
+
+
+def test_a_question_whose_passage_the_reader_refutes_is_answered_not_covered(tmp_path, cache_dir):
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
+                             embed_model="support.fake_embedder:HashEmbedding",
+                             reader_model="support.fake_reader:RefutingReader", reader="on", abstain_threshold=0.0)
+    with Engine.open(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        refuted, without = engine.ask(MEASLES), engine.ask(MEASLES, reader=False)
+    assert not without.abstained
+    assert refuted.abstained and refuted.reason == "not_covered" and not refuted.citations
+    assert refuted.judgment.read and all(w.score < reading.READ_FLOOR for w in refuted.judgment.read)
 
 
 def test_the_reader_is_on_unless_turned_off(tmp_path, monkeypatch):

@@ -26,3 +26,13 @@ class OverlapReader:
             share = len(asked & found) / len(asked) if asked else 0.0
             out.append(8.0 * share - 4.0)
         return np.array(out, dtype=np.float32)
+
+
+class RefutingReader(OverlapReader):
+    """Reads every window as not answering, beyond doubt: what `ask` does when the reader overrules."""
+
+    name = "fake-refuting-reader"
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.full(len(passages), -10.0, dtype=np.float32)
