@@ -163,7 +163,9 @@ class Asker:
                     read = reading.read(model, asked, first, articles)
                     timings["read_ms"] = read.ms
                     passages = reading.rerank(passages, read)
-                if reading.refutes([w for w in read.windows if first and w.chunk_id == first[0].chunk_id]):
+                # only within a language: the reader saw no pair across languages, and it underrates those
+                if first and first[0].lang == lang and reading.refutes(
+                        [w for w in read.windows if w.chunk_id == first[0].chunk_id]):
                     judgment = replace(judgment, answerable=False, reason=answerability.NOT_COVERED)
                 else:
                     text, citations = extractive.compose_read(question, chosen, read.windows, articles,

@@ -33,10 +33,11 @@ WINDOW_CHARS = 400  # about 100 tokens: 8 windows read in ~150 ms on 2 cores
 RELEVANCE_WEIGHT: float | None = None
 
 
-# Below this many logits for every window of the passage it would quote, the reader overrules an "answer":
-# it is sure that passage does not answer. Chosen on half A of the leave-gold-out runs (docs/reader.md, stop
-# 39): the highest floor at which no set abstained falsely more than without it (facqa, rtqa, idmt, mixed,
-# own); on half B it raised abstain recall facqa 0.449 -> 0.478, idmt and mixed 0.419 -> 0.46.
+# Below this many logits for every window of the passage it would quote, in the question's language, the reader
+# overrules an "answer": it is sure that passage does not answer. Chosen on half A of the leave-gold-out runs
+# (docs/reader.md, stop 39): the highest floor at which no set abstained falsely more than without it; on half B
+# facqa's abstain recall rose 0.449 -> 0.478 at the same false abstention. Across languages the reader is not
+# trusted to refute (it saw no such pair; an Indonesian question over an English answer scored -5.6).
 READ_FLOOR = -3.5
 
 

@@ -269,16 +269,36 @@ def test_the_reader_overrules_an_answer_only_when_every_window_it_read_is_beyond
     assert not reading.refutes([])
 
 
-def test_a_question_whose_passage_the_reader_refutes_is_answered_not_covered(tmp_path, cache_dir):
+@pytest.fixture
+def refuting_engine(tmp_path, cache_dir):
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, embed_provider="custom",
                              embed_model="support.fake_embedder:HashEmbedding",
                              reader_model="support.fake_reader:RefutingReader", reader="on", abstain_threshold=0.0)
     with Engine.open(settings) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
-        refuted, without = engine.ask(MEASLES), engine.ask(MEASLES, reader=False)
+        yield engine
+
+
+def test_a_question_whose_passage_the_reader_refutes_is_answered_not_covered(refuting_engine):
+    refuted, without = refuting_engine.ask(MEASLES), refuting_engine.ask(MEASLES, reader=False)
     assert not without.abstained
     assert refuted.abstained and refuted.reason == "not_covered" and not refuted.citations
     assert refuted.judgment.read and all(w.score < reading.READ_FLOOR for w in refuted.judgment.read)
+
+
+def test_the_reader_refutes_only_a_passage_in_the_questions_language(refuting_engine):
+    """It saw no pair across languages, and underrates those: there its word is not final."""
+    across = 0
+    for line in (SAMPLES / "questions.jsonl").read_text().splitlines():
+        question = json.loads(line)["question"]
+        without = refuting_engine.ask(question, reader=False)
+        if without.abstained:
+            continue
+        on = refuting_engine.ask(question)
+        lead = next(p for p in without.passages if p.article_id == without.citations[0].article_id)
+        assert on.abstained == (lead.lang == on.lang), (question, lead.lang, on.lang)
+        across += lead.lang != on.lang
+    assert across >= 1, "the own set asks across languages"
 
 
 def test_the_reader_is_on_unless_turned_off(tmp_path, monkeypatch):
