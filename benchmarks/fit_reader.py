@@ -53,10 +53,22 @@ MAX_QUESTIONS = 700  # per set: idmt-dev's 1,953 would take most of the time and
 READER_MODEL = ""  # --reader-model=FILE: another reader file than the shipped one
 
 
+def reading_first(model: Model) -> Model:
+    """`model` with reader groups that weigh the reader's scores 0: `ask` then reads the top passages before
+    judging (as a model fitted with the reader's features does) and records their features, and still judges
+    as `model` does."""
+    if model.reads:
+        return model
+    silent = {f"reader-{g}": {**model.groups[g], "weights": {**model.groups[g]["weights"], "reader": 0.0}}
+              for g in ("same", "xling")}
+    return Model({**model.groups, **silent})
+
+
 def collect(articles: list[Path], questions: Path, work: Path) -> list[dict]:
     settings = Settings(data_dir=work, cache_dir=base.CACHE, namespace="fit", reader="on", reader_model=READER_MODEL)
     rows = []
     with Engine(settings) as engine:
+        engine.asker.model = reading_first(engine.asker.model)
         for path in articles:
             engine.add(engine.drafts_from_jsonl(str(path)))
         for q in load_questions(questions)[:MAX_QUESTIONS]:
