@@ -157,7 +157,9 @@ class Asker:
             if latest:  # the newest article first; an undated one is never taken for new
                 chosen.sort(key=lambda p: articles[p.article_id].published_at or "", reverse=True)
             if model is not None:
-                lead = chosen[0].article_id if latest else extractive.lead_article(question, chosen, articles, context)
+                picked = extractive.pick_sentences(question, chosen, articles, self.settings.answer_sentences,
+                                                   context=context)  # once: it names the lead article and quotes
+                lead = chosen[0].article_id if latest else (picked[0][0].article_id if picked else "")
                 first = [p for p in chosen if p.article_id == lead][:1]
                 if read is None:  # only the passage quoted first is read: its best window is the quote
                     read = reading.read(model, asked, first, articles)
@@ -170,7 +172,7 @@ class Asker:
                 else:
                     text, citations = extractive.compose_read(question, chosen, read.windows, articles,
                                                               self.settings.answer_sentences, lead=lead,
-                                                              context=context)
+                                                              context=context, picked=picked)
             else:
                 text, citations = extractive.compose(question, chosen, articles, self.settings.answer_sentences,
                                                     context=context)

@@ -160,10 +160,15 @@ def compose(
     context: str = "",
 ) -> tuple[str, list[Citation]]:
     """(answer text, citations): sentences quoted from passages judged to answer the question."""
+    return quote_sentences(pick_sentences(question, passages, articles, max_sentences, context=context), articles)
+
+
+def quote_sentences(picked: list[tuple[Passage, Sentence]], articles: dict[str, Article]) -> tuple[str, list[Citation]]:
+    """(answer text, citations) quoting `pick_sentences`'s choice."""
     parts: list[str] = []
     citations: list[Citation] = []
     number: dict[str, int] = {}
-    for passage, sentence in pick_sentences(question, passages, articles, max_sentences, context=context):
+    for passage, sentence in picked:
         article = articles[passage.article_id]
         quote = article.text[sentence.start : sentence.end]
         key = f"{passage.article_id}:{sentence.start}"
@@ -189,33 +194,30 @@ def compose(
     return " ".join(parts), citations
 
 
-def lead_article(question: str, passages: list[Passage], articles: dict[str, Article], context: str = "") -> str:
-    """The article whose sentence `compose` would quote first: the best-matching sentence among the
-    passages judged to answer, not merely the first passage."""
-    picked = pick_sentences(question, passages, articles, 1, context=context)
-    return picked[0][0].article_id if picked else ""
-
-
 def compose_read(question: str, passages: list[Passage], windows, articles: dict[str, Article],
-                 max_sentences: int = 3, lead: str = "", context: str = "") -> tuple[str, list[Citation]]:
+                 max_sentences: int = 3, lead: str = "", context: str = "",
+                 picked: list[tuple[Passage, Sentence]] | None = None) -> tuple[str, list[Citation]]:
     """(answer text, citations) with the reader: its best window in the first of the `passages` from the
-    `lead` article (`lead_article`, the article `compose` quotes first) comes first, then the sentences
+    `lead` article (the article `compose` quotes first: `pick_sentences`'s first) comes first, then the sentences
     `compose` would quote that the window does not hold. The reader's window holds the answer more often than
     the best-matching sentence does, but the sentence match still finds answers in a second article, which
     the reader alone missed on English news; together they showed the answer at least as often as today's
     path on every dev half (docs/reader.md, stop 39). When the `question` asks for a kind of thing (a name
     for "who", a number for "how many") that the window does not hold, the next sentence of its paragraph
-    that holds it follows the window, as `pick_sentences` does. Without a window there, this is `compose`."""
+    that holds it follows the window, as `pick_sentences` does. Without a window there, this is `compose`.
+    `picked`: `pick_sentences`'s choice, when the caller has it already (it found the lead article with it)."""
+    if picked is None:
+        picked = pick_sentences(question, passages, articles, max_sentences, context=context)
     first = next((p.chunk_id for p in passages if p.article_id == lead), None)
     usable = [w for w in windows if w.chunk_id == first and lead in articles]
     if not usable:
-        return compose(question, passages, articles, max_sentences, context=context)
+        return quote_sentences(picked, articles)
     best = max(usable, key=lambda w: w.score)
     quotes = [(best.article_id, best.start, best.end, best.chunk_id)]
     following = _typed_next(question, articles[lead], best) if max_sentences > 1 else None
     if following is not None:
         quotes.append((lead, following[0], following[1], best.chunk_id))
-    for passage, sentence in pick_sentences(question, passages, articles, max_sentences, context=context):
+    for passage, sentence in picked:
         if not any(aid == passage.article_id and sentence.start < b and a < sentence.end for aid, a, b, _ in quotes):
             quotes.append((passage.article_id, sentence.start, sentence.end, passage.chunk_id))
     citations = []
