@@ -24,7 +24,7 @@ from newsbot.index.answering.asking import Asker
 from newsbot.index.api import AskRequest, ask_request
 from newsbot.index.embedding.cache import EmbeddingCache
 from newsbot.index.embedding.embedder import Embedder
-from newsbot.index.embedding.providers import build_embedding
+from newsbot.index.embedding.providers import build_embedding, load_in_background
 from newsbot.index.errors import NewsbotError, NotFoundError
 from newsbot.index.ingest.pipeline import Ingest
 from newsbot.index.ingest.reindex import Reindexed, finish_swaps, raise_missing, reindex
@@ -46,6 +46,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock: FileLock | None = None
+        self._loading: threading.Thread | None = None
         self._stores_lock = threading.Lock()
         self._stores: dict[str, NamespaceStore] = {}
         data_dir = Path(settings.data_dir)
@@ -53,9 +54,10 @@ class Engine:
             data_dir_files.prepare(data_dir)  # newsbot's own folder (a foreign one is refused), private: 0700
             if not settings.server_mode:
                 self._lock = lock_data_dir(data_dir)
+            self._loading = load_in_background(settings)  # the model loads while Chroma is imported
+            self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
             self.embedder = Embedder(build_embedding(settings),
                                      EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
-            self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
             finish_swaps(self.client)  # a reindex cut mid-swap is finished before anything can write
             lex_name = (
                 f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode
@@ -111,6 +113,9 @@ class Engine:
         embedder = getattr(self, "embedder", None)
         if embedder is not None and embedder.cache is not None:
             embedder.cache.close()
+        if self._loading is not None:  # an engine that failed to open: its model load ends before the process may
+            self._loading.join()
+            self._loading = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None

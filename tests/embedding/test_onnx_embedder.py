@@ -146,6 +146,40 @@ def test_a_truncated_model_cache_is_rebuilt_with_a_warning_and_embeds_the_same(o
     assert cached.stat().st_size > 0 and OnnxE5(tmp_path).built is False
 
 
+BACKGROUND = """
+import logging, sys
+import numpy as np
+from pathlib import Path
+from newsbot.index.embedding.e5_onnx import load_in_background, shared_model
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+thread = load_in_background(Path(sys.argv[1]))
+print("thread" if thread else "no thread")
+model = shared_model(Path(sys.argv[1]))  # waits for the thread's load, or loads (and repairs) here
+print(model.built, " ".join(f"{x:.6f}" for x in model.passage("Presiden meresmikan jalan tol baru.")[:8]))
+"""
+
+
+@pytest.mark.parametrize("cache", ["whole", "damaged .onnx", "damaged .spm", "absent"])
+def test_a_new_process_loads_a_cached_model_in_the_background_and_a_damaged_cache_is_still_repaired(
+        onnx_e5, tmp_path, cache):
+    import shutil
+    import sys
+
+    if cache != "absent":
+        shutil.copytree(onnx_e5.graph.parent, tmp_path / "onnx")
+    if cache.startswith("damaged"):
+        cached = tmp_path / "onnx" / onnx_e5.graph.with_suffix(cache.split()[1]).name
+        cached.write_bytes(cached.read_bytes()[: cached.stat().st_size // 3])
+    out = subprocess.run([sys.executable, "-c", BACKGROUND, str(tmp_path)], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0] == ("no thread" if cache == "absent" else "thread")  # building a graph imports onnx: not in a thread
+    assert lines[1].split()[0] == str(cache in ("absent", "damaged .onnx"))  # built only where none was readable
+    assert ("is damaged; building it again" in out.stderr) == cache.startswith("damaged"), out.stderr
+    assert out.stderr.count("is damaged") <= 1  # said once, by the load that repairs it
+    vector = np.array([float(x) for x in lines[1].split()[1:]])
+    assert np.allclose(vector, onnx_e5.passage("Presiden meresmikan jalan tol baru.")[:8], atol=1e-5)
+
+
 def test_a_damaged_model_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "e5.bin"
     bad.write_bytes(b"E5S1" + b"\x00" * 12)

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import run_cli
+import newsbot.index.text.dates as dates
+from conftest import SHARED_DATA, needs_shared, run_cli
 from newsbot.index.text.dates import find_range
 from newsbot.index.sources.draft import Draft
 
@@ -62,6 +63,29 @@ def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, st
 ])
 def test_questions_without_a_time_have_no_range(question, lang):
     assert find_range(question, lang, NOW - timedelta(days=3)) is None  # a Thursday
+
+
+def test_a_question_without_a_word_of_time_is_not_read_by_dateparser(monkeypatch):
+    import dateparser.search
+
+    def unwanted(*args, **kwargs):
+        raise AssertionError("dateparser read a question that holds no word of time")
+
+    monkeypatch.setattr(dateparser.search, "search_dates", unwanted)
+    assert find_range("What did Zelenskyy say about the minerals deal?", "en", NOW) is None
+    assert find_range("Siapa pemenang Piala Dunia 2022?", "id", NOW) is None
+    with pytest.raises(AssertionError):
+        find_range("What did the mayor say last night?", "en", NOW)  # "night": read as before
+
+
+@needs_shared
+def test_skipping_dateparser_changes_no_range_on_the_dev_sets_questions(monkeypatch):
+    questions = [(r["question"], r.get("lang", "en")) for name in ("facqa-dev", "rtqa-dev", "idmt-dev")
+                 for r in map(json.loads, (SHARED_DATA / name / "questions.jsonl").open(encoding="utf-8"))]
+    skipped = [q for q in questions[::4] if not any(a in dates._in_known_words(q[0])[0].lower() for a in dates._ANCHORS)]
+    monkeypatch.setattr(dates, "_ANCHORS", ("",))  # every question goes to dateparser again
+    assert len(skipped) > 200
+    assert [q for q in skipped if find_range(*q, NOW) is not None] == []
 
 
 def days_ago(n: int) -> str:
