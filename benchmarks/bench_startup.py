@@ -1,6 +1,6 @@
 """Cold start: how long until the CLI or the bot can answer (the Discord login excluded).
 
-    python benchmarks/bench_startup.py [--runs 5]
+    python benchmarks/bench_startup.py [--runs 5] [--reader on|off]
 
 CLI: wall time of `newsbot ask QUESTION` in a new process (interpreter start,
 imports, opening the index, embedding the question, answering), on the sample
@@ -41,13 +41,16 @@ def timed(cmd: list[str], env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reader", choices=("on", "off"), default="on",
+                        help="NEWSBOT_READER for the measured processes (the environment's NEWSBOT_ settings are not passed)")
     args = parser.parse_args()
     data = WORK / "startup"
     shutil.rmtree(data, ignore_errors=True)
     with Engine(Settings(data_dir=data, cache_dir=CACHE)) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "CHROMA_", "LLM_"))}
-    env.update(NEWSBOT_DATA_DIR=str(data), NEWSBOT_CACHE_DIR=str(WORK / "startup-empty-cache"))  # the question is embedded
+    env.update(NEWSBOT_DATA_DIR=str(data), NEWSBOT_CACHE_DIR=str(WORK / "startup-empty-cache"),  # the question is embedded
+               NEWSBOT_READER=args.reader)
     newsbot = str(ROOT / ".venv" / "bin" / "newsbot") if (ROOT / ".venv" / "bin" / "newsbot").exists() else "newsbot"
     cli = [timed([newsbot, "ask", QUESTION], env) for _ in range(args.runs)]
     bot_runs = []
