@@ -7,6 +7,7 @@ import pytest
 from conftest import run_cli
 from newsbot.index.engine import Engine
 from newsbot.index.sources.draft import Draft
+from newsbot.index.storage.store import HNSW_EF_SEARCH, collection_name
 
 NICKEL = Draft(
     title="Nickel smelters expand in Sulawesi",
@@ -50,6 +51,8 @@ def test_roundtrip_against_a_chroma_server(settings, chroma_server):
     with Engine.open(replace(settings, chroma_host=host, chroma_port=port)) as engine:
         assert engine.stats().store.startswith("chroma server")
         roundtrip(engine)
+        chunks = engine.client.get_collection(collection_name("default", "chunks"))
+        assert chunks.configuration["hnsw"]["ef_search"] == HNSW_EF_SEARCH  # the server searches as wide
 
 
 @pytest.mark.server
