@@ -23,7 +23,7 @@ from newsbot.index.evaluation.metrics import Question, aggregate, load_questions
 from newsbot.index.evaluation.presets import default_preset
 from newsbot.index.settings import Settings
 
-KEYS = ("hit@1", "hit@5", "mrr@10", "answer_shown", "false_abstain")
+KEYS = ("hit@1", "hit@5", "mrr@10", "answer_shown", "answer_shown_when_first", "false_abstain")
 QUIZ_DAY = re.compile(r"rtqa-(\d{4})(\d{2})(\d{2})_")
 
 
