@@ -176,8 +176,10 @@ def main() -> None:
         "script": "benchmarks/fit_answerability.py",
     }
     print(json.dumps(params, indent=2))
-    if "--write" in sys.argv:
-        (ROOT / "index" / "answering" / "answerability.json").write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
+    if "--write" in sys.argv:  # what other fits recorded there (fit_reader.py's "reader") stays
+        path = ROOT / "index" / "answering" / "answerability.json"
+        kept = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        path.write_text(json.dumps({**kept, **params}, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
