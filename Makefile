@@ -47,6 +47,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_startup.py
 	cd benchmarks && ../$(BIN)/python bench_ingest.py
 	cd benchmarks && ../$(BIN)/python bench_query.py
+	cd benchmarks && ../$(BIN)/python probe_hnsw.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build/test-cache

@@ -1,10 +1,10 @@
 """How many of a question's exact nearest chunks Chroma's HNSW search returns, by search breadth (ef_search).
 
-    python benchmarks/probe_hnsw.py DATA_DIR [--namespace bench] [--ef 100,400,800,1600] [--per-set 200]
+    python benchmarks/probe_hnsw.py [DATA_DIR] [--namespace bench] [--ef 100,400,800,1600] [--per-set 200]
 
-DATA_DIR is a newsbot data directory (e.g. benchmarks/work/query/embedded, the 100k-chunk index that
-bench_query.py builds). The questions are the first --per-set of each leave-gold-out dev set in
-benchmarks/work (facqa, rtqa, idmt), embedded as `ask` embeds them. For each ef, in a fresh process
+DATA_DIR is a newsbot data directory (default benchmarks/work/query/embedded, the 100k-chunk index that
+bench_query.py builds; `make bench` runs this after it). The questions are the first --per-set of each
+dev set in ../shared/data (facqa, rtqa, idmt), embedded as `ask` embeds them. For each ef, in a fresh process
 (Chroma applies a collection's ef_search from a process's first query on): recall@50 against exact
 search over every stored vector, how often the exact top chunk is among the 50, and the search's own time
 (ids and distances only). It sets the collection's ef_search as it goes and leaves it at newsbot's value.
@@ -20,20 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from common import CACHE, WORK, percentile
+from common import CACHE, SHARED, WORK, percentile, save
 
 N = 50
 
 
 def questions(per_set: int) -> list[str]:
     out: list[str] = []
-    for name in ("facqa-dev-lgo", "rtqa-dev-lgo", "idmt-dev-lgo"):
-        path = WORK / name / "questions.jsonl"
+    for name in ("facqa-dev", "rtqa-dev", "idmt-dev"):
+        path = SHARED / name / "questions.jsonl"
         if path.exists():
             with open(path, encoding="utf-8") as f:
                 out += [json.loads(line)["question"] for line in f if line.strip()][:per_set]
     if not out:
-        sys.exit("no questions: make benchmarks/work/*-dev-lgo with ../shared/tools/leavegoldout.py first")
+        sys.exit(f"no questions: the dev sets are read from {SHARED}")
     return out
 
 
@@ -72,7 +72,7 @@ def measure(data_dir: Path, namespace: str, ef: int, per_set: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("data_dir", type=Path, nargs="?", default=WORK / "query" / "embedded")
     parser.add_argument("--namespace", default="bench")
     parser.add_argument("--ef", default="100,400,800,1600")
     parser.add_argument("--per-set", type=int, default=200)
@@ -81,11 +81,14 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(args.data_dir, args.namespace, args.one, args.per_set)))
         return
+    rows = []
     for ef in [int(x) for x in args.ef.split(",")]:
         out = subprocess.run([sys.executable, __file__, str(args.data_dir), "--namespace", args.namespace,
                               "--per-set", str(args.per_set), "--one", str(ef)],
                              capture_output=True, text=True, check=True).stdout
-        print(out.strip().splitlines()[-1], flush=True)
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    save({"hnsw_search": rows})
     import chromadb
 
     from newsbot.index.storage.store import HNSW_EF_SEARCH, collection_name
