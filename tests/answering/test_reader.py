@@ -116,6 +116,23 @@ def test_the_window_comes_from_the_lead_articles_first_passage_even_when_a_later
     assert _spans(citations)[0] == ("en-1", 0, 32)
 
 
+def test_a_window_overlapping_the_best_one_stretches_the_quote_over_both():
+    text = ("The volcano erupted at 8:05 p.m., the Japan Meteorological Agency said. "
+            "The agency announced a Level 5 alert, the highest level. "
+            "Residents of Kagoshima were told to evacuate.")
+    article = Article("v0", "Volcano", text)
+    second, third = text.index("The agency"), text.index("Residents")
+    passages = [Passage("v0#0", "v0", text, 0, len(text), 1.0, relevance=1.0)]
+    question = "A volcano eruption in which country prompted a Level 5 alert?"
+    overlapping = [Window("v0#0", "v0", second, len(text), 2.0), Window("v0#0", "v0", 0, third - 1, 0.5)]
+    _, citations = extractive.compose_read(question, passages, overlapping, {"v0": article}, 3, lead="v0")
+    assert _spans(citations)[0] == ("v0", 0, len(text)) and "Japan" in citations[0].quote
+
+    apart = [Window("v0#0", "v0", third, len(text), 2.0), Window("v0#0", "v0", 0, second - 1, 0.5)]
+    _, citations = extractive.compose_read(question, passages, apart, {"v0": article}, 3, lead="v0")
+    assert _spans(citations)[0] == ("v0", third, len(text)), "a window that does not touch the best one stays apart"
+
+
 def _who_said():
     text = ("Preparations are under way for a meeting of the two presidents, a deputy minister told state media. "
             "Sergei Ryabkov said the summit could include talks on trade.")
