@@ -1,13 +1,14 @@
 """How many of a question's exact nearest chunks Chroma's HNSW search returns, by search breadth (ef_search).
 
-    python benchmarks/probe_hnsw.py [DATA_DIR] [--namespace bench] [--ef 100,400,800,1600] [--per-set 200]
+    python benchmarks/probe_hnsw.py [DATA_DIR] [--namespace bench] [--ef 100,400,800,1600] [--questions 500]
 
 DATA_DIR is a newsbot data directory (default benchmarks/work/query/embedded, the 100k-chunk index that
-bench_query.py builds; `make bench` runs this after it). The questions are the first --per-set of each
-dev set in ../shared/data (facqa, rtqa, idmt), embedded as `ask` embeds them. For each ef, in a fresh process
-(Chroma applies a collection's ef_search from a process's first query on): recall@50 against exact
-search over every stored vector, how often the exact top chunk is among the 50, and the search's own time
-(ids and distances only). It sets the collection's ef_search as it goes and leaves it at newsbot's value.
+bench_query.py builds; `make bench` runs this after it). The questions are bench_query.py's
+(`common.question_texts`: the dev sets' English and Indonesian questions, shuffled), embedded as `ask`
+embeds them. For each ef, in a fresh process (Chroma applies a collection's ef_search from a process's
+first query on): recall@50 against exact search over every stored vector, how often the exact top chunk
+is among the 50, and the search's own time (ids and distances only). It sets the collection's ef_search
+as it goes and leaves it at newsbot's value.
 """
 from __future__ import annotations
 
@@ -20,24 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common import CACHE, SHARED, WORK, percentile, save
+from common import CACHE, WORK, percentile, question_texts, save
 
 N = 50
 
 
-def questions(per_set: int) -> list[str]:
-    out: list[str] = []
-    for name in ("facqa-dev", "rtqa-dev", "idmt-dev"):
-        path = SHARED / name / "questions.jsonl"
-        if path.exists():
-            with open(path, encoding="utf-8") as f:
-                out += [json.loads(line)["question"] for line in f if line.strip()][:per_set]
-    if not out:
-        sys.exit(f"no questions: the dev sets are read from {SHARED}")
-    return out
-
-
-def measure(data_dir: Path, namespace: str, ef: int, per_set: int) -> dict:
+def measure(data_dir: Path, namespace: str, ef: int, count: int) -> dict:
     import chromadb
 
     from newsbot.index.answering.question import looks_like_question
@@ -49,13 +38,14 @@ def measure(data_dir: Path, namespace: str, ef: int, per_set: int) -> dict:
     col.modify(configuration={"hnsw": {"ef_search": ef}})
     ids: list[str] = []
     parts = []
-    while len(ids) < col.count():
+    total = col.count()
+    while len(ids) < total:
         got = col.get(include=["embeddings"], limit=5000, offset=len(ids))
         ids += got["ids"]
         parts.append(np.asarray(got["embeddings"], dtype=np.float32))
     matrix = np.concatenate(parts)
     with Engine(Settings.load(None, data_dir=WORK / "probe-hnsw-empty", cache_dir=CACHE)) as engine:
-        vectors = [engine.embedder.embed_query(q, as_passage=not looks_like_question(q)) for q in questions(per_set)]
+        vectors = [engine.embedder.embed_query(q, as_passage=not looks_like_question(q)) for q in question_texts(count)]
     recall, top, ms = [], [], []
     for v in vectors:
         exact = np.argsort(-(matrix @ v))[:N]
@@ -75,16 +65,16 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path, nargs="?", default=WORK / "query" / "embedded")
     parser.add_argument("--namespace", default="bench")
     parser.add_argument("--ef", default="100,400,800,1600")
-    parser.add_argument("--per-set", type=int, default=200)
+    parser.add_argument("--questions", type=int, default=500)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.data_dir, args.namespace, args.one, args.per_set)))
+        print(json.dumps(measure(args.data_dir, args.namespace, args.one, args.questions)))
         return
     rows = []
     for ef in [int(x) for x in args.ef.split(",")]:
         out = subprocess.run([sys.executable, __file__, str(args.data_dir), "--namespace", args.namespace,
-                              "--per-set", str(args.per_set), "--one", str(ef)],
+                              "--questions", str(args.questions), "--one", str(ef)],
                              capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)

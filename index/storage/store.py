@@ -23,9 +23,9 @@ from newsbot.index.settings import check_namespace
 SCHEMA = 1
 # How many graph neighbours Chroma's HNSW search keeps exploring (its `ef_search`; Chroma's default is 100).
 # At 100 the search misses true nearest chunks where the graph is crowded or split: in the 100k-chunk benchmark
-# index it found the exact top chunk for 88% of the dev questions (recall@50 0.87), and in the idmt + rtqa
+# index it found the exact top chunk for 72% of bench_query's questions (recall@50 0.78), and in the idmt + rtqa
 # mixed-language index English questions lost Indonesian chunks that were their closest (recall@50 0.95, as low
-# as 0.46 for one question). At 800: 98% (0.99) at 100k, for about 1 ms a question (docs/performance.md).
+# as 0.46 for one question). At 800: 95% (0.97) at 100k, for about 1.5 ms a question (docs/performance.md).
 HNSW_EF_SEARCH = 800
 _PAGE = 1000
 log = logging.getLogger("newsbot.storage")
