@@ -161,7 +161,7 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         words |= around & {"past", "terakhir"}
         start, end = _period(moment.date(), base, words)
         before = lowered[:at].split()[-2:]
-        if SINCE & set(before) or SINCE & words:
+        if SINCE & set(before) or SINCE & _leading(phrase):
             start, end = moment.date(), base
         trimmed = _trimmed(phrase)
         first = lowered.find(trimmed.lower(), at) if trimmed.lower() in phrase.lower() else at
@@ -203,6 +203,15 @@ def _weekend(question: str, base: date) -> DateRange | None:
     if qualifier in ("last", "lalu", "kemarin") and base.weekday() >= 5:
         saturday -= timedelta(days=7)  # asked during a weekend, "last weekend" is the one before
     return DateRange(saturday, min(saturday + timedelta(days=1), base), m.group(0))
+
+
+def _leading(phrase: str) -> set[str]:
+    """The words of a matched phrase before its first word of time: "since Monday" -> {"since"}. What
+    dateparser swallows after it is not part of the time: "this week after thousands of cases ..." is
+    this week, not since today."""
+    tokens = [t.lower().strip(",.?!") for t in phrase.split()]
+    timely = [i for i, t in enumerate(tokens) if t in _VOCABULARY or t.isdigit()]
+    return set(tokens[:timely[0]] if timely else tokens)
 
 
 def _trimmed(phrase: str) -> str:

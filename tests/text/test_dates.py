@@ -26,6 +26,8 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("Apa yang diumumkan bulan Maret?", "id", "2026-03-01", "2026-03-31"),
     ("Apa yang berubah sejak Senin?", "id", "2026-11-23", "2026-11-29"),
     ("Which deal was signed this week?", "en", "2026-11-23", "2026-11-29"),  # the seven days to today
+    # "after" read with the phrase ("this week after") follows the time: not "since today"
+    ("Which drink was recalled this week after thousands of cans were mislabeled?", "en", "2026-11-23", "2026-11-29"),
     ("Apa kata menteri pekan lalu?", "id", "2026-11-16", "2026-11-22"),
     ("What changed over the last two weeks?", "en", "2026-11-15", "2026-11-29"),
     ("Apa yang berubah dalam seminggu terakhir?", "id", "2026-11-22", "2026-11-29"),
