@@ -77,6 +77,18 @@ def test_a_name_spelled_in_another_language_is_not_taken_as_unknown(engine):
     assert not answer.abstained and "tidak siap" in answer.answer
 
 
+def test_a_name_the_closest_article_spells_in_its_language_is_not_unknown_beside_other_articles(engine):
+    # "US" is "AS" in the Indonesian seed, which answers; an English article on Ukraine's gas, further down
+    # the list, lacks "US" too, and that is no evidence against the Indonesian article on top.
+    drafts = {d.id: d for d in engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl"))}
+    engine.add([drafts[i] for i in ("seed-trump-putin-summit", "sample-eu-sanctions", "sample-ukraine-energy",
+                                    "sample-measles")], namespace="mixed")
+    answer = engine.ask("Which NATO goal did US officials say Ukraine should give up?", namespace="mixed")
+    assert {p.lang for p in answer.passages} == {"id", "en"} and answer.passages[0].lang == "id"
+    assert not answer.abstained and answer.citations[0].article_id == "seed-trump-putin-summit"
+    assert "NATO" in answer.citations[0].quote
+
+
 def test_indonesian_question_is_answered_from_the_indonesian_article(sample_engine):
     answer = sample_engine.ask("Berapa jumlah penumpang kereta cepat Whoosh?")
     assert not answer.abstained
