@@ -8,8 +8,8 @@ passages to answer from. The CLI, the bot, the eval and the LLM path all go thro
 
 Two rules are certain and come first: a question naming a year is answered only from
 articles of (or mentioning) that year, and a question about a name that no chunk of the
-namespace contains is not covered (judged only when passages in the question's language
-were retrieved: "Pope" may be "Paus" in Indonesian). Everything else is a logistic model,
+namespace contains is not covered (judged only when the closest passage is in the question's
+language: "Pope" may be "Paus" in Indonesian, and "US" is "AS"). Everything else is a logistic model,
 one per language pair, over cheap signals of the top passages: how similar the best passage
 is, how far it stands above the next ones, how much of the question (IDF-weighted) it, its
 title, its best sentence and the top five cover, whether it holds the question's rarest
