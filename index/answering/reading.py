@@ -3,11 +3,11 @@
 The reader costs what embedding costs per token, so it reads a few short windows, not
 articles: in each of the first READ_PASSAGES passages it is given, the sentence windows
 (consecutive sentences up to WINDOW_CHARS) that share the most of the question's words,
-WINDOWS_PER_PASSAGE of them. `ask` gives it the passages of the article it quotes first, and
-its best window there is the quote shown first (verbatim, at the article's offsets); only an
-answerability model fitted with the reader's scores has it read the top passages before
-judging. It does not reorder the passages: on the dev halves every reordering tried lost to
-retrieval's (docs/reader.md).
+WINDOWS_PER_PASSAGE of them (one by the question's last sentence, when it has several). `ask`
+gives it the passages of the article it quotes first, and its best window there is the quote
+shown first (verbatim, at the article's offsets); only an answerability model fitted with the
+reader's scores has it read the top passages before judging. It does not reorder the passages:
+on the dev halves every reordering tried lost to retrieval's (docs/reader.md).
 """
 from __future__ import annotations
 
@@ -72,25 +72,40 @@ def candidate_windows(text: str, start: int, end: int, max_chars: int = WINDOW_C
 def choose_windows(question: str, passages: list[Passage],
                    articles: dict[str, Article]) -> list[tuple[Passage, int, int]]:
     """The windows to read: in each of the top READ_PASSAGES passages, the WINDOWS_PER_PASSAGE that
-    share the most of the question's (weighted) words, earlier first among equals."""
+    share the most of the question's (weighted) words, earlier first among equals. A question of several
+    sentences (a quiz: "The sports world is in turmoil after ... Which team does Watson play for?") has
+    its second window chosen by its last sentence alone: the preamble's words outweigh the question's,
+    and its two best windows restated the preamble (rtqa lgo, both halves: answer shown 0.795 -> 0.846,
+    docs/reader.md, stop 43)."""
     stems = question_stems(question)
+    spans = sentence_spans(question)
+    asked = question_stems(question[spans[-1][0]:spans[-1][1]]) if len(spans) > 1 else {}
     chosen: list[tuple[Passage, int, int]] = []
     seen: set[tuple[str, int, int]] = set()
     for passage in passages[:READ_PASSAGES]:
         article = articles.get(passage.article_id)
         if article is None:
             continue
-        scored = []
+        scored, by_ask = [], []
         for i, (a, b) in enumerate(candidate_windows(article.text, passage.start, passage.end, WINDOW_CHARS)):
             text = article.text[a:b]
-            lexical = score_sentence(text, stems)
-            if text.rstrip("\"'”’») ").endswith("?"):
-                lexical *= 0.3  # a window ending in a question restates it
+            restates = text.rstrip("\"'”’») ").endswith("?")
+            lexical = score_sentence(text, stems) * (0.3 if restates else 1.0)  # a window ending in "?" restates it
             scored.append((lexical - 0.001 * i, a, b))
-        for _, a, b in sorted(scored, reverse=True)[:WINDOWS_PER_PASSAGE]:
+            if asked:
+                by_ask.append((score_sentence(text, asked) * (0.3 if restates else 1.0) - 0.001 * i, a, b))
+        picks = sorted(scored, reverse=True)
+        if by_ask:  # a quiz's preamble outweighs its question: one window by the question sentence alone
+            best = max(by_ask)
+            picks = [picks[0]] + ([best] if best[1:] != picks[0][1:] else []) + picks[1:]
+        kept = 0
+        for _, a, b in picks:
+            if kept == WINDOWS_PER_PASSAGE:
+                break
             if (passage.article_id, a, b) not in seen:
                 seen.add((passage.article_id, a, b))
                 chosen.append((passage, a, b))
+                kept += 1
     return chosen
 
 

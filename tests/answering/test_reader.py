@@ -64,6 +64,36 @@ def test_windows_stay_inside_the_passage_and_within_the_window_size():
     assert all(b - a <= reading.WINDOW_CHARS for a, b in windows)
 
 
+QUIZ = ("The sports world is in turmoil after quarterback Deshaun Watson was suspended for just six games for "
+        "violating the league's personal conduct policy in private meetings with massage therapists. "
+        "Which team does Watson play for?")
+WATSON = Article("nfl", "Watson", " ".join([
+    "Deshaun Watson was suspended for six games on Monday for violating the league's personal conduct policy in "
+    "private meetings with massage therapists, a decision the league and many fans in the sports world criticised.",
+    "The suspension of just six games for the quarterback, who met the massage therapists in private, has put "
+    "the sports world in turmoil, and the league's personal conduct policy is now under review by its owners.",
+    "Watson signed a new contract with the Cleveland Browns in March and will play for the team again once his "
+    "suspension ends, the club said, adding that it supported the process and would not comment further.",
+]))
+
+
+def _quiz_windows(question):
+    passage = Passage("nfl#0", "nfl", WATSON.text, 0, len(WATSON.text), 1.0)
+    return [WATSON.text[a:b] for _, a, b in reading.choose_windows(question, [passage], {"nfl": WATSON})]
+
+
+def test_a_quizs_question_sentence_gets_a_window_of_its_own_beside_the_preambles_best():
+    windows = _quiz_windows(QUIZ)
+    assert len(windows) == reading.WINDOWS_PER_PASSAGE
+    assert windows[0].startswith("Deshaun Watson was suspended")  # the best match of the whole question, first
+    assert any("Cleveland Browns" in w for w in windows)  # matched by "Which team does Watson play for?" alone
+
+
+def test_a_one_sentence_question_reads_the_windows_that_match_it_best():
+    windows = _quiz_windows("Which team did the league suspend Watson from for violating its conduct policy?")
+    assert len(windows) == reading.WINDOWS_PER_PASSAGE and not any("Cleveland Browns" in w for w in windows)
+
+
 def _two_articles():
     en = Article("en-1", "Rates",
                  "The central bank met on Tuesday. Officials kept the rate at six percent, a spokesman said.")
