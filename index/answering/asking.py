@@ -247,7 +247,7 @@ class Asker:
         language would spell the name the same way ("Pope" may be "Paus" in Indonesian, "US" is "AS").
         An English article further down does not make the name's absence evidence against the Indonesian
         one on top: in the mixed index (idmt-dev beside rtqa-dev) that refused 8 answerable questions
-        whose top passage answered them (docs/reader.md, stop 43)."""
+        whose top passage answered them (docs/multilingual.md, stop 43)."""
         if not lang or not passages or passages[0].lang != lang:
             return []
         names = {n: stems for n in key_names(question) if (stems := lexical_terms(n, lang))}

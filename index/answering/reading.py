@@ -89,15 +89,13 @@ def choose_windows(question: str, passages: list[Passage],
         scored, by_ask = [], []
         for i, (a, b) in enumerate(candidate_windows(article.text, passage.start, passage.end, WINDOW_CHARS)):
             text = article.text[a:b]
-            restates = text.rstrip("\"'”’») ").endswith("?")
-            lexical = score_sentence(text, stems) * (0.3 if restates else 1.0)  # a window ending in "?" restates it
-            scored.append((lexical - 0.001 * i, a, b))
+            damp = 0.3 if text.rstrip("\"'”’») ").endswith("?") else 1.0  # a window ending in "?" restates it
+            scored.append((score_sentence(text, stems) * damp - 0.001 * i, a, b))
             if asked:
-                by_ask.append((score_sentence(text, asked) * (0.3 if restates else 1.0) - 0.001 * i, a, b))
+                by_ask.append((score_sentence(text, asked) * damp - 0.001 * i, a, b))
         picks = sorted(scored, reverse=True)
         if by_ask:  # a quiz's preamble outweighs its question: one window by the question sentence alone
-            best = max(by_ask)
-            picks = [picks[0]] + ([best] if best[1:] != picks[0][1:] else []) + picks[1:]
+            picks = [picks[0], max(by_ask), *picks[1:]]  # the same window twice is read once (`seen`)
         kept = 0
         for _, a, b in picks:
             if kept == WINDOWS_PER_PASSAGE:

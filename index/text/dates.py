@@ -205,19 +205,25 @@ def _weekend(question: str, base: date) -> DateRange | None:
     return DateRange(saturday, min(saturday + timedelta(days=1), base), m.group(0))
 
 
+def _time_words(tokens: list[str]) -> list[int]:
+    """The positions of the words of time among a phrase's tokens."""
+    bare = [t.lower().strip(",.?!") for t in tokens]
+    return [i for i, t in enumerate(bare) if t in _VOCABULARY or t.isdigit()]
+
+
 def _leading(phrase: str) -> set[str]:
     """The words of a matched phrase before its first word of time: "since Monday" -> {"since"}. What
     dateparser swallows after it is not part of the time: "this week after thousands of cases ..." is
     this week, not since today."""
-    tokens = [t.lower().strip(",.?!") for t in phrase.split()]
-    timely = [i for i, t in enumerate(tokens) if t in _VOCABULARY or t.isdigit()]
-    return set(tokens[:timely[0]] if timely else tokens)
+    tokens = phrase.split()
+    timely = _time_words(tokens)
+    return {t.lower().strip(",.?!") for t in (tokens[:timely[0]] if timely else tokens)}
 
 
 def _trimmed(phrase: str) -> str:
     """The words of time in a matched phrase ("yesterday about" -> "yesterday"; "in March" stays)."""
     tokens = phrase.split()
-    timely = [i for i, t in enumerate(tokens) if t.lower().strip(",.?!") in _VOCABULARY or t.strip(",.?!").isdigit()]
+    timely = _time_words(tokens)
     if not timely:
         return phrase.strip()
     first, last = timely[0], timely[-1]
