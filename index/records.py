@@ -63,6 +63,7 @@ class Passage:
     url: str = ""
     lang: str = ""
     reader: float | None = None  # the reader's best score of a window of it (a logit), when it was read
+    sentence: float | None = None  # its best sentence's cosine similarity (a language's leader in a mixed index)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

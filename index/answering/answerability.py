@@ -108,10 +108,15 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
     names = key_names(question)
     seen = " ".join(f"{p.title} {p.text}" for p in top[:3]).lower()
     xling = float(bool(lang and best.lang and lang != best.lang))
+    # Across languages the passage is judged by its best sentence, as the cross-lingual model was fitted
+    # (on idmt, one sentence per article): a fact translated inside a long chunk is diluted by the rest.
+    lift = max(0.0, (best.sentence or 0.0) - (best.dense or 0.0)) if xling else 0.0
+    rels[0] += lift
+    dense1 = (best.dense or 0.0) + lift
     gap = rels[0] - (sum(rels[1:]) / len(rels[1:]) if len(rels) > 1 else rels[0] - 0.05)
     return {
         "rel1": rels[0],
-        "dense1": best.dense or 0.0,
+        "dense1": dense1,
         "gap": gap,
         "cov1": covers[0],
         "cov_max": max(covers),
@@ -121,7 +126,7 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
         "names": sum(n.lower() in seen for n in names) / len(names) if names else 1.0,
         "xling": xling,
         "xl_rel1": xling * rels[0],
-        "xl_dense1": xling * (best.dense or 0.0),
+        "xl_dense1": xling * dense1,
         "xl_gap": xling * gap,
     }
 

@@ -133,7 +133,8 @@ class Asker:
         judge = self.embedder.embed_query(search) if symmetric else None
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         passages = retrieve(st, self.lexical, qvec, search, k, config, filters, timings,
-                            context_articles=frozenset(context_articles), judge_vector=judge)
+                            context_articles=frozenset(context_articles), judge_vector=judge,
+                            sentence_vectors=functools.partial(self.embedder.embed_passages, urgent=True))
         t = time.perf_counter()
         articles = st.get_articles([p.article_id for p in passages], with_text=True)
         # Drop chunks of an article version that is not (or no longer) committed.

@@ -10,12 +10,16 @@ similarity (from its stored embedding), and the mode decides the order:
   terms (IDF-weighted) that the passage contains. Unlike RRF, a passage that BM25
   likes but that means something else cannot outrank a close semantic match; the
   bonus only breaks near-ties, and it works across languages because terms are
-  language-neutral stems (names, numbers, cognates).
+  language-neutral stems (names, numbers, cognates). In a namespace of several
+  languages the question's words favour passages in its own language, so each
+  language's best candidate is compared with the others' by its best sentence's
+  similarity instead (`level_languages`).
 """
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +28,7 @@ from newsbot.index.records import Passage
 from newsbot.index.storage.lexical import LexicalIndex
 from newsbot.index.storage.store import Filters, NamespaceStore
 from newsbot.index.text.language import detect_language
-from newsbot.index.text.words import lexical_terms
+from newsbot.index.text.words import lexical_terms, sentences_of
 
 MODES = ("auto", "dense", "lexical", "hybrid")
 RRF_K = 60
@@ -50,6 +54,17 @@ class RetrievalConfig:
     # query per outnumbered language). Off: it lifted idmt+rtqa hit@1 0.904 -> 0.916 for ~200 ms at 100k chunks,
     # by finding chunks Chroma's search missed; since it searches wider (store.HNSW_EF_SEARCH) it adds nothing.
     language_pool: int = 0
+    # auto, in a mixed-language namespace: each language's best candidate ("leader") is compared with the
+    # others' by meaning, not by the question's words, which only a passage in the question's language
+    # shares: its similarity (in another language than the question's, its best sentence's: a chunk
+    # holds several facts, and a translated one is diluted most; plus the cross-lingual bonus), plus
+    # leader_coverage x its term coverage. Within a language the order stays as scored
+    # (`level_languages`; docs/multilingual.md, stop 44).
+    language_leaders: bool = True
+    leader_coverage: float = 0.06
+    # ... and the dense search reaches this deep (an outnumbered language's answering chunk ranks low by
+    # chunk cosine: the seed's ranked 63-249 of 5,403 chunks for English questions).
+    mixed_candidates: int = 150
 
 
 def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
@@ -107,6 +122,38 @@ def _per_language_candidates(store, query_vector, config, where, languages, dens
     return dense, rows
 
 
+def level_languages(scores: dict[str, float], rows: dict[str, dict], sims: dict[str, float], cover: dict[str, float],
+                    q_lang: str, query_vector: np.ndarray, config: RetrievalConfig,
+                    sentence_vectors: Callable[[list[str]], np.ndarray]) -> tuple[dict[str, float], dict[str, float]]:
+    """`scores` shifted per language so that each language's leader (its best candidate) sits where its
+    meaning puts it, the order within a language kept; and the best sentence's similarity of each leader
+    in another language than the question's.
+
+    A leader's meaning is its similarity plus `leader_coverage` x its term coverage; for a leader in
+    another language, the similarity of its best sentence (a fact translated inside a long chunk is
+    diluted by the rest) plus the cross-lingual bonus. The question-language leader keeps its chunk's
+    similarity: its sentences would cost as many again to embed, and measured no better (stop 44).
+    """
+    leaders: dict[str, str] = {}
+    for cid, score in scores.items():
+        lang = rows[cid]["meta"].get("lang", "")
+        if lang not in leaders or score > scores[leaders[lang]]:
+            leaders[lang] = cid
+    if len(leaders) < 2:
+        return scores, {}
+    offsets, best = {}, {}
+    for lang, cid in leaders.items():
+        meaning = sims[cid]
+        if lang and lang != q_lang:
+            sentences = sentences_of(rows[cid]["text"])
+            if sentences:
+                meaning = max(meaning, float(np.max(sentence_vectors(sentences) @ query_vector)))
+            best[cid] = meaning
+            meaning += config.crosslingual_bonus
+        offsets[lang] = meaning + config.leader_coverage * cover[cid] - scores[cid]
+    return {cid: s + offsets[rows[cid]["meta"].get("lang", "")] for cid, s in scores.items()}, best
+
+
 def retrieve(
     store: NamespaceStore,
     lexical: LexicalIndex | None,
@@ -118,6 +165,7 @@ def retrieve(
     timings: dict[str, float] | None = None,
     context_articles: frozenset[str] = frozenset(),
     judge_vector: np.ndarray | None = None,
+    sentence_vectors: Callable[[list[str]], np.ndarray] | None = None,
 ) -> list[Passage]:
     """The top `k` passages for `question`, each with its dense similarity.
 
@@ -125,6 +173,8 @@ def retrieve(
     question is usually about the same story. `judge_vector`, when the ranking vector
     is a statement embedded as a passage, is the question-mode vector that relevance
     (and so abstention) is judged by, on the scale the threshold was calibrated on.
+    `sentence_vectors` (passage embeddings of texts) lets a mixed-language namespace compare its
+    languages' best candidates by their best sentence (`level_languages`).
     """
     if config.mode not in MODES:
         raise ValueError(f"unknown retrieval mode {config.mode!r} (one of {', '.join(MODES)})")
@@ -133,12 +183,16 @@ def retrieve(
     dense: list[tuple[str, float]] = []
     lex: list[tuple[str, float]] = []
     rows: dict[str, dict] = {}
+    sentence: dict[str, float] = {}
 
     t = time.perf_counter()
     languages = lexical.languages(store.namespace) if lexical is not None else frozenset()
+    mixed = config.mode == "auto" and len(languages) > 1
+    leaders = mixed and config.language_leaders
     if config.mode != "lexical":
-        dense, rows = store.query_dense(query_vector, config.candidates, where)
-        if config.crosslingual_bonus and config.language_pool and config.mode == "auto" and len(languages) > 1:
+        depth = max(config.candidates, config.mixed_candidates) if leaders else config.candidates
+        dense, rows = store.query_dense(query_vector, depth, where)
+        if config.crosslingual_bonus and config.language_pool and mixed:
             dense, rows = _per_language_candidates(store, query_vector, config, where, languages, dense, rows)
     timings["dense_ms"] = (time.perf_counter() - t) * 1000
 
@@ -186,6 +240,11 @@ def retrieve(
                 v = vectors.get(rows[cid]["meta"].get("article_id", ""))
                 if v is not None:
                     scores[cid] += config.article_weight * float(np.dot(v, query_vector))
+        if leaders and q_lang and sentence_vectors is not None:
+            t_level = time.perf_counter()
+            scores, sentence = level_languages(scores, rows, sims, cover, q_lang, query_vector, config,
+                                               sentence_vectors)
+            timings["level_ms"] = (time.perf_counter() - t_level) * 1000
     if context_articles:
         for cid in scores:
             if rows[cid]["meta"].get("article_id") in context_articles:
@@ -215,6 +274,7 @@ def retrieve(
                 published_at=meta.get("published_at", ""),
                 url=meta.get("url", ""),
                 lang=meta.get("lang", ""),
+                sentence=sentence.get(cid),
             )
         )
     timings["fuse_ms"] = (time.perf_counter() - t) * 1000

@@ -71,6 +71,9 @@ def presets(settings: Settings) -> dict[str, Preset]:
                replace(auto, article_weight=0.2), base.chunk_tokens, base.chunk_overlap),
         Preset("no-xl-bonus", "auto without the cross-lingual bonus in mixed-language indexes",
                replace(auto, crosslingual_bonus=0.0), base.chunk_tokens, base.chunk_overlap),
+        Preset("no-leaders", "auto without comparing the languages' best candidates by meaning (mixed-language "
+                             "indexes; the path before stop 44)",
+               replace(auto, language_leaders=False), base.chunk_tokens, base.chunk_overlap),
         Preset("chunks-128", "auto with 128-token chunks", auto, 128, 16),
         Preset("chunks-448", "auto with 448-token chunks", auto, 448, 48),
     ]

@@ -76,6 +76,12 @@ def _is_sentence_end(text: str, m: re.Match, end: int) -> bool:
     return True
 
 
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a chunk worth comparing with a question on their own (12 letters or more: not a
+    caption's "Foto: AP"). Ranking in a mixed-language index embeds them (`retrieval.level_languages`)."""
+    return [text[a:b] for a, b in sentence_spans(text) if sum(c.isalpha() for c in text[a:b]) >= 12]
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets into `text` within [start, end), trimmed of spaces."""
     end = len(text) if end is None else end
