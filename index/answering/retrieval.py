@@ -12,8 +12,8 @@ similarity (from its stored embedding), and the mode decides the order:
   bonus only breaks near-ties, and it works across languages because terms are
   language-neutral stems (names, numbers, cognates). In a namespace of several
   languages the question's words favour passages in its own language, so each
-  language's best candidate is compared with the others' by its best sentence's
-  similarity instead (`level_languages`).
+  language's best candidate is compared with the others' by meaning instead, one
+  in another language by its best sentence (`level_languages`).
 """
 from __future__ import annotations
 
