@@ -113,7 +113,11 @@ def features_of(question: str, lang: str, passages: list[Passage], weights: dict
     lift = max(0.0, (best.sentence or 0.0) - (best.dense or 0.0)) if xling else 0.0
     rels[0] += lift
     dense1 = (best.dense or 0.0) + lift
-    gap = rels[0] - (sum(rels[1:]) / len(rels[1:]) if len(rels) > 1 else rels[0] - 0.05)
+    # The margin over the next passages in the best one's language: in a mixed-language index the others'
+    # relevance sits on another scale (the question's words count only in its language), and the model was
+    # fitted on indexes of one language.
+    peers = [p.relevance or 0.0 for p in passages if p.lang == best.lang][1:5]
+    gap = rels[0] - (sum(peers) / len(peers) if peers else rels[0] - 0.05)
     return {
         "rel1": rels[0],
         "dense1": dense1,

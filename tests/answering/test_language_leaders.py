@@ -129,3 +129,18 @@ def test_an_english_question_on_a_fact_deep_in_the_indonesian_seed_ranks_it_firs
     assert sample_engine.ask(question).passages[0].article_id == "seed-trump-putin-summit"
     by_words = sample_engine.ask(question, retrieval=RetrievalConfig(language_leaders=False))
     assert by_words.passages[0].article_id != "seed-trump-putin-summit"
+
+
+def test_the_judgments_margin_is_over_the_next_passages_in_the_best_ones_language():
+    """English passages below an Indonesian answer carry the question's words in their relevance; the
+    margin the model was fitted on (indexes of one language) compares like with like."""
+    def passage(cid: str, lang: str, relevance: float) -> Passage:
+        return Passage(cid, cid, "Ukraina menginginkan jaminan keamanan.", 0, 10, score=relevance,
+                       dense=relevance, relevance=relevance, lang=lang)
+
+    ranked = [passage("id-1", "id", 0.86), passage("en-1", "en", 0.95), passage("en-2", "en", 0.94),
+              passage("id-2", "id", 0.80), passage("id-3", "id", 0.78)]
+    features = answerability.features_of("What does Ukraine want?", "en", ranked, {}, {})
+    assert features["gap"] == pytest.approx(0.86 - (0.80 + 0.78) / 2)
+    alone = answerability.features_of("What does Ukraine want?", "en", [ranked[0], *ranked[3:]], {}, {})
+    assert alone["gap"] == pytest.approx(features["gap"])
