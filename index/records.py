@@ -63,7 +63,8 @@ class Passage:
     url: str = ""
     lang: str = ""
     reader: float | None = None  # the reader's best score of a window of it (a logit), when it was read
-    sentence: float | None = None  # its best sentence's cosine similarity (a language's leader in a mixed index)
+    sentence: float | None = None  # its best sentence's cosine (the best passage of another language than the
+    # question's, in a mixed-language index: retrieval.level_languages)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -83,6 +83,7 @@ def test_a_name_the_closest_article_spells_in_its_language_is_not_unknown_beside
     drafts = {d.id: d for d in engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl"))}
     engine.add([drafts[i] for i in ("seed-trump-putin-summit", "sample-eu-sanctions", "sample-ukraine-energy",
                                     "sample-measles")], namespace="mixed")
+    # k = 10: the seed's chunks fill the first five, all following the seed's leader (retrieval.level_languages)
     answer = engine.ask("Which NATO goal did US officials say Ukraine should give up?", namespace="mixed", k=10)
     assert {p.lang for p in answer.passages} == {"id", "en"} and answer.passages[0].lang == "id"
     assert not answer.abstained and answer.citations[0].article_id == "seed-trump-putin-summit"
