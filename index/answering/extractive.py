@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from newsbot.index.answering.answerability import NAMES, YEAR
 from newsbot.index.answering.question import expected_type, holds_type, question_stems
 from newsbot.index.records import Article, Citation, Passage
-from newsbot.index.text.words import sentence_spans, stems_of
+from newsbot.index.text.words import is_prose, sentence_spans, stems_of
 
 ABSTAIN_TEXT = "The indexed articles don't cover this question."  # = catalogue answer.not_covered, in English
 
@@ -67,7 +67,7 @@ def pick_sentences(
         span = max(1, passage.end - passage.start)
         for a, b in sentence_spans(article.text, passage.start, passage.end):
             text = article.text[a:b]
-            if sum(c.isalpha() for c in text) < 12:
+            if not is_prose(text):
                 continue  # photo credits, datelines
             lexical = score_sentence(text, stems)
             if text.rstrip("\"'”’») ").endswith("?"):
@@ -110,7 +110,7 @@ def _next_sentence(article: Article, after: int) -> tuple[int, int] | None:
     if not spans or "\n\n" in article.text[after:spans[0][0]]:
         return None
     a, b = spans[0]
-    return (a, b) if sum(c.isalpha() for c in article.text[a:b]) >= 12 else None
+    return (a, b) if is_prose(article.text[a:b]) else None
 
 
 def defuse_markers(text: str) -> str:

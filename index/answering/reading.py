@@ -20,7 +20,7 @@ import numpy as np
 from newsbot.index.answering.extractive import score_sentence
 from newsbot.index.answering.question import question_stems
 from newsbot.index.records import Article, Passage, Window
-from newsbot.index.text.words import sentence_runs, sentence_spans
+from newsbot.index.text.words import is_prose, sentence_runs, sentence_spans
 
 READ_PASSAGES = 4
 WINDOWS_PER_PASSAGE = 2
@@ -61,7 +61,7 @@ class Reading:
 def candidate_windows(text: str, start: int, end: int, max_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
     """Sentence windows of `text[start:end]`: from each sentence, as many of the following ones as
     fit in `max_chars` (a longer sentence is its own window: the reader reads it in parts)."""
-    spans = [(a, b) for a, b in sentence_spans(text, start, end) if sum(c.isalpha() for c in text[a:b]) >= 12]
+    spans = [(a, b) for a, b in sentence_spans(text, start, end) if is_prose(text[a:b])]
     out: list[tuple[int, int]] = []
     for a, stop in sentence_runs(spans, max_chars):
         if not out or out[-1][1] < stop:  # a window inside the previous one adds nothing

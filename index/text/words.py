@@ -76,10 +76,16 @@ def _is_sentence_end(text: str, m: re.Match, end: int) -> bool:
     return True
 
 
+def is_prose(sentence: str) -> bool:
+    """Whether a sentence says something (12 letters or more), not a photo credit, caption or dateline
+    ("Foto: AP", "Jakarta -")."""
+    return sum(c.isalpha() for c in sentence) >= 12
+
+
 def sentences_of(text: str) -> list[str]:
-    """The sentences of a chunk worth comparing with a question on their own (12 letters or more: not a
-    caption's "Foto: AP"). Ranking in a mixed-language index embeds them (`retrieval.level_languages`)."""
-    return [text[a:b] for a, b in sentence_spans(text) if sum(c.isalpha() for c in text[a:b]) >= 12]
+    """The sentences of a chunk worth comparing with a question on their own (`is_prose`). Ranking in a
+    mixed-language index embeds them (`retrieval.level_languages`)."""
+    return [text[a:b] for a, b in sentence_spans(text) if is_prose(text[a:b])]
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
