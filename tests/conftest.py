@@ -8,8 +8,11 @@ runs the engine, CLI and bot on a deterministic fake embedder (tests/support/fak
 out the tests marked `model` (their assertions are about what the real model finds: cross-lingual
 retrieval, answer quality, the model itself; or they build and install the package) and `drill`
 (whole processes killed, disks filled or made read-only, damaged files met command after command).
-In the fast tier `run_cli` forks each `newsbot` command from a server that has its imports done
-(tests/support/cli_forkserver.py); in `make test` each one starts afresh.
+In both tiers `run_cli` forks each `newsbot` command from a server that has its imports done
+(tests/support/cli_forkserver.py): still a process of its own running the real `main`, without the
+1-2 s of imports a fresh interpreter spends, a minute of `make test`. A command's start itself is
+tested by tests/cli/test_cli_forkserver.py (fresh and forked alike, on the real model in `make test`)
+and the installed wheel's test; `pytest --fresh-cli` starts every command afresh.
 """
 from __future__ import annotations
 
@@ -36,16 +39,20 @@ SEED_QUESTION = "What did Zelenskyy say about the minerals deal?"
 FAKE_EMBEDDER = {"embed_provider": "custom", "embed_model": "support.fake_embedder:HashEmbedding",
                  "reader_model": "support.fake_reader:OverlapReader"}
 FAST = False  # set by --fast
+FRESH_CLI = False  # set by --fresh-cli
 
 
 def pytest_addoption(parser):
     parser.addoption("--fast", action="store_true",
                      help="the fast tier: a fake embedder, and without the tests marked `model`")
+    parser.addoption("--fresh-cli", action="store_true",
+                     help="start every `newsbot` command as `python -m newsbot.index.cli` instead of forking it")
 
 
 def pytest_configure(config):
-    global FAST
+    global FAST, FRESH_CLI
     FAST = config.getoption("--fast")
+    FRESH_CLI = config.getoption("--fresh-cli")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,8 +86,8 @@ TEST_CACHE = Path(os.environ.get("NEWSBOT_TEST_CACHE") or ROOT / "build" / "test
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """Embeddings and built model graphs, kept between runs (build/test-cache; NEWSBOT_TEST_CACHE names
-    another): the shared sets' 3,700 articles are embedded by the first run only (on a fresh clone, as
-    in CI), the later ones index and answer them for real. Derived data, keyed by model and text:
+    another): the 1,200 shared-set articles the tests index are embedded by the first run only (on a
+    fresh clone, as in CI), the later ones index and answer them for real. Derived data, keyed by model and text:
     nothing a test asserts depends on it being cold (a test that needs slow embedding embeds text of
     its own, or has a cache of its own)."""
     TEST_CACHE.mkdir(parents=True, exist_ok=True)
@@ -136,9 +143,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def run_cli(args: list[str], settings: Settings, cwd: Path | None = None, input: bytes | None = None, **env):
-    """Run the real `newsbot` command in a process of its own: in the fast tier forked from a server
-    that has the imports done, otherwise started afresh as `python -m newsbot.index.cli`."""
-    run = run_forked if FAST else run_fresh
+    """Run the real `newsbot` command in a process of its own, forked from a server that has the
+    imports done (with --fresh-cli, started afresh as `python -m newsbot.index.cli`)."""
+    run = run_fresh if FRESH_CLI else run_forked
     return run(args, settings, cwd, input, **env)
 
 

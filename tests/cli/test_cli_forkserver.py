@@ -1,4 +1,4 @@
-"""The fast tier's forked `newsbot` commands (tests/support/cli_forkserver.py) behave as the command
+"""The tests' forked `newsbot` commands (tests/support/cli_forkserver.py) behave as the command
 started afresh: the same output and exit status, and each one a process of its own."""
 import json
 import os
