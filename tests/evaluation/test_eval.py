@@ -146,10 +146,13 @@ def test_shared_set_meets_its_floor(settings, tmp_path, name, limit, floors):
 @needs_shared
 @pytest.mark.model
 def test_shared_rtqa_subset_meets_its_floor(settings, tmp_path):
-    """Full news articles: the gold articles of the first 20 questions among 40 other articles of the set."""
-    report, _ = eval_report(settings, tmp_path, *shared_subset(tmp_path, "rtqa-dev", 20, 40))
+    """Full news articles: the gold articles of the first 20 questions among 20 other articles of the set.
+    Measured: hit@1 0.90, hit@5 1.00, answer@5 1.00, the answer shown 0.944 (among 40 others: 0.80, 1.00,
+    1.00, 0.944)."""
+    report, _ = eval_report(settings, tmp_path, *shared_subset(tmp_path, "rtqa-dev", 20, 20))
     m = report["configs"][0]["metrics"]
     assert m["citation_validity"] == 1.0 and m["hit@5"] >= 0.9 and m["answer@5"] >= 0.85
+    assert m["hit@1"] >= 0.75 and m["answer_shown"] >= 0.85
 
 
 @needs_shared
