@@ -4,7 +4,8 @@
 dateparser finds and reads the phrase (English and Indonesian, relative to a base day); the range
 is the period the phrase names:
 
-- "yesterday", "today", "3 days ago", "kemarin", "on Tuesday", "on November 20": that day;
+- "yesterday", "today", "3 days ago", "kemarin", "on Tuesday", "on November 20": that day ("on
+  Thursday" asked on a Thursday: from the Thursday before to today);
 - "last weekend", "over the weekend", "akhir pekan lalu": that Saturday and Sunday;
 - "last week", "2 weeks ago", "minggu lalu": that calendar week (Monday to Sunday);
 - "this week", "minggu ini": the seven days up to the base day (news "this week" on a Monday is
@@ -14,7 +15,8 @@ is the period the phrase names:
 
 Left alone, because they name when something happens rather than when articles were published: a
 phrase with a year ("in 2024", "6 September 2005", "Nomor 12 Tahun 2005") or of years ("earlier
-this year", "last year"), a future ("later this month", "next week"), and a unit word used as an
+this year", "last year", "which month of this year"), a day and month coming within a month ("2 April"
+asked on 28 March), a future ("later this month", "next week"), and a unit word used as an
 adjective or a count ("a two-year contract", "the 17th month in a row"). A phrase is taken only if
 it holds a word of time: dateparser also reads "may" or "sat" as dates.
 
@@ -154,12 +156,16 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         if re.search(r"\d{4}", phrase) or not _is_time(phrase,
                                                        words) or lowered[at + len(phrase): at + len(phrase) + 1] == "-":
             continue  # a year (or a full date) names an event's time, not when articles were published
-        if words & YEAR_WORDS and not words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS | set(MONTHS) | set(DAYS)):
-            continue  # "earlier this year": an event's time
+        if words & YEAR_WORDS and not words & (set(MONTHS) | set(DAYS)):
+            continue  # "earlier this year", "in which month of this year": an event's time
         if moment.date() > base or around & FUTURE:
             continue  # "later this month", "the 17th month in a row" read as a future date
+        if _upcoming(phrase, words, moment.date(), base):
+            continue  # "2 April" asked on 28 March: the coming day something is set for
         words |= around & {"past", "terakhir"}
         start, end = _period(moment.date(), base, words)
+        if _todays_weekday(words, moment.date(), base):
+            start, end = base - timedelta(days=7), base  # news writes today's events "on Thursday" too
         before = lowered[:at].split()[-2:]
         if SINCE & set(before) or SINCE & _leading(phrase):
             start, end = moment.date(), base
@@ -169,6 +175,29 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         said = question[origin[max(first, 0)][0]: origin[last][1]]  # as the question said it
         return DateRange(start, min(end, base), said or trimmed)
     return None
+
+
+def _todays_weekday(words: set[str], day: date, base: date) -> bool:
+    """A bare day name ("on Thursday", not "last Thursday" nor "Senin (23/11)") read as today or a
+    week ago, asked on that day of the week: either can be meant."""
+    return (bool(words & set(DAYS)) and not words & (QUALIFIERS | set(MONTHS)) and not any(w.isdigit() for w in words)
+            and day in (base, base - timedelta(days=7)))
+
+
+def _upcoming(phrase: str, words: set[str], day: date, base: date, within: int = 31) -> bool:
+    """A day and month without a year ("2 April") read as past, whose next occurrence is at most
+    `within` days ahead: the question names a coming date ("what will happen on 2 April?"), not
+    when the articles it asks about were published."""
+    if not (words & set(MONTHS) and re.search(r"\b\d{1,2}\b", phrase)):
+        return False
+    for year in (base.year, base.year + 1):
+        try:
+            coming = day.replace(year=year)
+        except ValueError:  # 29 February
+            continue
+        if coming > base:
+            return (coming - base).days <= within
+    return False
 
 
 def _in_known_words(question: str) -> tuple[str, list[tuple[int, int]]]:

@@ -34,6 +34,9 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("What did the bank decide last month?", "en", "2026-10-01", "2026-10-31"),
     ("Berapa inflasi bulan ini?", "id", "2026-11-01", "2026-11-29"),
     ("Which star retired on Tuesday?", "en", "2026-11-24", "2026-11-24"),
+    # asked on a Sunday: news writes today's events "on Sunday" too, so today or the Sunday before
+    ("Which plane crashed on Sunday?", "en", "2026-11-22", "2026-11-29"),
+    ("Which plane crashed last Sunday?", "en", "2026-11-22", "2026-11-22"),
     ("What happened on November 20?", "en", "2026-11-20", "2026-11-20"),
     ("Apa yang terjadi pada 20 November?", "id", "2026-11-20", "2026-11-20"),
     ("What did the mayor say last night?", "en", "2026-11-28", "2026-11-28"),
@@ -60,6 +63,8 @@ def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, st
     ("After agreeing to a two-year contract extension, which player stays?", "en"),  # a unit word as an adjective
     ("Rents hit a record high for the 17th month in a row. Which city led?", "en"),  # a count, not a time
     ("Which singer will launch a residency later this year?", "en"),  # years name an event's time
+    ("In which month of this year will the emergency end?", "en"),  # a month asked for, of the year
+    ("What is the name the president uses for 10 December?", "en"),  # a coming day, not a past one
     ("What will the council vote on next week?", "en"),  # a future is not when articles were published
     ("Which concerts are on this weekend?", "en"),  # asked on a weekday (below), the coming weekend
 ])
