@@ -15,9 +15,11 @@ is the period the phrase names:
 
 Left alone, because they name when something happens rather than when articles were published: a
 phrase with a year ("in 2024", "6 September 2005", "Nomor 12 Tahun 2005") or of years ("earlier
-this year", "last year", "which month of this year"), a day and month coming within a month ("2 April"
-asked on 28 March), a future ("later this month", "next week"), and a unit word used as an
-adjective or a count ("a two-year contract", "the 17th month in a row"). A phrase is taken only if
+this year", "last year", "which month of this year"), a day and month coming within two months ("2 April"
+asked on 28 March) or a month in a question in the future tense ("set to face off in February"), a
+future ("later this month", "next week"), a length of time without "last", "past" or "ago" ("after
+six months on the shelves"), and a unit word used as an adjective or a count ("a two-year contract",
+"the 17th month in a row"). A phrase is taken only if
 it holds a word of time: dateparser also reads "may" or "sat" as dates.
 
 The filter built from a range is a day wider on each side (`DateRange.bounds`): an article's date
@@ -45,6 +47,7 @@ COUNTS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"
 AGO = {"ago", "lalu"}
 FUTURE = {"next", "later", "coming", "depan", "mendatang", "nanti"}
 SINCE = {"since", "sejak", "after", "setelah", "semenjak"}
+FUTURE_TENSE = re.compile(r"\b(?:will|set to|scheduled|expected|upcoming|beginning|starting|akan|dijadwalkan)\b")
 SLACK = timedelta(days=1)
 # Phrases dateparser does not know, as ones it does (the answer still quotes the question's words).
 _NUMBERS = {"dua": "2", "tiga": "3", "empat": "4", "lima": "5", "enam": "6", "tujuh": "7", "delapan": "8",
@@ -111,12 +114,19 @@ def _is_time(phrase: str, words: set[str]) -> bool:
     return bool(units) and bool(words & (QUALIFIERS | COUNTS) or any(w.isdigit() for w in words))
 
 
-def _period(day: date, base: date, words: set[str]) -> tuple[date, date]:
+def _counted(phrase: str) -> bool:
+    """A count of a unit of time: "3 days", "two weeks", "seminggu"; not "Senin (23/11)" nor "this week
+    at 82", whose number is a date or an age."""
+    tokens = _WORD.findall(phrase.lower())
+    units = DAY_WORDS | WEEK_WORDS | MONTH_WORDS
+    return any(t in units and (t in COUNTS or i > 0 and (tokens[i - 1] in COUNTS or tokens[i - 1].isdigit()))
+               for i, t in enumerate(tokens))
+
+
+def _period(day: date, base: date, words: set[str], counted: bool) -> tuple[date, date]:
     """The period a phrase names, given the day dateparser read it as."""
-    if words & set(MONTHS) and any(w.isdigit() and int(w) <= 31 for w in words):
-        return day, day  # "on November 20", "20 November"
-    units = words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS)
-    counted = bool(units) and (bool(words & COUNTS) or any(w.isdigit() for w in words))  # not "Senin (23/11)"
+    if words & (set(MONTHS) | {"may"}) and any(w.isdigit() and int(w) <= 31 for w in words):
+        return day, day  # "on November 20", "20 November", "on May 11"
     rolling = counted and not words & AGO or bool(words & {"past", "terakhir"})  # "the last two weeks"
     if rolling:
         return day, base
@@ -156,14 +166,17 @@ def find_range(question: str, lang: str, base: date) -> DateRange | None:
         if re.search(r"\d{4}", phrase) or not _is_time(phrase,
                                                        words) or lowered[at + len(phrase): at + len(phrase) + 1] == "-":
             continue  # a year (or a full date) names an event's time, not when articles were published
-        if words & YEAR_WORDS and not words & (set(MONTHS) | set(DAYS)):
+        if words & YEAR_WORDS and not words & (set(MONTHS) | set(DAYS) | WEEK_WORDS):  # "New Year this week": kept
             continue  # "earlier this year", "in which month of this year": an event's time
         if moment.date() > base or around & FUTURE:
             continue  # "later this month", "the 17th month in a row" read as a future date
-        if _upcoming(phrase, words, moment.date(), base):
-            continue  # "2 April" asked on 28 March: the coming day something is set for
+        if _upcoming(phrase, words, moment.date(), base, lowered):
+            continue  # "2 April" asked on 28 March, "will ... in November": the coming time something is set for
+        counted = _counted(phrase)
+        if counted and not (words | around) & (AGO | {"last", "past", "terakhir"}):
+            continue  # "after six months on the shelves", "hospitalised for two weeks": how long, not when
         words |= around & {"past", "terakhir"}
-        start, end = _period(moment.date(), base, words)
+        start, end = _period(moment.date(), base, words, counted)
         if _todays_weekday(words, moment.date(), base):
             start, end = base - timedelta(days=7), base  # news writes today's events "on Thursday" too
         before = lowered[:at].split()[-2:]
@@ -184,12 +197,15 @@ def _todays_weekday(words: set[str], day: date, base: date) -> bool:
             and day in (base, base - timedelta(days=7)))
 
 
-def _upcoming(phrase: str, words: set[str], day: date, base: date, within: int = 31) -> bool:
-    """A day and month without a year ("2 April") read as past, whose next occurrence is at most
-    `within` days ahead: the question names a coming date ("what will happen on 2 April?"), not
-    when the articles it asks about were published."""
-    if not (words & set(MONTHS) and re.search(r"\b\d{1,2}\b", phrase)):
+def _upcoming(phrase: str, words: set[str], day: date, base: date, question: str, within: int = 62) -> bool:
+    """A month named without a year, read as past, that the question means as coming: a day and month
+    whose next occurrence is at most `within` days ahead ("2 April" asked on 28 March, "on November 15"
+    asked on 4 October), or a month asked about in the future tense ("set to face off in February").
+    It names when something is set to happen, not when the articles it asks about were published."""
+    if not words & (set(MONTHS) | {"may"}) or words & (DAY_WORDS | WEEK_WORDS | MONTH_WORDS | QUALIFIERS):
         return False
+    if not re.search(r"\b\d{1,2}\b", phrase):
+        return bool(FUTURE_TENSE.search(question))
     for year in (base.year, base.year + 1):
         try:
             coming = day.replace(year=year)

@@ -37,6 +37,9 @@ NOW = date(2026, 11, 29)  # a Sunday
     # asked on a Sunday: news writes today's events "on Sunday" too, so today or the Sunday before
     ("Which plane crashed on Sunday?", "en", "2026-11-22", "2026-11-29"),
     ("Which plane crashed last Sunday?", "en", "2026-11-22", "2026-11-22"),
+    ("What did the court decide on May 11?", "en", "2026-05-11", "2026-05-11"),  # a day of May, not all of it
+    ("Which actress died this week at 82?", "en", "2026-11-23", "2026-11-29"),  # an age, not "82 weeks"
+    ("Who is celebrating Lunar New Year this week?", "en", "2026-11-23", "2026-11-29"),
     ("What happened on November 20?", "en", "2026-11-20", "2026-11-20"),
     ("Apa yang terjadi pada 20 November?", "id", "2026-11-20", "2026-11-20"),
     ("What did the mayor say last night?", "en", "2026-11-28", "2026-11-28"),
@@ -65,6 +68,9 @@ def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, st
     ("Which singer will launch a residency later this year?", "en"),  # years name an event's time
     ("In which month of this year will the emergency end?", "en"),  # a month asked for, of the year
     ("What is the name the president uses for 10 December?", "en"),  # a coming day, not a past one
+    ("Which two teams are set to face off in the final in December?", "en"),  # a month, coming
+    ("Which drink was discontinued after only six months on the shelves?", "en"),  # how long, not when
+    ("Who was freed after nearly 10 months in prison?", "en"),
     ("What will the council vote on next week?", "en"),  # a future is not when articles were published
     ("Which concerts are on this weekend?", "en"),  # asked on a weekday (below), the coming weekend
 ])
