@@ -19,8 +19,8 @@ this year", "last year", "which month of this year"), a day and month coming wit
 asked on 28 March) or a month in a question in the future tense ("set to face off in February"), a
 future ("later this month", "next week"), a length of time without "last", "past" or "ago" ("after
 six months on the shelves"), and a unit word used as an adjective or a count ("a two-year contract",
-"the 17th month in a row"). A phrase is taken only if
-it holds a word of time: dateparser also reads "may" or "sat" as dates.
+"the 17th month in a row"). A phrase is taken only if it holds a word of time: dateparser also reads
+"may" or "sat" as dates.
 
 The filter built from a range is a day wider on each side (`DateRange.bounds`): an article's date
 is its outlet's local day, and yesterday's story is often published today.
@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta
 
 MONTHS = ("january february march april june july august september october november december "
           "januari februari maret mei juni juli agustus oktober desember").split()
-DAYS = "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu".split()
+DAYS = "monday tuesday wednesday thursday friday saturday sunday senin selasa rabu kamis jumat sabtu ahad".split()
 DAY_WORDS = {"yesterday", "today", "tonight", "morning", "night", "kemarin", "day", "days", "hari", "sehari"}
 WEEK_WORDS = {"week", "weeks", "weekend", "minggu", "pekan", "seminggu", "sepekan"}
 MONTH_WORDS = {"month", "months", "bulan", "sebulan"}
@@ -61,6 +61,14 @@ SAYINGS = (
     (r"\b(\d+) (hari|minggu|bulan) lalu\b", lambda m: f"{m[1]} {m[2]} yang lalu"),
     (r"\b(?:this|the) past week\b", lambda m: "the last 7 days"),
     (r"\b(?:this|the) past month\b", lambda m: "the last 30 days"),
+    # "dua minggu terakhir" (the last two weeks): dateparser reads the count only in digits
+    (r"\b(?:dalam )?(dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh) (hari|minggu|bulan) terakhir\b",
+     lambda m: f"{_NUMBERS[m[1].lower()]} {m[2]} terakhir"),
+    (r"\bdalam (\d+) (hari|minggu|bulan) terakhir\b", lambda m: f"{m[1]} {m[2]} terakhir"),  # not "in 3 days"
+    # Sunday is "Minggu", as the week is: "hari Minggu", or a capitalised Minggu without a week's qualifier
+    (r"\bhari minggu\b", lambda m: "hari Ahad"),
+    (r"(?-i:\bMinggu\b)(?!\s+(?:lalu|ini|depan|kemarin|terakhir|pertama|kedua|ketiga|keempat|yang|mendatang))",
+     lambda m: "Ahad"),
 )
 WEEKEND = re.compile(r"\b(?:(last|this|past|over the) weekend|akhir (?:pekan|minggu)(?: (lalu|ini|kemarin))?)\b", re.I)
 _VOCABULARY = (set(MONTHS) | set(DAYS) | DAY_WORDS | WEEK_WORDS | MONTH_WORDS | YEAR_WORDS

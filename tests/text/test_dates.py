@@ -40,6 +40,11 @@ NOW = date(2026, 11, 29)  # a Sunday
     ("What did the court decide on May 11?", "en", "2026-05-11", "2026-05-11"),  # a day of May, not all of it
     ("Which actress died this week at 82?", "en", "2026-11-23", "2026-11-29"),  # an age, not "82 weeks"
     ("Who is celebrating Lunar New Year this week?", "en", "2026-11-23", "2026-11-29"),
+    # Sunday is "Minggu", as the week is ("minggu lalu" stays last week, above)
+    ("Apa yang terjadi pada hari Minggu?", "id", "2026-11-22", "2026-11-29"),
+    ("Siapa pemenang pada Minggu (22/11)?", "id", "2026-11-22", "2026-11-22"),
+    ("Apa kata presiden selama dua minggu terakhir?", "id", "2026-11-15", "2026-11-29"),
+    ("Apa kata presiden dalam 3 hari terakhir?", "id", "2026-11-26", "2026-11-29"),  # not "in 3 days"
     ("What happened on November 20?", "en", "2026-11-20", "2026-11-20"),
     ("Apa yang terjadi pada 20 November?", "id", "2026-11-20", "2026-11-20"),
     ("What did the mayor say last night?", "en", "2026-11-28", "2026-11-28"),
@@ -71,6 +76,7 @@ def test_date_phrases_in_english_and_indonesian_become_ranges(question, lang, st
     ("Which two teams are set to face off in the final in December?", "en"),  # a month, coming
     ("Which drink was discontinued after only six months on the shelves?", "en"),  # how long, not when
     ("Who was freed after nearly 10 months in prison?", "en"),
+    ("Siapa yang dipenjara selama enam bulan?", "id"),
     ("What will the council vote on next week?", "en"),  # a future is not when articles were published
     ("Which concerts are on this weekend?", "en"),  # asked on a weekday (below), the coming weekend
 ])
