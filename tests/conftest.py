@@ -86,10 +86,10 @@ TEST_CACHE = Path(os.environ.get("NEWSBOT_TEST_CACHE") or ROOT / "build" / "test
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """Embeddings and built model graphs, kept between runs (build/test-cache; NEWSBOT_TEST_CACHE names
-    another): the 1,200 shared-set articles the tests index are embedded by the first run only (on a
-    fresh clone, as in CI), the later ones index and answer them for real. Derived data, keyed by model and text:
-    nothing a test asserts depends on it being cold (a test that needs slow embedding embeds text of
-    its own, or has a cache of its own)."""
+    another): the 1,130 shared-set articles the tests index are embedded by the first run only (on a
+    fresh clone, as in CI), the later ones index and answer them for real. Derived data, keyed by
+    model and text: nothing a test asserts depends on it being cold (a test that needs slow embedding
+    embeds text of its own, or has a cache of its own)."""
     TEST_CACHE.mkdir(parents=True, exist_ok=True)
     return TEST_CACHE
 

@@ -3,11 +3,12 @@ libraries once, and each command runs in a process forked from it.
 
 Why: a `newsbot` command spends 0.7-2 s of its CPU importing chromadb, llama-index and dateparser,
 and the fast tier runs some 150 of them, `make test` more, on 2 cores: started afresh, they made the
-fast tier four minutes instead of one and `make test` a minute longer. Forked, a command is still its own process (its own pid, environment,
-working directory, standard streams, umask, file locks and exit status, killable by pid) that runs
-the real `main` and loads the embedding model itself; only the interpreter's start and the imports
-are shared. tests/cli/test_cli_forkserver.py checks that a forked command gives the output and exit
-status of one started afresh (`python -m newsbot.index.cli`; `pytest --fresh-cli` starts them all so).
+fast tier four minutes instead of one and `make test` a minute longer. Forked, a command is still its
+own process (its own pid, environment, working directory, standard streams, umask, file locks and
+exit status, killable by pid) that runs the real `main` and loads the embedding model itself; only
+the interpreter's start and the imports are shared. tests/cli/test_cli_forkserver.py checks that a
+forked command gives the output and exit status of one started afresh (`python -m
+newsbot.index.cli`; `pytest --fresh-cli` starts them all so).
 
 The server reads one JSON request a line and answers `{"id", "pid"}` when it has forked and
 `{"id", "rc"}` when that child has ended; the child writes its output to the files the request

