@@ -11,7 +11,7 @@ from urllib.parse import quote
 import discord
 
 from newsbot.index.i18n.catalogue import Messages
-from newsbot.index.i18n.wording import answer_text, dating, notices
+from newsbot.index.i18n.wording import answer_text, closest_label, dating, notices
 from newsbot.index.records import Answer, Article, Citation, Stats
 
 ENGLISH = Messages("en")
@@ -89,7 +89,7 @@ def answer_embed(answer: Answer, elapsed_s: float, m: Messages = ENGLISH) -> dis
                               description=trim(clean(answer_text(answer, m)), DESCRIPTION))
         if answer.closest is not None:
             _, value = citation_field(answer.closest, 500, m)
-            embed.add_field(name=m.t("answer.closest_passage"), value=value, inline=False)
+            embed.add_field(name=closest_label(answer, m), value=value, inline=False)
         closest = list(dict.fromkeys((p.article_id, p.title, p.source, p.published_at) for p in answer.passages))[:5]
         if closest:
             lines = [f"• {clean(t) or aid} ({_meta(s, m.date(d))})" if _meta(s, d) else f"• {clean(t) or aid}"

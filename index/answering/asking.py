@@ -19,7 +19,7 @@ from newsbot.index.answering.retrieval import RetrievalConfig, idf_weights, retr
 from newsbot.index.api import AskRequest
 from newsbot.index.embedding.embedder import Embedder
 from newsbot.index.errors import ConfigError, InputError, LLMUnavailableError
-from newsbot.index.records import Answer, Article, Judgment, Passage
+from newsbot.index.records import Answer, Article, Citation, Judgment, Passage
 from newsbot.index.settings import Settings
 from newsbot.index.storage.lexical import LexicalIndex
 from newsbot.index.storage.store import Filters, NamespaceStore
@@ -52,6 +52,13 @@ def as_of(citations, articles: dict[str, Article], latest: bool) -> str:
         return ""
     return max(days)
 
+
+
+def committed(passages: list[Passage], articles: dict[str, Article]) -> list[Passage]:
+    """The passages of article versions that are committed: a chunk of a version not (or no longer)
+    committed is dropped."""
+    return [p for p in passages if p.article_id in articles
+            and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")]
 
 class Asker:
     def __init__(self, settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> None:
@@ -137,12 +144,7 @@ class Asker:
                             sentence_vectors=functools.partial(self.embedder.embed_passages, urgent=True))
         t = time.perf_counter()
         articles = st.get_articles([p.article_id for p in passages], with_text=True)
-        # Drop chunks of an article version that is not (or no longer) committed.
-        passages = [
-            p for p in passages
-            if p.article_id in articles
-            and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")
-        ]
+        passages = committed(passages, articles)
         asked = asked_range.removed_from(question) if asked_range else question  # the dates are the filter's job
         read = None
         reads = self.settings.reader == "on" if reader is None else reader
@@ -186,6 +188,11 @@ class Asker:
         if abstained and judgment.reason == answerability.NOT_COVERED and answerability.near_topic(judgment,
                                                                                                    self.model):
             closest = extractive.closest_sentence(question, list(judgment.passages), articles, context)
+        if abstained and closest is None and asked_range is not None:
+            t_out = time.perf_counter()
+            closest = self.closest_outside_range(st, question, asked, lang, qvec, judge, k, config, filters, context,
+                                                 frozenset(context_articles))
+            timings["outside_range_ms"] = (time.perf_counter() - t_out) * 1000
         verified = extractive.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
             text = (" ".join(f"{extractive.defuse_markers(' '.join(c.quote.split()))} [{c.n}]" for c in verified)
@@ -207,6 +214,25 @@ class Asker:
             timings["llm_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
+
+    def closest_outside_range(self, st: NamespaceStore, question: str, asked: str, lang: str, qvec: np.ndarray,
+                              judge: np.ndarray | None, k: int, config: RetrievalConfig, filters: Filters | None,
+                              context: str, context_articles: frozenset[str]) -> Citation | None:
+        """When the question's dates filtered the search and nothing in them answers: the best sentence
+        from outside those dates, if the articles there would answer. Shown dated beside the
+        abstention, never as the answer: a week's news is not answered from a year-old article, but the
+        member learns what the index has (a search engine often dates a page outside its story's week)."""
+        unfiltered = Filters(source=filters.source) if filters is not None and filters.source else None
+        search = f"{' '.join(context.split())} {question}" if context else question
+        passages = retrieve(st, self.lexical, qvec, search, k, config, unfiltered, {},
+                            context_articles=context_articles, judge_vector=judge,
+                            sentence_vectors=functools.partial(self.embedder.embed_passages, urgent=True))
+        articles = st.get_articles([p.article_id for p in passages], with_text=True)
+        passages = committed(passages, articles)
+        judgment = self.judge(st.namespace, asked, lang, passages, articles, None)
+        if not judgment.answerable:
+            return None
+        return extractive.closest_sentence(question, list(judgment.passages), articles, context)
 
     # ------------------------------------------------------------ judging
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from newsbot.index.cli.shared import AddParser, Parents, positive_int, shown
 from newsbot.index.i18n.catalogue import Messages
-from newsbot.index.i18n.wording import answer_text, dating, notices
+from newsbot.index.i18n.wording import answer_text, closest_label, dating, notices
 from newsbot.index.records import Answer
 from newsbot.index.sources.draft import normalize_date
 from newsbot.index.storage.store import Filters
@@ -69,11 +69,11 @@ def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:
             lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
             lines.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ",
                                        subsequent_indent="    "))
-    elif answer.abstained and answer.passages:
+    elif answer.abstained and (answer.passages or answer.closest is not None):
         if answer.closest is not None:
             c = answer.closest
             meta = ", ".join(x for x in (c.source, m.date(c.published_at) if c.published_at else "", c.url) if x)
-            lines += ["", f"{m.t('answer.closest_passage')}:", f"    {c.title}" + (f" — {meta}" if meta else ""),
+            lines += ["", f"{closest_label(answer, m)}:", f"    {c.title}" + (f" — {meta}" if meta else ""),
                       textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ",
                                     subsequent_indent="    ")]
         lines += ["", f"{m.t('answer.closest_articles')}:"]

@@ -54,3 +54,12 @@ def shown_span(answer: Answer) -> tuple[str, str]:
     if any(day and not start <= day[:10] <= end for day in shown) and asked.get("searched_from"):
         return asked["searched_from"], asked["searched_to"]
     return start, end
+
+
+def closest_label(answer: Answer, m: Messages) -> str:
+    """The heading of the closest passage beside an abstention: said to be from outside the asked
+    dates when it is (the question's dates filtered the search and nothing in them answered)."""
+    asked, c = answer.date_range, answer.closest
+    outside = bool(asked and c is not None and c.published_at
+                   and not asked.get("searched_from", "") <= c.published_at[:10] <= asked.get("searched_to", ""))
+    return m.t("answer.closest_outside" if outside else "answer.closest_passage")

@@ -16,6 +16,17 @@ def within_limits(embed) -> bool:
             and all(len(f.name) <= render.FIELD_NAME and len(f.value) <= render.FIELD_VALUE for f in embed.fields))
 
 
+def test_the_closest_passage_says_when_it_is_from_outside_the_dates_asked_about():
+    asked = {"from": "2025-03-01", "to": "2025-03-31", "phrase": "in March", "searched_from": "2025-02-28",
+             "searched_to": "2025-04-01"}
+    outside = Answer("What was said in March?", "not covered", True, [], date_range=asked, closest=citation(1))
+    inside = Answer("What was said in March?", "not covered", True, [], date_range=asked,
+                    closest=Citation(**{**citation(1).to_dict(), "published_at": "2025-03-12"}))
+    names = [[f.name for f in render.answer_embed(a, 1.0).fields] for a in (outside, inside)]
+    assert names == [["Closest passage, from outside those dates (may not answer the question)"],
+                     ["Closest passage (may not answer the question)"]]
+
+
 def test_mass_mentions_in_article_text_are_neutralised():
     answer = Answer("q", "@everyone look [1]", False, [citation(1, title="@here news", quote="<@123456789012345678> and @everyone")])
     embed = render.answer_embed(answer, 1.0)

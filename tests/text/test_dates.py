@@ -147,6 +147,20 @@ def test_no_article_in_the_range_is_an_abstention_that_names_the_range(dated, se
     assert "Belum ada artikel terindeks dari 1–31 Mar 20" in said and "Artikel dari 1–31 Mar 20" in said
 
 
+def test_when_nothing_in_the_range_answers_the_closest_passage_from_outside_it_is_shown_dated(dated, settings):
+    question = "What did the water minister say in March about flood pumps?"
+    answer = dated.ask(question)
+    assert answer.abstained and answer.citations == [], "never the answer: March's news is not October's"
+    assert answer.closest is not None and answer.closest.article_id in {"m-yesterday", "m-earlier", "m-old"}
+    assert not answer.date_range["searched_from"] <= answer.closest.published_at <= answer.date_range["searched_to"]
+    assert "flood pumps" in answer.closest.quote
+    dated.close()
+    text = run_cli(["ask", question], settings).stdout.decode()
+    assert "\nClosest passage, from outside those dates (may not answer the question):\n" in text
+    said = " ".join(run_cli(["ask", question, "--lang", "id"], settings).stdout.decode().split())  # framed in Indonesian
+    assert "Kutipan terdekat, dari luar tanggal itu (belum tentu menjawab):" in said
+
+
 def test_the_latest_is_the_newest_dated_article_and_the_answer_says_as_of(dated, settings):
     answer = dated.ask("What is the latest the water minister said about flood pumps?")
     assert answer.citations and answer.citations[0].article_id == "m-yesterday"
