@@ -53,12 +53,12 @@ def as_of(citations, articles: dict[str, Article], latest: bool) -> str:
     return max(days)
 
 
-
 def committed(passages: list[Passage], articles: dict[str, Article]) -> list[Passage]:
     """The passages of article versions that are committed: a chunk of a version not (or no longer)
     committed is dropped."""
     return [p for p in passages if p.article_id in articles
             and p.chunk_id.startswith(f"{p.article_id}@{articles[p.article_id].content_hash[:12]}")]
+
 
 class Asker:
     def __init__(self, settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> None:
@@ -190,8 +190,8 @@ class Asker:
             closest = extractive.closest_sentence(question, list(judgment.passages), articles, context)
         if abstained and closest is None and asked_range is not None:
             t_out = time.perf_counter()
-            closest = self.closest_outside_range(st, question, asked, lang, qvec, judge, k, config, filters, context,
-                                                 frozenset(context_articles))
+            closest = self.closest_outside_range(st, question, search, asked, lang, qvec, judge, k, config, filters,
+                                                 context, frozenset(context_articles))
             timings["outside_range_ms"] = (time.perf_counter() - t_out) * 1000
         verified = extractive.verify_citations(citations, articles)
         if len(verified) != len(citations):  # cannot happen by construction; never show an unverified quote
@@ -215,15 +215,15 @@ class Asker:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return result
 
-    def closest_outside_range(self, st: NamespaceStore, question: str, asked: str, lang: str, qvec: np.ndarray,
-                              judge: np.ndarray | None, k: int, config: RetrievalConfig, filters: Filters | None,
-                              context: str, context_articles: frozenset[str]) -> Citation | None:
+    def closest_outside_range(self, st: NamespaceStore, question: str, search: str, asked: str, lang: str,
+                              qvec: np.ndarray, judge: np.ndarray | None, k: int, config: RetrievalConfig,
+                              filters: Filters | None, context: str,
+                              context_articles: frozenset[str]) -> Citation | None:
         """When the question's dates filtered the search and nothing in them answers: the best sentence
         from outside those dates, if the articles there would answer. Shown dated beside the
         abstention, never as the answer: a week's news is not answered from a year-old article, but the
         member learns what the index has (a search engine often dates a page outside its story's week)."""
         unfiltered = Filters(source=filters.source) if filters is not None and filters.source else None
-        search = f"{' '.join(context.split())} {question}" if context else question
         passages = retrieve(st, self.lexical, qvec, search, k, config, unfiltered, {},
                             context_articles=context_articles, judge_vector=judge,
                             sentence_vectors=functools.partial(self.embedder.embed_passages, urgent=True))

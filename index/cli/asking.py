@@ -76,7 +76,7 @@ def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:
             lines += ["", f"{closest_label(answer, m)}:", f"    {c.title}" + (f" — {meta}" if meta else ""),
                       textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ",
                                     subsequent_indent="    ")]
-        lines += ["", f"{m.t('answer.closest_articles')}:"]
+        lines += ["", f"{m.t('answer.closest_articles')}:"] if answer.passages else []
         seen = set()
         for p in answer.passages:
             if p.article_id in seen:

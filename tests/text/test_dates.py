@@ -157,6 +157,7 @@ def test_when_nothing_in_the_range_answers_the_closest_passage_from_outside_it_i
     dated.close()
     text = run_cli(["ask", question], settings).stdout.decode()
     assert "\nClosest passage, from outside those dates (may not answer the question):\n" in text
+    assert "Closest articles" not in text, "nothing from March to list"
     said = " ".join(run_cli(["ask", question, "--lang", "id"], settings).stdout.decode().split())  # framed in Indonesian
     assert "Kutipan terdekat, dari luar tanggal itu (belum tentu menjawab):" in said
 
