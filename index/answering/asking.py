@@ -223,7 +223,7 @@ class Asker:
         from outside those dates, if the articles there would answer. Shown dated beside the
         abstention, never as the answer: a week's news is not answered from a year-old article, but the
         member learns what the index has (a search engine often dates a page outside its story's week)."""
-        unfiltered = Filters(source=filters.source) if filters is not None and filters.source else None
+        unfiltered = replace(filters, date_from="", date_to="") if filters is not None else None
         passages = retrieve(st, self.lexical, qvec, search, k, config, unfiltered, {},
                             context_articles=context_articles, judge_vector=judge,
                             sentence_vectors=functools.partial(self.embedder.embed_passages, urgent=True))
