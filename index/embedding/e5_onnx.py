@@ -155,12 +155,17 @@ def cores() -> int:
 
 
 def open_session(graph: Path, threads: int):
-    """An ONNX Runtime session on the CPU: `threads` for one call, all optimisations, quiet."""
+    """An ONNX Runtime session on the CPU: `threads` for one call, all optimisations, quiet, and threads
+    that sleep when a call ends. ONNX Runtime's default keeps them spinning for the next call: 24 ms of
+    CPU after each question on 2 cores, taken from whatever else runs (a second process answering,
+    an add, Chroma): two processes answering side by side were 50% slower (docs/performance.md, "ONNX
+    Runtime's threads"). It saved a lone process 4 ms a question."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])

