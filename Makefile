@@ -28,7 +28,7 @@ lint: $(STAMP)
 	@for d in index bot prompts; do ln -sfn ../../../$$d $(TYPECHECK)/newsbot/$$d; done
 	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p newsbot.index -p newsbot.bot
 
-# Two workers (pytest-xdist) on 2 cores: a clone's first run about 6 min (it embeds the shared sets' articles
+# Two workers (pytest-xdist) on 2 cores: a clone's first run about 5.5 min (it embeds the shared sets' articles
 # the tests index into build/test-cache), later runs 4.5 min; three workers were slower (docs/development.md).
 test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
