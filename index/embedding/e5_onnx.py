@@ -158,8 +158,9 @@ def open_session(graph: Path, threads: int):
     """An ONNX Runtime session on the CPU: `threads` for one call, all optimisations, quiet, and threads
     that sleep when a call ends. ONNX Runtime's default keeps them spinning for the next call: 24 ms of
     CPU after each question on 2 cores, taken from whatever else runs (a second process answering,
-    an add, Chroma): two processes answering side by side were 50% slower (docs/performance.md, "ONNX
-    Runtime's threads"). It saved a lone process 4 ms a question."""
+    an add, Chroma's search right after the question's embedding): two processes answering side by side
+    were 50% slower, and retrieval's p95 at 100k chunks 46 ms instead of 28 (docs/performance.md, "ONNX
+    Runtime's threads"). Waking the threads costs a question's embedding 2-4 ms."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
