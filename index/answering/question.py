@@ -22,6 +22,10 @@ _WHO_Q = re.compile(r"\b(who|whom|whose|siapa|siapakah)\b", re.I)
 _WHICH_Q = re.compile(r"^\W*(which\b|what "
                       r"(?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
                       r"(apa|siapa) nama\b)", re.I)
+# "What is the name of ...", and a quiz's "... this week. What is the show called?": a name, wherever the question
+# puts it (not "the so-called deal", which asks what it is).
+_NAMED_Q = re.compile(r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\s+(?:(?:the|its|their)\s+names?\b|"
+                      r"[^.?!]{0,40}?(?<![\w-])(?:called|named)\b)", re.I)
 _WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
            "januari februari maret april mei juni juli agustus september oktober november desember "
@@ -35,7 +39,8 @@ def expected_type(question: str) -> str:
     "what company": a name the question does not give), or "" (anything).
     The question word that comes first decides ("How old was she when ..." asks for a number)."""
     found = [(m.start(), kind) for kind, pattern in (("money", _MONEY_Q), ("number", _NUMBER_Q), ("date", _WHEN_Q),
-                                                     ("person", _WHO_Q), ("place", _WHERE_Q), ("name", _WHICH_Q))
+                                                     ("person", _WHO_Q), ("place", _WHERE_Q), ("name", _WHICH_Q),
+                                                     ("name", _NAMED_Q))
              if (m := pattern.search(question))]
     return min(found)[1] if found else ""
 

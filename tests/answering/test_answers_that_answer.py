@@ -35,6 +35,9 @@ BIKE_LANE = Draft(
     ("Siapa pelatih baru Manchester United?", "person"),
     ("Where will the new capital be built?", "place"),
     ("What did Zelenskyy say about the minerals deal?", ""),
+    ("What is the name of SpaceX's rocket, which exploded after lift-off?", "name"),
+    ("Broadway's longest-running musical closed this week. What is the show called?", "name"),
+    ("What is the so-called Golden Dome?", ""),
 ])
 def test_the_expected_answer_type_is_read_from_english_and_indonesian_question_words(question, kind):
     assert expected_type(question) == kind
