@@ -26,6 +26,10 @@ _WHICH_Q = re.compile(r"^\W*(which\b|what "
 # puts it (not "the so-called deal", which asks what it is).
 _NAMED_Q = re.compile(r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\s+(?:(?:the|its|their)\s+names?\b|"
                       r"[^.?!]{0,40}?(?<![\w-])(?:called|named)\b)", re.I)
+# A quiz puts "which" after its context: "The Celtics beat which team in the NBA Finals?". Not the relative
+# "which" of "the rocket, which exploded" (after a comma) or "which was found" (a verb follows).
+_WHICH_INSIDE_Q = re.compile(r"(?<![,;])\s+which\s+(?!(?:was|is|were|are|has|have|had|will|would|could|can|did|does|"
+                             r"do|may|might|should|must|also|then|now)\b)[^\W\d_]", re.I)
 _WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
            "januari februari maret april mei juni juli agustus september oktober november desember "
@@ -40,7 +44,7 @@ def expected_type(question: str) -> str:
     The question word that comes first decides ("How old was she when ..." asks for a number)."""
     found = [(m.start(), kind) for kind, pattern in (("money", _MONEY_Q), ("number", _NUMBER_Q), ("date", _WHEN_Q),
                                                      ("person", _WHO_Q), ("place", _WHERE_Q), ("name", _WHICH_Q),
-                                                     ("name", _NAMED_Q))
+                                                     ("name", _NAMED_Q), ("name", _WHICH_INSIDE_Q))
              if (m := pattern.search(question))]
     return min(found)[1] if found else ""
 

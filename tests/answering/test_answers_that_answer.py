@@ -38,6 +38,9 @@ BIKE_LANE = Draft(
     ("What is the name of SpaceX's rocket, which exploded after lift-off?", "name"),
     ("Broadway's longest-running musical closed this week. What is the show called?", "name"),
     ("What is the so-called Golden Dome?", ""),
+    ("Another Thanksgiving tradition is football. Which NFL team has played the most games on the day?", "name"),
+    ("The Boston Celtics beat which team in the NBA Finals?", "name"),
+    ("What did SpaceX's rocket, which exploded on Friday, carry?", ""),
 ])
 def test_the_expected_answer_type_is_read_from_english_and_indonesian_question_words(question, kind):
     assert expected_type(question) == kind
