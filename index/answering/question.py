@@ -19,17 +19,16 @@ _MONEY = re.compile(r"(\$|€|£|¥|\bRp\.?\s?|\b(dollars?|euros?|pounds?|yen|yu
 _WHEN_Q = re.compile(r"\b(when|what (year|date|day|month|time)|kapan|kapankah|tanggal berapa|tahun berapa|pada "
                      r"tahun)\b", re.I)
 _WHO_Q = re.compile(r"\b(who|whom|whose|siapa|siapakah)\b", re.I)
-_WHICH_Q = re.compile(r"^\W*(which\b|what "
-                      r"(?!did|does|do|is|was|are|were|will|would|has|have|had|can|could|should|happened)\w+|"
-                      r"(apa|siapa) nama\b)", re.I)
+_AUXILIARIES = "did|does|do|is|was|are|were|will|would|has|have|had|can|could|should"  # "what did ...": not a name
+_WHICH_Q = re.compile(rf"^\W*(which\b|what (?!{_AUXILIARIES}|happened)\w+|(apa|siapa) nama\b)", re.I)
 # "What is the name of ...", and a quiz's "... this week. What is the show called?": a name, wherever the question
 # puts it (not "the so-called deal", which asks what it is).
 _NAMED_Q = re.compile(r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\s+(?:(?:the|its|their)\s+names?\b|"
                       r"[^.?!]{0,40}?(?<![\w-])(?:called|named)\b)", re.I)
 # A quiz puts "which" after its context: "The Celtics beat which team in the NBA Finals?". Not the relative
 # "which" of "the rocket, which exploded" (after a comma) or "which was found" (a verb follows).
-_WHICH_INSIDE_Q = re.compile(r"(?<![,;])\s+which\s+(?!(?:was|is|were|are|has|have|had|will|would|could|can|did|does|"
-                             r"do|may|might|should|must|also|then|now)\b)[^\W\d_]", re.I)
+_WHICH_INSIDE_Q = re.compile(rf"(?<![,;])\s+which\s+(?!(?:{_AUXILIARIES}|may|might|must|also|then|now)\b)[^\W\d_]",
+                             re.I)
 _WHERE_Q = re.compile(r"\b(where|di ?mana|dimanakah|ke ?mana|dari mana)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
            "januari februari maret april mei juni juli agustus september oktober november desember "
