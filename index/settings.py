@@ -92,7 +92,8 @@ class Settings(Declared):
     """The engine's settings. Each is documented in `.env.example`; `Settings.load()` is the only
     place that reads them, and a bad value is one clear line at start-up, naming the variable."""
 
-    data_dir: Path = setting(Path("./data"), "NEWSBOT_DATA_DIR", _path)
+    # default: the platform's user data folder (default_data_dir), or ./data where an earlier version left one
+    data_dir: Path = setting(None, "NEWSBOT_DATA_DIR", _path)
     cache_dir: Path | None = setting(None, "NEWSBOT_CACHE_DIR", _path)  # embedding cache; default: the data directory
     # the ONNX graph built from the weights; default: cache_dir
     model_dir: Path | None = setting(None, "NEWSBOT_MODEL_DIR", _path)
@@ -153,9 +154,15 @@ class Settings(Declared):
     log_level: str = setting("info", "NEWSBOT_LOG_LEVEL", check=_one_of("debug", "info", "warning", "error"),
                              why="one of debug, info, warning, error")
     log_format: str = setting("text", "NEWSBOT_LOG_FORMAT", check=_one_of("text", "json"), why="text or json")
+    # "legacy" where the data directory is ./data only because an earlier version made it there
+    data_dir_origin: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.check_fields()
+        if self.data_dir is None:
+            legacy = legacy_data_dir()
+            object.__setattr__(self, "data_dir", legacy or user_data_dir())
+            object.__setattr__(self, "data_dir_origin", "legacy" if legacy else "default")
         # Absolute from the start: a service started in another directory must not open another index.
         for name in ("data_dir", "cache_dir", "model_dir"):
             value = getattr(self, name)
@@ -178,6 +185,35 @@ class Settings(Declared):
         """Read `.env` (default: ./.env) then the environment, which wins."""
         settings = cls(**cls.from_env(read_env(env_file)))
         return replace(settings, **overrides) if overrides else settings
+
+
+APP_NAME = "newsbot"
+LEGACY_DATA_DIR = "data"  # relative to the folder a command runs in: the default before the user data folder
+
+
+def user_data_dir() -> Path:
+    """The platform's folder for this user's application data (simonw/llm keeps its database the same
+    way): ~/.local/share/newsbot on Linux ($XDG_DATA_HOME wins), ~/Library/Application Support/newsbot on
+    macOS, %LOCALAPPDATA%\\newsbot on Windows. One index whichever folder a command runs in."""
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def legacy_data_dir() -> Path | None:
+    """./data of the current folder, when it is a data directory an earlier newsbot made there."""
+    from newsbot.index.storage.data_dir import is_data_dir
+
+    folder = Path.cwd() / LEGACY_DATA_DIR
+    return folder if is_data_dir(folder) else None
+
+
+def data_dir_notice(settings: "Settings") -> str:
+    """One line for a command that opened ./data only because an earlier version made it there."""
+    if settings.data_dir_origin != "legacy":
+        return ""
+    return (f"note: using the data directory {settings.data_dir} that an earlier newsbot made here; new installs "
+            f"keep it in {user_data_dir()}. Set NEWSBOT_DATA_DIR (or --data-dir) to choose, or move it there.")
 
 
 _NS_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")

@@ -25,8 +25,9 @@ from typing import Protocol
 
 import numpy as np
 
-from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, write_atomically
+from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
 from newsbot.index.embedding.e5_weights import E5Weights, dequantize
+from newsbot.index.embedding.model_files import write_atomically
 from newsbot.index.errors import NewsbotError
 
 READER_FILE = Path(__file__).parent / "models" / "reader.npz"

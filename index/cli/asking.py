@@ -50,7 +50,16 @@ def cmd_ask(engine, ns: str, args) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(shown(render_answer(answer, lang=args.lang or "en")))
+    if answer.reason == "no_articles":  # an empty store is often the wrong folder: say which one was read
+        print(shown(empty_store_hint(engine.settings, ns)), file=sys.stderr)
     return 0
+
+
+def empty_store_hint(settings, namespace: str) -> str:
+    where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" if settings.server_mode
+             else f"the data directory {settings.data_dir}")
+    return (f"(looked in namespace {namespace!r} of {where}: add articles with `newsbot add`, or point "
+            "NEWSBOT_DATA_DIR or --data-dir at the folder that holds your index)")
 
 
 def render_answer(answer: Answer, width: int = 100, lang: str = "en") -> str:

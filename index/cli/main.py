@@ -18,8 +18,8 @@ language; every sentence of an answer cites [n] a passage quoted verbatim from a
 indexed article. When the articles do not answer, newsbot says so.
 
 Settings come from ./.env and the environment (the environment wins); see
-.env.example. NEWSBOT_DATA_DIR (default ./data) holds the index; CHROMA_HOST and
-CHROMA_PORT switch to a shared Chroma server.
+.env.example. NEWSBOT_DATA_DIR (default: the user data folder, ~/.local/share/newsbot
+on Linux) holds the index; CHROMA_HOST and CHROMA_PORT switch to a shared Chroma server.
 """
 
 EPILOG = """\
@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluation", "measure answer quality on a question set"),
     "health": ("service", "exit 0 when newsbot works here (for service health checks)"),
     "serve": ("service", "run the Discord bot (DISCORD_TOKEN from .env)"),
+    "warm": ("service", "build the model files a question needs, before the first question"),
 }
 
 

@@ -1,5 +1,5 @@
-"""Running newsbot as a service: `newsbot serve` (the Discord bot) and `newsbot health` (the check
-a service manager or a container runs)."""
+"""Running newsbot as a service: `newsbot serve` (the Discord bot), `newsbot health` (the check
+a service manager or a container runs) and `newsbot warm` (the model files, built before the first question)."""
 from __future__ import annotations
 
 import sys
@@ -21,6 +21,11 @@ def register(add_parser: AddParser, parents: Parents) -> None:
                     help="how old the bot's status may be (default 60; the bot writes it every "
                          "NEWSBOT_HEALTH_INTERVAL_S)")
     hl.set_defaults(handler=cmd_health)
+    add_parser("warm", parents=[parents.base],
+               description="Build every model file a question needs (the embedding model's graph and tokenizer, "
+               "the reader's graph) into NEWSBOT_MODEL_DIR (default: the data directory) and check that each "
+               "answers. The container image runs it at build time; the files are readable by every user, so the "
+               "image may run as another.").set_defaults(handler=cmd_warm)
     add_parser("serve", parents=[parents.base],
                description="Run the Discord bot. It needs DISCORD_TOKEN; DISCORD_GUILD_ID syncs the commands "
                "instantly to one server (otherwise globally). Each server gets its own namespace. "
@@ -32,6 +37,13 @@ def cmd_serve(settings, args) -> int:
 
     setup_logging(settings.log_level, settings.log_format)
     run(args.env_file, settings)
+    return 0
+
+
+def cmd_warm(settings, args) -> int:
+    from newsbot.index.service.warm import describe, warm
+
+    print(describe(warm(settings)))
     return 0
 
 

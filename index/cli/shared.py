@@ -25,7 +25,8 @@ class Parents:
 
 def make_parents() -> Parents:
     base = argparse.ArgumentParser(add_help=False)
-    base.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR or ./data)")
+    base.add_argument("--data-dir", help="data directory (default: NEWSBOT_DATA_DIR, else the user data folder, "
+                                         "~/.local/share/newsbot on Linux; see `newsbot stats`)")
     base.add_argument("--env-file", help="settings file (default: ./.env)")
     common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--namespace", "-n", help="index namespace (default: NEWSBOT_NAMESPACE or 'default'); the bot "
@@ -62,12 +63,18 @@ def shown(text: str) -> str:
 
 
 def load_settings(args) -> Settings:
+    from newsbot.index.settings import data_dir_notice
+
     overrides = {}
     if args.data_dir:
         from pathlib import Path
 
         overrides["data_dir"] = Path(args.data_dir)
-    return Settings.load(args.env_file, **overrides)
+    settings = Settings.load(args.env_file, **overrides)
+    notice = data_dir_notice(settings)
+    if notice:
+        print(shown(notice), file=sys.stderr)
+    return settings
 
 
 def open_engine(settings: Settings, wait_s: float = 0.0) -> "EngineAPI":

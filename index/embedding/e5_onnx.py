@@ -25,8 +25,9 @@ from typing import Mapping
 
 import numpy as np
 
-from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, write_atomically
+from newsbot.index.embedding.e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
 from newsbot.index.embedding.e5_weights import QK, E5Weights, dequantize, to_matmul_nbits
+from newsbot.index.embedding.model_files import write_atomically
 
 GRAPH_VERSION = 2
 BATCH_TOKENS = 512  # padded tokens per ONNX Runtime call: measured best on 2 cores for both 30- and 230-token texts

@@ -21,14 +21,13 @@ tokens) are segmented again by a port of e5.c's loop with its float32 sums: slow
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from newsbot.index.embedding.e5_weights import Vocabulary
+from newsbot.index.embedding.model_files import model_dir_error, write_atomically
 
 META = "\u2581"
 _SPACES = re.compile(" {2,}")
@@ -113,7 +112,11 @@ def _cached_processor(model_file: Path | None, quiet: bool = False):
     if model_file is None or not model_file.exists():
         return None
     try:
-        return sentencepiece.SentencePieceProcessor(model_proto=model_file.read_bytes())
+        data = model_file.read_bytes()
+    except PermissionError as exc:  # not damaged: another user's file, which building again would not fix
+        raise model_dir_error(model_file.parent, exc) from None
+    try:
+        return sentencepiece.SentencePieceProcessor(model_proto=data)
     except Exception:  # noqa: BLE001 - a cut or garbled cache file: it is derived, so build it again
         if quiet:
             return None
@@ -157,18 +160,6 @@ def sentencepiece_model(vocabulary: Vocabulary) -> bytes:
         seen.add(piece)
         entry.piece, entry.score, entry.type = piece, float(score), pb.ModelProto.SentencePiece.NORMAL
     return model.SerializeToString()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class _Float32Viterbi:

@@ -46,6 +46,18 @@ def prepare(data_dir: Path) -> None:
         pass
 
 
+def is_data_dir(folder: Path) -> bool:
+    """Whether `folder` is a data directory newsbot made (its marker, or the files an older newsbot made)."""
+    try:
+        if not folder.is_dir():
+            return False
+        if (folder / MARKER).exists():
+            return True
+        return any(_ours(p.name) and p.name != "newsbot.lock" for p in folder.iterdir())
+    except OSError:
+        return False
+
+
 def _ours(name: str) -> bool:
     stem = name.split(".sqlite")[0]
     return name in OURS or stem.startswith("lexical-") or name.startswith(("pending-", "newsbot")) or (

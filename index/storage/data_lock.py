@@ -23,8 +23,9 @@ def lock_data_dir(data_dir: Path) -> FileLock:
         who = owner.read_text(encoding="utf-8").strip() if owner.exists() else "unknown"
         raise IndexBusyError(
             f"the index in {data_dir} is in use by another newsbot process ({who}). "
-            "The embedded store allows one process at a time: stop that process, or run a Chroma "
-            "server (`chroma run`) and set CHROMA_HOST/CHROMA_PORT so that several processes share one index."
+            "The embedded store allows one process at a time: run the command again with --wait SECONDS to wait "
+            "for it to finish (`newsbot ask --wait 600 ...`), or run a Chroma server (`chroma run`) and set "
+            "CHROMA_HOST/CHROMA_PORT so that several processes share one index."
         ) from None
     owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:3])}", encoding="utf-8", errors="backslashreplace")
     return lock

@@ -39,3 +39,16 @@ def test_ask_dash_reads_the_question_from_stdin(sample_engine, settings):
     done = run_cli(["ask", "-", "--json"], settings, input=question.encode())
     data = json.loads(done.stdout)
     assert data["question"] == question and quoted in data["answer"]
+
+
+def test_ask_on_an_empty_store_names_the_folder_it_looked_in(settings):
+    done = run_cli(["ask", "What did Zelenskyy say about the minerals deal?"], settings)
+    assert done.returncode == 0
+    err = done.stderr.decode()
+    assert f"the data directory {settings.data_dir}" in err and "'default'" in err and "NEWSBOT_DATA_DIR" in err
+
+
+def test_warm_builds_the_model_files_a_question_needs(settings, tmp_path):
+    done = run_cli(["warm"], settings, NEWSBOT_MODEL_DIR=str(tmp_path / "model"))
+    assert done.returncode == 0, done.stderr
+    assert f"ready in {tmp_path / 'model'}" in done.stdout.decode() and "reader:" in done.stdout.decode()

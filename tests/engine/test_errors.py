@@ -101,7 +101,8 @@ def test_a_second_process_gets_a_clear_error_while_the_lock_is_held(engine, sett
     out = run_cli(["add", "-"], settings, input=b"Another story about grain exports from Ukraine's southern ports.")
     assert out.returncode == 1
     err = out.stderr.decode()
-    assert "in use by another newsbot process" in err and "CHROMA_HOST" in err
+    assert "in use by another newsbot process" in err and "CHROMA_HOST" in err and "--wait" in err
+    assert "pid " in err, "the message names the process that holds the index"
     assert "Traceback" not in err
     assert snapshot(engine) == before
 

