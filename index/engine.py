@@ -154,11 +154,11 @@ class Engine:
 
     def draft_from_upload(self, data: bytes, name: str, title: str = "") -> Draft | AddError:
         """A draft from uploaded bytes (a Discord attachment or pasted text), judged by content."""
-        return drafting.from_upload(data, name, title)
+        return drafting.from_upload(data, name, title, self.settings.max_article_chars)
 
     def drafts_from_jsonl(self, path: str) -> Iterator[Draft | AddError]:
         """Each line is its own draft or error: a bad line never hides the lines after it."""
-        return drafting.from_jsonl(path)
+        return drafting.from_jsonl(path, self.settings.max_article_chars)
 
     # ------------------------------------------------------------ the five verbs
 

@@ -288,4 +288,4 @@ class RemoteEngine:
         return drafting.from_sources(sources, self.settings, overrides)
 
     def drafts_from_jsonl(self, path: str):
-        return drafting.from_jsonl(path)
+        return drafting.from_jsonl(path, self.settings.max_article_chars)

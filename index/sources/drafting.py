@@ -46,19 +46,19 @@ def from_url(url: str, settings: Settings) -> Draft | AddError:
     return load_one(url, settings, {})
 
 
-def from_upload(data: bytes, name: str, title: str = "") -> Draft | AddError:
+def from_upload(data: bytes, name: str, title: str = "", max_chars: int | None = None) -> Draft | AddError:
     """A draft from uploaded bytes (a Discord attachment or pasted text), judged by content."""
     try:
-        draft = draft_from_bytes(data, name)
+        draft = draft_from_bytes(data, name, max_chars=max_chars)
         return replace(draft, title=title) if title else draft
     except NewsbotError as exc:
         return AddError(name, str(exc))
 
 
-def from_jsonl(path: str) -> Iterator[Draft | AddError]:
+def from_jsonl(path: str, max_chars: int | None = None) -> Iterator[Draft | AddError]:
     """Each line is its own draft or error: a bad line never hides the lines after it."""
     try:
-        for item in iter_jsonl(Path(path)):
+        for item in iter_jsonl(Path(path), max_chars=max_chars):
             yield AddError(item.origin, str(item)) if isinstance(item, InputError) else item
     except InputError as exc:
         yield AddError(path, str(exc))
@@ -70,12 +70,12 @@ def load_one(source: str, settings: Settings, overrides: dict) -> Draft | AddErr
             data = sys.stdin.buffer.read(settings.max_file_bytes + 1)
             if len(data) > settings.max_file_bytes:
                 raise InputError(f"stdin: more than {settings.max_file_bytes:,} bytes")
-            draft = draft_from_bytes(data, "stdin")
+            draft = draft_from_bytes(data, "stdin", max_chars=settings.max_article_chars)
         elif is_url(source):
             draft = fetch_url(source, timeout_s=settings.fetch_timeout_s, max_bytes=settings.fetch_max_bytes,
-                              allow_loopback=settings.allow_loopback_urls)
+                              allow_loopback=settings.allow_loopback_urls, max_chars=settings.max_article_chars)
         elif Path(source).is_file():
-            draft = read_file(Path(source), settings.max_file_bytes)
+            draft = read_file(Path(source), settings.max_file_bytes, settings.max_article_chars)
         else:
             raise InputError(f"{source}: no such file or directory, and not an http(s) URL")
         return replace(draft, **overrides)

@@ -63,7 +63,8 @@ def address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loo
 
 
 def fetch_url(
-    url: str, *, timeout_s: float = 20.0, max_bytes: int = 5_000_000, allow_loopback: bool = False, verify=True
+    url: str, *, timeout_s: float = 20.0, max_bytes: int = 5_000_000, allow_loopback: bool = False, verify=True,
+    max_chars: int | None = None,
 ) -> Draft:
     """Download `url` (streamed, capped in decompressed bytes and in total time) and extract its article.
 
@@ -79,7 +80,7 @@ def fetch_url(
         raise FetchError(f"{url}: cannot fetch ({exc.__class__.__name__}: {exc})") from None
     except ValueError as exc:  # a malformed URL (bad port, unclosed bracket) that urlsplit or httpx refused
         raise FetchError(f"{url}: not a valid URL ({exc})") from None
-    return draft_from_bytes(body, url, url=final_url, charset=declared)
+    return draft_from_bytes(body, url, url=final_url, charset=declared, max_chars=max_chars)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Iterator
 
 from newsbot.index.errors import InputError
 from newsbot.index.sources.draft import (
+    OVERSIZE,
     SUPPORTED_SUFFIXES,
     Draft,
     safe_date,
@@ -15,7 +16,7 @@ from newsbot.index.sources.loaders import draft_from_bytes
 
 # ---------------------------------------------------------------- sources
 
-def read_file(path: Path, max_bytes: int) -> Draft:
+def read_file(path: Path, max_bytes: int, max_chars: int | None = None) -> Draft:
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -23,7 +24,7 @@ def read_file(path: Path, max_bytes: int) -> Draft:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return draft_from_bytes(data, str(path))
+    return draft_from_bytes(data, str(path), max_chars=max_chars)
 
 
 def iter_directory(path: Path) -> Iterator[Path | InputError]:
@@ -44,16 +45,27 @@ def iter_directory(path: Path) -> Iterator[Path | InputError]:
 _TEXT_FIELDS = ("title", "url", "source", "lang", "published_at")
 
 
-MAX_JSONL_LINE_BYTES = 64 << 20  # an article of NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line
+MAX_JSONL_LINE_BYTES = 64 << 20
+ESCAPED_BYTES_PER_CHAR = 6  # JSON's longest escape of a character of the BMP: \uXXXX
 
 
-def iter_jsonl(path: Path, max_line_bytes: int = MAX_JSONL_LINE_BYTES) -> Iterator[Draft | InputError]:
+def line_limit(max_chars: int | None) -> int:
+    """The longest line that can hold an article of `max_chars` (OVERSIZE times, escaped, with its fields)."""
+    if max_chars is None:
+        return MAX_JSONL_LINE_BYTES
+    return min(MAX_JSONL_LINE_BYTES, ESCAPED_BYTES_PER_CHAR * OVERSIZE * max_chars + (1 << 20))
+
+
+def iter_jsonl(path: Path, max_line_bytes: int = MAX_JSONL_LINE_BYTES,
+               max_chars: int | None = None) -> Iterator[Draft | InputError]:
     """Drafts from the evaluation articles format (see ../shared/data/README.md).
 
     A line that is not a valid article is yielded as an InputError (with its origin) and
     the lines after it are still read: one bad line never hides the rest of the file. A line
-    longer than `max_line_bytes` is such an error too, and is skipped without being held in
-    memory (a 2 GB line once took 4 GB and the whole import with it)."""
+    longer than `max_line_bytes`, or than an article of `max_chars` can be (`line_limit`), is such an
+    error too, and is skipped without being held in memory (a 2 GB line once took 4 GB and the whole
+    import with it; a 60 MB one 1.47 GB before it was refused)."""
+    max_line_bytes = min(max_line_bytes, line_limit(max_chars))
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -62,12 +74,15 @@ def iter_jsonl(path: Path, max_line_bytes: int = MAX_JSONL_LINE_BYTES) -> Iterat
         for lineno, line in _bounded_lines(handle, max_line_bytes):
             origin = f"{path}:{lineno}"
             if line is None:
-                yield InputError(f"{origin}: a line of more than {max_line_bytes:,} bytes; skipped", origin)
+                yield InputError(f"{origin}: article too long (a line of more than {max_line_bytes:,} bytes; the "
+                                 f"limit is {max_chars or 0:,} characters, NEWSBOT_MAX_ARTICLE_CHARS); skipped"
+                                 if max_chars else f"{origin}: a line of more than {max_line_bytes:,} bytes; skipped",
+                                 origin)
                 continue
             if not line.strip():
                 continue
             try:
-                yield _draft_from_row(line.decode("utf-8", errors="replace"), origin)
+                yield _draft_from_row(line.decode("utf-8", errors="replace"), origin, max_chars)
             except InputError as exc:
                 yield InputError(f"{origin}: {exc}", origin)
 
@@ -90,13 +105,16 @@ def _bounded_lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
             yield lineno, line
 
 
-def _draft_from_row(line: str, origin: str) -> Draft:
+def _draft_from_row(line: str, origin: str, max_chars: int | None = None) -> Draft:
     try:
         row = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         raise InputError("each line must be an object with a \"text\" string")
+    if max_chars is not None and len(row["text"]) > OVERSIZE * max_chars:
+        raise InputError(f"article too long ({len(row['text']):,} characters; the limit is {max_chars:,}, "
+                         "NEWSBOT_MAX_ARTICLE_CHARS)")
     bad = [k for k in _TEXT_FIELDS if row.get(k) is not None and not isinstance(row[k], str)]
     if bad:
         raise InputError(f"{bad[0]!r} must be a string or null, not {type(row[bad[0]]).__name__}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from newsbot.index.errors import InputError
 from newsbot.index.sources.draft import (
+    OVERSIZE,
     SUPPORTED_SUFFIXES,
     Draft,
     safe_date,
@@ -88,7 +89,24 @@ def sniff(data: bytes, name: str = "") -> str:
     return "text"
 
 
-def draft_from_bytes(data: bytes, origin: str, url: str = "", charset: str | None = None) -> Draft:
+# What a page's markup cannot turn into article text: scripts, styles, comments and the tags themselves.
+_NOT_TEXT = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<[^>]*>", re.I | re.S)
+
+
+def text_bound(html: str) -> int:
+    """An upper bound on the characters of text a page can become (its text outside markup), found by one
+    regex pass: a 19.6 MB page is judged in a fraction of a second, where extracting it took 55 s and 1 GB."""
+    return len(html) - sum(len(m.group()) for m in _NOT_TEXT.finditer(html))
+
+
+def too_long(origin: str, chars: int, max_chars: int, what: str = "") -> InputError:
+    return InputError(f"{origin}: article too long ({what}{chars:,} characters; the limit is {max_chars:,}, "
+                      "NEWSBOT_MAX_ARTICLE_CHARS)", origin)
+
+
+def draft_from_bytes(data: bytes, origin: str, url: str = "", charset: str | None = None,
+                     max_chars: int | None = None) -> Draft:
+    """`max_chars`: a text that cannot fit is refused before the costly steps (decoding, extraction)."""
     if not data.strip():
         raise InputError(f"{origin}: no text to index (the input is empty)")
     as_utf8 = utf16_as_utf8(data)
@@ -97,9 +115,15 @@ def draft_from_bytes(data: bytes, origin: str, url: str = "", charset: str | Non
     kind = sniff(data, origin)
     if kind == "pdf":
         return _draft_from_pdf(data, origin)
+    if kind == "text" and max_chars is not None and len(data) > 4 * OVERSIZE * max_chars:  # >= 1 char per 4 bytes
+        raise too_long(origin, len(data) // 4, max_chars, "at least ")
     text = decode_bytes(data, origin, charset)
     if kind == "html":
+        if max_chars is not None and (bound := text_bound(text)) > OVERSIZE * max_chars:
+            raise too_long(origin, bound, max_chars, "a page with ")
         return draft_from_html(text, origin, url)
+    if max_chars is not None and len(text) > OVERSIZE * max_chars:
+        raise too_long(origin, len(text), max_chars)
     return Draft(text=text, url=url, origin=origin)
 
 
