@@ -7,6 +7,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from newsbot.index.cli.native_stderr import without_panic_text
 from newsbot.index.cli.shared import load_settings, make_parents, open_engine, shown
 from newsbot.index.errors import NewsbotError
 
@@ -100,6 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # the store, answers.sqlite, the audit: every article and who asked what, for this user only
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(only=command_of(argv)).parse_args(argv)
+    if args.debug or args.command == "serve":  # the bot's log is its own; --debug shows everything
+        return guarded(args)
+    with without_panic_text():
+        return guarded(args)
+
+
+def guarded(args) -> int:
+    """`run(args)` with every failure turned into one line and an exit status."""
+    import os
+
     try:
         return run(args)
     except NewsbotError as exc:

@@ -52,3 +52,16 @@ def test_warm_builds_the_model_files_a_question_needs(settings, tmp_path):
     done = run_cli(["warm"], settings, NEWSBOT_MODEL_DIR=str(tmp_path / "model"))
     assert done.returncode == 0, done.stderr
     assert f"ready in {tmp_path / 'model'}" in done.stdout.decode() and "reader:" in done.stdout.decode()
+
+
+def test_the_stderr_filter_drops_rust_panic_reports_and_passes_progress_at_once():
+    from newsbot.index.cli.native_stderr import PanicFilter
+
+    f = PanicFilter()
+    assert f.feed(b"adding: 1/3 articles\r") == b"adding: 1/3 articles\r", "a progress update is not held back"
+    said = f.feed(b"\nthread '<unnamed>' (12781) panicked at rust/sqlite/src/db.rs:245:14:\nExpect it to be fetched: "
+                  b"malformed\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n")
+    assert said == b"\n"
+    assert f.feed(b"error: the vector store file is damaged\n") == b"error: the vector store file is damaged\n"
+    f.feed(b"thread 'x' panicked at a.rs:1:1:\nno note follows\n")
+    assert f.feed(b"error: newsbot's own line\n") == b"error: newsbot's own line\n", "never eats newsbot's error"
