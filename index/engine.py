@@ -12,6 +12,7 @@ process-safe.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -40,6 +41,7 @@ from newsbot.index.storage.lexical import LexicalIndex
 from newsbot.index.storage.store import NamespaceStore, check_namespace, list_namespaces, open_client
 
 __all__ = ["Engine"]
+log = logging.getLogger("newsbot.engine")
 
 
 class Engine:
@@ -58,7 +60,9 @@ class Engine:
             self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
             self.embedder = Embedder(build_embedding(settings),
                                      EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
-            finish_swaps(self.client)  # a reindex cut mid-swap is finished before anything can write
+            # a reindex cut mid-swap is finished before anything can write; where it cannot be (a full disk), the
+            # store is read as it stands (the complete copy) and the swap is finished at a later open
+            finish_swaps(self.client, on_failure=self._swap_postponed)
             lex_name = (
                 f"lexical-{settings.chroma_host}-{settings.chroma_port}.sqlite" if settings.server_mode
                 else "lexical.sqlite"
@@ -85,6 +89,11 @@ class Engine:
             raise
         self.ingest = Ingest(settings, self.embedder, self.lexical)
         self.asker = Asker(settings, self.embedder, self.lexical)
+
+    def _swap_postponed(self, namespace: str, exc: Exception) -> None:
+        why = storage_failure(exc, Path(self.settings.data_dir)) or exc
+        log.warning("namespace %r: a reindex's last steps could not be finished now (%s); questions are answered from "
+                    "its complete copy, and the next start finishes it", namespace, why)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "Engine":

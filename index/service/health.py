@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from newsbot.index.storage.failures import LOW_DISK_BYTES, free_bytes
 from newsbot.index.storage.journal import alive
 
 FILE = "serve-health.json"
@@ -71,6 +72,10 @@ def file_problems(data_dir: Path, cache_dir: Path | None = None, server_mode: bo
     if not data_dir.is_dir():
         return [f"no data directory {data_dir}: nothing was added here yet, or NEWSBOT_DATA_DIR names another folder"]
     problems = []
+    free = free_bytes(data_dir)
+    if free < LOW_DISK_BYTES:
+        problems.append(f"the disk holding {data_dir} is full ({free // 1024:,} KiB free): questions are still "
+                        "answered, but nothing can be added, fed or reindexed until some space is freed")
     store = data_dir / "chroma" / "chroma.sqlite3"
     if not server_mode and not store.is_file():
         problems.append(f"no vector store in {data_dir} ({store.relative_to(data_dir)} is missing): restore the data "

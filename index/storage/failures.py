@@ -19,7 +19,8 @@ _READ_ONLY = ("readonly database", "read-only file system", "read only file syst
 LOW_DISK_BYTES = 4 << 20
 
 
-def _free_bytes(path: Path) -> int:
+def free_bytes(path: Path) -> int:
+    """Bytes free for this user on the disk holding `path` (very many where that cannot be told)."""
     try:
         st = os.statvfs(path)
     except OSError:
@@ -37,7 +38,7 @@ def storage_failure(exc: BaseException, data_dir: Path) -> StorageError | None:
         why = "the disk is full"
     elif errno_ in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
         why = "it is read-only or not writable"
-    elif storage_layer and _free_bytes(data_dir) < LOW_DISK_BYTES:
+    elif storage_layer and free_bytes(data_dir) < LOW_DISK_BYTES:
         why = "the disk is full"  # Chroma's Rust core words it as e.g. "Failed to apply logs to the metadata segment"
     elif storage_layer and data_dir.is_dir() and not os.access(data_dir, os.W_OK):
         why = "it is read-only or not writable"

@@ -27,6 +27,8 @@ SCHEMA = 1
 # mixed-language index English questions lost Indonesian chunks that were their closest (recall@50 0.95, as low
 # as 0.46 for one question). At 800: 95% (0.97) at 100k, for about 1.5 ms a question (docs/performance.md).
 HNSW_EF_SEARCH = 800
+NEXT = ".next"  # the suffix of a namespace's copy that a reindex builds beside it (ingest/reindex.py)
+COMPLETE = "reindex_complete"  # set on the `.next` articles collection once every article is in it
 _PAGE = 1000
 log = logging.getLogger("newsbot.storage")
 
@@ -106,6 +108,9 @@ class NamespaceStore:
             except Exception as exc:
                 if "does not exist" not in str(exc) and "not found" not in str(exc).lower():
                     raise
+                col = self._swapped_in(name)
+                if col is not None:
+                    return self._checked(col)
                 if not create:
                     return None
                 try:
@@ -121,6 +126,26 @@ class NamespaceStore:
                     col = self._client.get_collection(name)
         except (ConnectionError, OSError) as exc:
             raise _unavailable(exc) from None
+        return self._checked(col)
+
+    def _swapped_in(self, live_name: str):
+        """A reindex's complete `.next` copy of a live collection that is missing: a swap cut between its
+        steps, not yet finished (a full disk). Reads (and writes) go to the copy, which the swap will make
+        live, and never to an empty live collection created in the gap. None when there is no such copy."""
+        if self.suffix:
+            return None
+        try:
+            marker = self._client.get_collection(collection_name(self.namespace, "articles", NEXT))
+            if not (marker.metadata or {}).get(COMPLETE):
+                return None
+            kind = "articles" if live_name == collection_name(self.namespace, "articles") else "chunks"
+            return marker if kind == "articles" else self._client.get_collection(live_name + NEXT)
+        except Exception as exc:
+            if "does not exist" in str(exc) or "not found" in str(exc).lower():
+                return None
+            raise
+
+    def _checked(self, col):
         _widen_search(col)
         schema = (col.metadata or {}).get("schema", SCHEMA)
         if isinstance(schema, int) and schema > SCHEMA:

@@ -126,30 +126,115 @@ sys.exit(main(["reindex"]))
 """
 
 
-@pytest.mark.drill
-@pytest.mark.parametrize("step", SWAP_STEPS)
-def test_a_reindex_killed_at_any_step_of_its_swap_loses_no_article(tmp_path, cache_dir, step):
-    """Before: a kill between the renames left 0 articles, and the next add + reindex kept only the new one."""
+QUESTION = "How many measles cases were reported in the West Texas outbreak?"
+
+
+def killed_mid_swap(tmp_path, cache_dir, step: str):
+    """The samples indexed on the fake embedder, then a reindex killed at `step`: (settings, the answer before)."""
     import subprocess
     import sys
 
     from conftest import cli_env
+
+    settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
+    with Engine(settings) as engine:
+        engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
+        expected = engine.ask(QUESTION).answer
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_STEP, step], env=cli_env(settings), capture_output=True,
+                            timeout=600)
+    assert killed.returncode == 137, killed.stderr.decode()[-2000:]
+    return settings, expected
+
+
+@pytest.mark.drill
+@pytest.mark.parametrize("step", SWAP_STEPS)
+def test_a_reindex_killed_at_any_step_of_its_swap_loses_no_article(tmp_path, cache_dir, step):
+    """Before: a kill between the renames left 0 articles, and the next add + reindex kept only the new one."""
+
     from newsbot.index.sources.draft import Draft
+
+    settings, expected = killed_mid_swap(tmp_path, cache_dir, step)
+    with Engine(settings) as engine:
+        assert len(engine.sources()) == 31 and engine.ask(QUESTION).answer == expected
+        engine.add([Draft(text="Surabaya opened its first electric bus line on Monday, with 20 buses between the "
+                               "airport and the city centre, the transport agency said.", id="after-crash")])
+        engine.reindex()
+        assert len(engine.sources()) == 32 and engine.ask(QUESTION).answer == expected
+        assert engine.namespaces() == ["default"]
+        leftovers = {c.name for c in engine.client.list_collections()} - {"nb-default-chunks", "nb-default-articles"}
+        assert leftovers == set()
+
+
+ANSWER_WITHOUT_FINISHING = """
+import sqlite3, sys
+import newsbot.index.ingest.reindex as reindex
+
+def full(*args, **kwargs):
+    raise sqlite3.OperationalError("database or disk is full")
+
+reindex.finish_swap = full
+from newsbot.index.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.drill
+@pytest.mark.parametrize("step", ["copy complete", "chunks live to .old", "chunks .next to live",
+                                  "articles live to .old", "articles .next to live", "chunks .old dropped"])
+def test_a_swap_that_cannot_be_finished_never_stands_between_a_user_and_a_read(tmp_path, cache_dir, step):
+    """Before: opening the store finished a cut swap (a write) before any read, so on a full disk every `ask`,
+    `stats` and `health` failed with "the disk is full". Now the store is read as it stands."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    settings, expected = killed_mid_swap(tmp_path, cache_dir, step)
+
+    def stuck(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", ANSWER_WITHOUT_FINISHING, *args], env=cli_env(settings),
+                              capture_output=True, text=True, timeout=600)
+
+    asked = stuck("ask", QUESTION, "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["answer"] == expected
+    assert "could not be finished now" in asked.stderr and "disk is full" in asked.stderr
+    stats = stuck("stats", "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)["articles"] == 31, stats.stderr
+    with Engine(settings) as engine:  # the next open that can write finishes it
+        assert len(engine.sources()) == 31 and engine.ask(QUESTION).answer == expected
+        leftovers = {c.name for c in engine.client.list_collections()} - {"nb-default-chunks", "nb-default-articles"}
+        assert leftovers == set()
+
+
+def test_a_reindex_that_fails_while_building_drops_its_partial_copy(tmp_path, cache_dir):
+    import errno
+
+    from newsbot.index.errors import StorageError
 
     settings = make_settings(data_dir=tmp_path / "data", cache_dir=cache_dir, **FAKE)
     question = "How many measles cases were reported in the West Texas outbreak?"
     with Engine(settings) as engine:
         engine.add(engine.drafts_from_jsonl(str(SAMPLES / "articles.jsonl")))
         expected = engine.ask(question).answer
-    killed = subprocess.run([sys.executable, "-c", KILL_AT_STEP, step], env=cli_env(settings), capture_output=True,
-                            timeout=600)
-    assert killed.returncode == 137, killed.stderr.decode()[-2000:]
-    with Engine(settings) as engine:
-        assert len(engine.sources()) == 31 and engine.ask(question).answer == expected
-        engine.add([Draft(text="Surabaya opened its first electric bus line on Monday, with 20 buses between the "
-                               "airport and the city centre, the transport agency said.", id="after-crash")])
-        engine.reindex()
-        assert len(engine.sources()) == 32 and engine.ask(question).answer == expected
-        assert engine.namespaces() == ["default"]
-        leftovers = {c.name for c in engine.client.list_collections()} - {"nb-default-chunks", "nb-default-articles"}
-        assert leftovers == set()
+        calls = []
+
+        def fails_on_the_second_batch(texts):
+            calls.append(len(texts))
+            if len(calls) > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(texts)
+
+        real, engine.embedder.embed_passages = engine.embedder.embed_passages, fails_on_the_second_batch
+        import newsbot.index.ingest.reindex as reindex
+
+        batch, reindex.BATCH = reindex.BATCH, 8
+        try:
+            with pytest.raises(StorageError, match="the disk is full"):
+                engine.reindex()
+        finally:
+            reindex.BATCH = batch
+            engine.embedder.embed_passages = real
+        names = {c.name for c in engine.client.list_collections()}
+        assert names == {"nb-default-chunks", "nb-default-articles"}, "no partial copy is left behind"
+        assert engine.ask(question).answer == expected and len(engine.sources()) == 31

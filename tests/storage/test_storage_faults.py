@@ -116,3 +116,44 @@ def test_read_only_data_directory_is_a_clear_error_and_nothing_is_lost(settings,
         assert "Traceback" not in steps[step]
     assert check_of(steps["rw"]) == {"articles": 31, "whole": True, "lexical": True}
     assert quoted in steps["rw"]
+
+
+KILL_AT_STEP = """
+import os, sys
+import newsbot.index.ingest.reindex as reindex
+reindex._step = lambda name: os._exit(137) if name == sys.argv[1] else None
+from newsbot.index.cli import main
+sys.exit(main(["reindex"]))
+"""
+
+
+def production_layout(settings, tmp_path) -> str:
+    """The embedding cache in the data directory, as by default (a full disk reaches it too); the model's
+    graphs, 37 MB, outside the small disk."""
+    (tmp_path / "kill.py").write_text(KILL_AT_STEP, encoding="utf-8")
+    return f'export NEWSBOT_CACHE_DIR="$DATA" NEWSBOT_MODEL_DIR={shlex.quote(str(settings.cache_dir))}; '
+
+
+def test_a_reindex_without_room_for_its_copy_is_refused_before_it_writes_and_questions_are_answered(settings,
+                                                                                                   tmp_path):
+    """Before: the copy filled the disk; the swap then failed dropping `.old`, and every command after it failed
+    with "the disk is full" until space was freed."""
+    question, quoted = answerable()
+    steps = run_in_namespace(production_layout(settings, tmp_path) + f"""
+        mount -t tmpfs -o size=24m tmpfs "$DATA"
+        step add; nb add --jsonl {SAMPLES / 'articles.jsonl'}
+        step fill; dd if=/dev/zero of="$DATA/ballast" bs=64k count=$(( $(df -k --output=avail "$DATA" | tail -1) / 64 - 32 )) \
+            2>/dev/null; df -k "$DATA" | tail -1
+        step reindex; nb reindex
+        step ask; nb ask "{question}"
+        step health; nb health
+        step collections; {shlex.quote(sys.executable)} -c "import chromadb; print(sorted(c.name for c in \
+chromadb.PersistentClient(path='$DATA/chroma').list_collections()))"
+        step freed; rm "$DATA/ballast"; nb reindex; check
+    """, settings, tmp_path)
+    assert "rc=1" in steps["reindex"] and "not enough room to reindex" in steps["reindex"], steps["reindex"]
+    assert "MB free" in steps["reindex"] and "Traceback" not in steps["reindex"]
+    assert "rc=0" in steps["ask"] and quoted in steps["ask"], steps["ask"]
+    assert "rc=1" in steps["health"] and "is full" in steps["health"], steps["health"]
+    assert ".next" not in steps["collections"] and ".old" not in steps["collections"], steps["collections"]
+    assert "rc=0" in steps["freed"] and check_of(steps["freed"]) == {"articles": 31, "whole": True, "lexical": True}
