@@ -57,7 +57,8 @@ class Engine:
             if not settings.server_mode:
                 self._lock = lock_data_dir(data_dir)
             self._loading = load_in_background(settings)  # the model loads while Chroma is imported
-            self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port)
+            self.client = open_client(data_dir, settings.chroma_host, settings.chroma_port,
+                                      cached_indexes=2 * settings.open_namespaces)
             self.embedder = Embedder(build_embedding(settings),
                                      EmbeddingCache(Path(settings.cache_dir or data_dir) / "embeddings.sqlite"))
             # a reindex cut mid-swap is finished before anything can write; where it cannot be (a full disk), the

@@ -133,6 +133,9 @@ class Settings(Declared):
                                      "a positive number of characters")
     max_question_chars: int = setting(1_000, "NEWSBOT_MAX_QUESTION_CHARS", int, _positive,
                                       "a positive number of characters")
+    # namespaces whose vector indexes stay in memory (embedded store); the others are read from disk when asked
+    open_namespaces: int = setting(64, "NEWSBOT_OPEN_NAMESPACES", int, _between(1, 100_000),
+                                   "a whole number from 1 to 100000")
     max_articles: int = setting(100_000, "NEWSBOT_MAX_ARTICLES", int, lambda v: v >= 0,
                                 "0 (no cap) or a positive number")  # per namespace
     allow_loopback_urls: bool = setting(False, "NEWSBOT_ALLOW_LOOPBACK_URLS", _bool)

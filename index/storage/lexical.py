@@ -4,7 +4,9 @@ It indexes language-neutral stems (see `text.lexical_terms`), not raw words.
 
 FTS5 updates incrementally (one row per chunk) and opens instantly, so nothing is
 rebuilt on every add. Chroma stays the system of record: when the row count of a
-namespace differs from Chroma's chunk count, that namespace is rebuilt from Chroma.
+namespace differs from Chroma's chunk count, that namespace is rebuilt from Chroma; with a
+Chroma server that other processes write to, it catches up with what they wrote since it last
+looked (`Ingest.sync`, by the chunks' write times and its `sync_marks`).
 A damaged file is started anew (`LexicalReset` tells the engine to rebuild and retry).
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from newsbot.index.storage.sqlite_files import discard, is_damage, open_derived
-from newsbot.index.storage.store import Filters, day_number
+from newsbot.index.storage.store import WRITTEN, Filters, day_number
 from newsbot.index.text.words import lexical_terms
 
 VERSION = 3  # bump when what is indexed changes: a new table is then rebuilt from Chroma
@@ -72,6 +74,7 @@ class LexicalIndex:
                 self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_vocab USING fts5vocab({table}, 'row')")
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}_terms (chunk_id TEXT PRIMARY KEY, terms TEXT) "
                                  f"WITHOUT ROWID")
+                self._db.execute("CREATE TABLE IF NOT EXISTS sync_marks (tbl TEXT PRIMARY KEY, written_ms INTEGER)")
             self._known.add(table)
         return table
 
@@ -153,6 +156,39 @@ class LexicalIndex:
             self._totals.pop(table, None)
 
     @_recovering
+    def chunk_ids(self, namespace: str, article_ids: list[str] | None = None) -> set[str]:
+        """The chunks the namespace's table holds (of these articles)."""
+        table = self._ensure(namespace)
+        with self._lock:
+            if article_ids is None:
+                return {r[0] for r in self._db.execute(f"SELECT chunk_id FROM {table}_terms")}
+            out: set[str] = set()
+            for i in range(0, len(article_ids), 500):
+                part = article_ids[i: i + 500]
+                out |= {r[0] for r in self._db.execute(
+                    f"SELECT chunk_id FROM {table} WHERE article_id IN ({','.join('?' * len(part))})", part)}
+            return out
+
+    @_recovering
+    def mark(self, namespace: str) -> int:
+        """The newest chunk write (unix ms) this table has caught up with (`Ingest.sync`); 0 for none."""
+        table = self._ensure(namespace)
+        with self._lock:
+            row = self._db.execute("SELECT written_ms FROM sync_marks WHERE tbl = ?", (table,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @_recovering
+    def set_mark(self, namespace: str, written_ms: int) -> None:
+        table = self._ensure(namespace)
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO sync_marks (tbl, written_ms) VALUES (?, ?)", (table, written_ms))
+
+    def forget_count(self, namespace: str) -> None:
+        """Count the rows again at the next `count` (another process may share the file)."""
+        with self._lock:
+            self._totals.pop(_table(namespace), None)
+
+    @_recovering
     def count(self, namespace: str) -> int:
         """Rows in the namespace's table (the `_terms` table's b-tree counts fast; FTS5 would scan)."""
         table = self._ensure(namespace)
@@ -178,17 +214,21 @@ class LexicalIndex:
             with self._db:
                 self._db.execute(f"DELETE FROM {table}")
                 self._db.execute(f"DELETE FROM {table}_terms")
+                self._db.execute("DELETE FROM sync_marks WHERE tbl = ?", (table,))
                 self._totals.pop(table, None)
                 self._langs.pop(table, None)
-            n = 0
+            n = newest = 0
             batch: list[tuple[str, str, dict]] = []
             for row in rows:
                 batch.append(row)
+                newest = max(newest, int(row[2].get(WRITTEN, 0) or 0))
                 if len(batch) >= 1000:
                     self.add(namespace, batch)
                     n += len(batch)
                     batch = []
             self.add(namespace, batch)
+            if newest:
+                self.set_mark(namespace, newest)  # a process on a Chroma server catches up from here
             return n + len(batch)
 
     @_recovering

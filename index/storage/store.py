@@ -10,6 +10,7 @@ article with missing chunks.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +30,11 @@ SCHEMA = 1
 HNSW_EF_SEARCH = 800
 NEXT = ".next"  # the suffix of a namespace's copy that a reindex builds beside it (ingest/reindex.py)
 COMPLETE = "reindex_complete"  # set on the `.next` articles collection once every article is in it
+# Chroma's HNSW indexes are written to disk after this many new vectors (Chroma's default: 1,000). A namespace
+# below that has its index only in memory and in the write log; when the index cache (open_client) evicts it,
+# Chroma's embedded core cannot load it back ("Error creating hnsw segment reader: Nothing found on disk"), so
+# every write is persisted. 20k vectors added in batches of 200: 13.6 s instead of 12.0 s (docs/performance.md).
+HNSW_SYNC_THRESHOLD = 1
 _PAGE = 1000
 log = logging.getLogger("newsbot.storage")
 
@@ -68,8 +74,9 @@ def _unavailable(exc: Exception) -> StoreUnavailableError:
     return StoreUnavailableError(f"the vector store is unavailable ({exc.__class__.__name__}: {exc})")
 
 
-def open_client(data_dir: Path, host: str = "", port: int = 8000):
-    """A Chroma client: embedded under `data_dir/chroma`, or a server's HTTP client."""
+def open_client(data_dir: Path, host: str = "", port: int = 8000, cached_indexes: int = 0):
+    """A Chroma client: embedded under `data_dir/chroma`, or a server's HTTP client. `cached_indexes`: how
+    many HNSW indexes the embedded store keeps in memory (two a namespace; 0: Chroma's own choice)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -81,7 +88,34 @@ def open_client(data_dir: Path, host: str = "", port: int = 8000):
         except Exception as exc:  # chromadb raises several kinds for a down server
             raise StoreUnavailableError(f"cannot reach the Chroma server at {host}:{port} ({exc})") from None
         return client
+    if cached_indexes:
+        _cap_index_cache(cached_indexes)
     return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
+
+
+_INDEX_CACHE_CAP = [0]
+
+
+def _cap_index_cache(indexes: int) -> None:
+    """Cap the embedded store's cache of HNSW indexes. Chroma 1.x sizes it from the file-descriptor limit
+    (RLIMIT_NOFILE // 5: 4,000 indexes at this machine's 20,000), keeps every namespace it touched in memory, and
+    has no setting for it: one process adding to 1,000 namespaces grew to 5.3 GB. Chroma reads the size in
+    `RustBindingsAPI.start`, so that is where it is capped (the least recently used index is evicted and read
+    back from disk when asked for)."""
+    from chromadb.api.rust import RustBindingsAPI
+
+    _INDEX_CACHE_CAP[0] = indexes
+    if getattr(RustBindingsAPI.start, "newsbot_capped", False):
+        return
+    original = RustBindingsAPI.start
+
+    def start(self) -> None:
+        if _INDEX_CACHE_CAP[0]:
+            self.hnsw_cache_size = min(getattr(self, "hnsw_cache_size", _INDEX_CACHE_CAP[0]), _INDEX_CACHE_CAP[0])
+        original(self)
+
+    start.newsbot_capped = True  # type: ignore[attr-defined]
+    RustBindingsAPI.start = start  # type: ignore[method-assign]
 
 
 class NamespaceStore:
@@ -118,7 +152,8 @@ class NamespaceStore:
                         name,
                         embedding_function=None,
                         metadata={"embed_model": self.model_id, "schema": SCHEMA},
-                        configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
+                        configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH,
+                                                "sync_threshold": HNSW_SYNC_THRESHOLD}},
                     )
                 except Exception as race:  # another thread or process created it meanwhile
                     if "already exists" not in str(race):
@@ -217,7 +252,9 @@ class NamespaceStore:
             metas += [chunk_metadata(article, c) for c in chunks]
         for i in range(0, len(ids), self.max_batch):
             part = slice(i, i + self.max_batch)
-            self.chunks.upsert(ids=ids[part], embeddings=vecs[part], documents=docs[part], metadatas=metas[part])
+            written = written_ms()  # each call its own time: a reader between two calls misses neither
+            self.chunks.upsert(ids=ids[part], embeddings=vecs[part], documents=docs[part],
+                               metadatas=[{**meta, WRITTEN: written} for meta in metas[part]])
         records = []
         for article, chunks, vectors in items:
             mean = vectors.mean(axis=0)
@@ -343,16 +380,41 @@ class NamespaceStore:
         if self.exists:
             yield from _paged(self.chunks, ["documents", "metadatas"])
 
+    def chunks_written_since(self, ms: int) -> Iterator[tuple[str, str, dict]]:
+        """(id, text, metadata) of the chunks written after `ms` (unix milliseconds), page by page: what
+        another process added since this one last looked (chunks written before WRITTEN existed are not)."""
+        if self.exists:
+            yield from _paged(self.chunks, ["documents", "metadatas"], where={WRITTEN: {"$gt": ms}})
+
+    def chunk_ids(self, article_ids: list[str] | None = None) -> set[str]:
+        """The ids of every chunk (of these articles), without their texts or vectors."""
+        if not self.exists:
+            return set()
+        where = None if article_ids is None else {"article_id": {"$in": article_ids}}
+        return {row[0] for row in _paged(self.chunks, [], where=where)}
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> Iterator[tuple[str, str, dict]]:
+        for i in range(0, len(chunk_ids), _PAGE):
+            got = self.chunks.get(ids=chunk_ids[i: i + _PAGE], include=["documents", "metadatas"])
+            yield from zip(got["ids"], got["documents"], got["metadatas"])
+
 
 def _widen_search(col) -> None:
-    """Give a collection made with a narrower search (by an earlier newsbot) HNSW_EF_SEARCH. Chroma keeps it
-    with the collection, and a process applies it from its first query on."""
+    """Give a collection made by an earlier newsbot HNSW_EF_SEARCH and HNSW_SYNC_THRESHOLD. Chroma keeps them
+    with the collection, and a process applies them from its first query on."""
     hnsw = (getattr(col, "configuration", None) or {}).get("hnsw") or {}
-    if hnsw and hnsw.get("ef_search", HNSW_EF_SEARCH) < HNSW_EF_SEARCH:
+    if not hnsw:
+        return
+    change = {}
+    if hnsw.get("ef_search", HNSW_EF_SEARCH) < HNSW_EF_SEARCH:
+        change["ef_search"] = HNSW_EF_SEARCH
+    if hnsw.get("sync_threshold", HNSW_SYNC_THRESHOLD) > HNSW_SYNC_THRESHOLD:
+        change["sync_threshold"] = HNSW_SYNC_THRESHOLD
+    if change:
         try:
-            col.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
+            col.modify(configuration={"hnsw": change})
         except Exception as exc:  # a narrower search still answers: never refuse to open over it
-            log.warning("could not widen the search of %s (%s); it finds fewer of the nearest chunks", col.name, exc)
+            log.warning("could not update the search settings of %s (%s)", col.name, exc)
 
 
 def collection_name(namespace: str, kind: str, suffix: str = "") -> str:
@@ -374,11 +436,11 @@ def _row(doc: str, meta: dict, embedding) -> dict[str, Any]:
     return {"text": doc, "meta": meta, "embedding": np.asarray(embedding, dtype=np.float32)}
 
 
-def _paged(collection, include: list[str]) -> Iterator[tuple]:
-    """(id, *included fields) for every record of a collection, a page at a time."""
+def _paged(collection, include: list[str], where: dict | None = None) -> Iterator[tuple]:
+    """(id, *included fields) for every record of a collection (matching `where`), a page at a time."""
     offset = 0
     while True:
-        got = collection.get(include=include, limit=_PAGE, offset=offset)
+        got = collection.get(include=include, limit=_PAGE, offset=offset, where=where)
         yield from zip(got["ids"], *(got[field] for field in include))
         if len(got["ids"]) < _PAGE:
             return
@@ -390,6 +452,19 @@ def _max_batch(client) -> int:
         return max(1, int(client.get_max_batch_size()))
     except Exception:
         return 1000
+
+
+WRITTEN = "written_ms"  # when a chunk was written (unix ms): how another process's lexical index catches up
+
+
+_LAST_WRITTEN = [0]
+
+
+def written_ms() -> int:
+    """Now in unix milliseconds, never the same twice in this process (two writes in one millisecond are
+    told apart; a reader that saw the first still finds the second)."""
+    _LAST_WRITTEN[0] = max(int(time.time() * 1000), _LAST_WRITTEN[0] + 1)
+    return _LAST_WRITTEN[0]
 
 
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:

@@ -108,3 +108,48 @@ def test_cli_add_sources_remove_stats(settings, tmp_path):
     out = run_cli(["remove", listed[0]["id"]], settings)
     assert out.returncode == 0 and "removed" in out.stdout.decode()
     assert json.loads(run_cli(["sources", "--json"], settings).stdout) == []
+
+
+@pytest.mark.server
+def test_a_process_answers_what_another_just_added_to_the_server_and_its_lexical_index_catches_up(
+        settings, chroma_server, tmp_path):
+    """Two processes, each with its own data directory (two machines), on one `chroma run`: the answering one
+    brings its BM25 index up to date with what the other wrote (added, replaced, removed) without rebuilding."""
+    from newsbot.index.ingest import pipeline
+
+    host, port, _ = chroma_server
+    server = {"CHROMA_HOST": host, "CHROMA_PORT": str(port)}
+    other = replace(settings, data_dir=tmp_path / "other-machine")
+    story = tmp_path / "story.txt"
+    with Engine.open(replace(settings, chroma_host=host, chroma_port=port)) as engine:
+        engine.add([NICKEL])
+        assert engine.ask("nickel smelters Sulawesi").citations
+        rebuilt = []
+        real_rebuild = engine.lexical.rebuild
+        engine.lexical.rebuild = lambda *a, **k: rebuilt.append(a[0]) or real_rebuild(*a, **k)
+
+        story.write_text("Lumen Metals opened a lithium refinery in Morowali on Friday, the company said. It will "
+                         "process 60,000 tonnes of spodumene a year.", encoding="utf-8")
+        done = run_cli(["add", str(story), "--url", "https://news.example/lithium", "--title", "Lithium refinery"],
+                       other, **server)
+        assert done.returncode == 0, done.stderr.decode()
+        answer = engine.ask("lithium refinery Morowali spodumene", mode="lexical")
+        assert answer.citations and answer.citations[0].title == "Lithium refinery", "BM25 alone finds it"
+        assert engine.lexical.count("default") == engine.store().count_chunks()
+
+        story.write_text("Lumen Metals postponed its lithium refinery in Morowali to 2027, the company said on "
+                         "Monday, citing weak battery demand.", encoding="utf-8")
+        done = run_cli(["add", str(story), "--url", "https://news.example/lithium", "--title", "Lithium refinery"],
+                       other, **server)
+        assert done.returncode == 0 and "replaced" in done.stderr.decode(), done.stderr.decode()
+        assert "postponed" in engine.ask("lithium refinery Morowali postponed", mode="lexical").citations[0].quote
+        assert not engine.ask("spodumene tonnes", mode="lexical").citations, "the replaced version's terms are gone"
+        assert engine.lexical.count("default") == engine.store().count_chunks()
+
+        removed_id = engine.sources()[0].id if engine.sources()[0].title == "Lithium refinery" else \
+            engine.sources()[1].id
+        assert run_cli(["remove", removed_id], other, **server).returncode == 0
+        assert not engine.ask("lithium refinery Morowali", mode="lexical").citations
+        assert engine.lexical.count("default") == engine.store().count_chunks() == 1
+        assert rebuilt == [], "caught up, never rebuilt"
+        assert pipeline.catch_up(engine.lexical, engine.store()) == (0, 0), "nothing left to catch up with"
