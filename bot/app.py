@@ -207,10 +207,26 @@ def run(env_file: str | None = None, engine_settings: "Settings | None" = None) 
         engine.close()
 
 
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """The bot on some of Discord's shards (discord.py's AutoShardedBot): NEWSBOT_SHARD_IDS of
+    NEWSBOT_SHARD_COUNT, one gateway connection each, so that several processes share a bot in many servers."""
+
+    def __init__(self, engine: Engine, settings: BotSettings, **client_options: Any) -> None:
+        super().__init__(engine, settings, shard_count=settings.shard_count,
+                         shard_ids=list(settings.shard_ids) or None, **client_options)
+
+
+def bot_for(engine: Engine, settings: BotSettings, **client_options: Any) -> NewsBot:
+    """The bot the settings ask for: sharded where NEWSBOT_SHARD_COUNT is set, else one connection."""
+    if settings.shard_count is not None:
+        return ShardedNewsBot(engine, settings, **client_options)
+    return NewsBot(engine, settings, **client_options)
+
+
 async def serve(engine: Engine, settings: BotSettings, **client_options: Any) -> None:
     """Run the bot until it is closed; Discord refusing the token or being unreachable is one clear
     NewsbotError, not a traceback."""
-    async with NewsBot(engine, settings, **client_options) as bot:
+    async with bot_for(engine, settings, **client_options) as bot:
         try:
             await bot.start(settings.token)
         except discord.LoginFailure:

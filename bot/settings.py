@@ -5,11 +5,16 @@ import math
 import os
 from dataclasses import dataclass
 
+from newsbot.index.errors import ConfigError
 from newsbot.index.settings import Declared, read_env, setting
 
 
 def _guild(raw: str) -> int:
     return int(raw.strip())
+
+
+def _ids_or_zero(raw: str) -> list[int]:
+    return [int(part) for part in raw.replace(",", " ").split()]
 
 
 def _ids(raw: str) -> frozenset[int]:
@@ -49,9 +54,22 @@ class BotSettings(Declared):
                                   "seconds, above 0 and at most 3600")  # how often the bot looks for feeds that are due
     workers: int = setting(2, "NEWSBOT_BOT_WORKERS", int, lambda v: 1 <= v <= 64,
                            "a whole number from 1 to 64")  # engine calls run in this many threads, off the event loop
+    # Sharding, for a bot in many servers: Discord splits them into NEWSBOT_SHARD_COUNT shards; this process runs
+    # NEWSBOT_SHARD_IDS of them (default all), so several processes share the servers on one Chroma server.
+    shard_count: int | None = setting(None, "NEWSBOT_SHARD_COUNT", int, lambda v: v is None or 1 <= v <= 10_000,
+                                      "a whole number from 1 to 10000")
+    shard_ids: tuple[int, ...] = setting((), "NEWSBOT_SHARD_IDS", lambda raw: tuple(sorted(_ids_or_zero(raw))),
+                                         lambda v: all(i >= 0 for i in v), "shard numbers (0, 1, ...), separated by "
+                                         "commas")
 
     def __post_init__(self) -> None:
         self.check_fields()
+        if self.shard_ids and self.shard_count is None:
+            raise ConfigError("invalid bot setting NEWSBOT_SHARD_IDS: it needs NEWSBOT_SHARD_COUNT (how many shards "
+                              "there are in all)")
+        if self.shard_count is not None and any(i >= self.shard_count for i in self.shard_ids):
+            raise ConfigError(f"invalid bot setting NEWSBOT_SHARD_IDS={','.join(map(str, self.shard_ids))}: shard "
+                              f"numbers run from 0 to {self.shard_count - 1} (NEWSBOT_SHARD_COUNT={self.shard_count})")
 
     @classmethod
     def load(cls, env_file: str | os.PathLike | None = None) -> "BotSettings":

@@ -122,6 +122,23 @@ class FakeResolver(AbstractResolver):
         pass
 
 
+@dataclass
+class GatewaySession:
+    """One gateway connection: a shard of the bot (shard [id, count] from its IDENTIFY), its socket and the
+    events sent on it (for RESUME)."""
+
+    ws: web.WebSocketResponse | None
+    zlib: Any = None
+    shard: tuple[int, int] = (0, 1)
+    seq: int = 0
+    session_id: str = ""
+    sent: list[dict] = field(default_factory=list)
+
+    def serves(self, guild_id: str | None) -> bool:
+        """Discord's routing: a server's events go to shard (server id >> 22) % shard count."""
+        return guild_id is None or (int(guild_id) >> 22) % self.shard[1] == self.shard[0]
+
+
 class FakeDiscord:
     def __init__(self, heartbeat_interval_ms: int = 2000) -> None:
         self.ca = trustme.CA()
@@ -144,11 +161,8 @@ class FakeDiscord:
         self.identifies = 0
         self.resumes = 0
         self.attachments: dict[str, bytes] = {}
-        self._ws: web.WebSocketResponse | None = None
-        self._zlib = None
-        self._seq = 0
-        self._session_id = ""
-        self._sent: list[dict] = []
+        self._sessions: list[GatewaySession] = []  # identified connections, one per shard
+        self.shards_identified: list[tuple[int, int]] = []
         self.ready = threading.Event()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="fake-discord", daemon=True)
@@ -181,8 +195,9 @@ class FakeDiscord:
 
     def stop(self) -> None:
         async def shutdown():
-            if self._ws is not None:
-                await self._ws.close()
+            for session in list(self._sessions):
+                if session.ws is not None:
+                    await session.ws.close()
             await self._runner.cleanup()
 
         if self.loop.is_running():
@@ -232,6 +247,11 @@ class FakeDiscord:
             self.add_member(gid, m)
         self.add_member(gid, {"user": self.bot_user, "permissions": 0})
         return guild
+
+    @property
+    def _ws(self) -> web.WebSocketResponse | None:
+        """A connected gateway socket, if any (whether the bot is connected at all)."""
+        return next((s.ws for s in self._sessions if s.ws is not None), None)
 
     def join_guild(self, name: str, members: list[dict]) -> dict:
         """The bot is invited to a server while connected: GUILD_CREATE, as Discord sends it."""
@@ -481,14 +501,14 @@ class FakeDiscord:
         if compress == "zstd-stream":  # discord.py asks for it when `zstandard` is importable
             import zstandard
 
-            self._zlib = _ZstdStream(zstandard)
+            packer: Any = _ZstdStream(zstandard)
         elif compress in (None, "zlib-stream"):
-            self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
+            packer = zlib.compressobj() if compress == "zlib-stream" else None
         else:
             await ws.close(code=4000, message=b"unsupported compression")
             return ws
-        self._ws = ws
-        await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        session = GatewaySession(ws, packer)
+        await self._send(session, {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
@@ -496,60 +516,72 @@ class FakeDiscord:
             op = payload.get("op")
             if op == 1:
                 self.heartbeats.append(time.monotonic())
-                await self._send({"op": 11})
+                await self._send(session, {"op": 11})
             elif op == 2:
                 self.identifies += 1
                 if payload["d"].get("token") != self.token:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
-                self._session_id = snowflake()
-                self._seq = 0
-                self._sent = []
-                guilds = [{"id": g, "unavailable": True} for g in self.guilds]
-                await self.dispatch("READY", {
-                    "v": 10, "user": self.bot_user, "guilds": guilds, "session_id": self._session_id,
+                shard = tuple(payload["d"].get("shard") or (0, 1))
+                session.shard, session.session_id, session.seq, session.sent = shard, snowflake(), 0, []
+                self._sessions = [s for s in self._sessions if s.shard != shard] + [session]
+                self.shards_identified.append(shard)
+                mine = [g for g in self.guilds.values() if session.serves(g["id"])]
+                await self._dispatch_to(session, "READY", {
+                    "v": 10, "user": self.bot_user, "guilds": [{"id": g["id"], "unavailable": True} for g in mine],
+                    "session_id": session.session_id, "shard": list(shard),
                     "resume_gateway_url": "wss://gateway.discord.gg", "application": {"id": self.app_id, "flags": 0},
                     "private_channels": [], "relationships": [], "presences": [], "user_settings": {}})
-                for guild in self.guilds.values():
-                    await self.dispatch("GUILD_CREATE", self._guild_payload(guild))
+                for guild in mine:
+                    await self._dispatch_to(session, "GUILD_CREATE", self._guild_payload(guild))
                 self.ready.set()
             elif op == 6:
                 self.resumes += 1
                 d = payload["d"]
-                if d.get("session_id") != self._session_id or d.get("token") != self.token:
-                    await self._send({"op": 9, "d": False})
+                old = next((s for s in self._sessions if s.session_id == d.get("session_id")), None)
+                if old is None or d.get("token") != self.token:
+                    await self._send(session, {"op": 9, "d": False})
                     continue
-                for event in [e for e in self._sent if e["s"] > (d.get("seq") or 0)]:
-                    await self._send(event, record=False)
-                await self.dispatch("RESUMED", {})
+                old.ws, old.zlib, session = ws, session.zlib, old
+                for event in [e for e in session.sent if e["s"] > (d.get("seq") or 0)]:
+                    await self._send(session, event)
+                await self._dispatch_to(session, "RESUMED", {})
                 self.ready.set()
-        if self._ws is ws:
-            self._ws = None
+        if session.ws is ws:
+            session.ws = None
         return ws
 
-    async def _send(self, payload: dict, record: bool = True) -> None:
-        ws = self._ws
+    async def _send(self, session: GatewaySession, payload: dict) -> None:
+        ws = session.ws
         if ws is None or ws.closed:
             return
         data = json.dumps(payload).encode()
-        if isinstance(self._zlib, _ZstdStream):
-            await ws.send_bytes(self._zlib.frame(data))
-        elif self._zlib is not None:
-            await ws.send_bytes(self._zlib.compress(data) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
+        if isinstance(session.zlib, _ZstdStream):
+            await ws.send_bytes(session.zlib.frame(data))
+        elif session.zlib is not None:
+            await ws.send_bytes(session.zlib.compress(data) + session.zlib.flush(zlib.Z_SYNC_FLUSH))
         else:
             await ws.send_str(data.decode())
 
     async def dispatch(self, event: str, data: dict) -> None:
-        self._seq += 1
-        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
-        self._sent.append(payload)
-        await self._send(payload)
+        """An event, on the shard that serves its server (Discord's routing)."""
+        guild = data.get("guild_id") or (data.get("id") if event.startswith("GUILD_") and "id" in data else None)
+        session = next((s for s in self._sessions if s.serves(guild)), None)
+        if session is not None:
+            await self._dispatch_to(session, event, data)
+
+    async def _dispatch_to(self, session: GatewaySession, event: str, data: dict) -> None:
+        session.seq += 1
+        payload = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.sent.append(payload)
+        await self._send(session, payload)
 
     async def drop_connection(self) -> None:
-        """Close the gateway socket abnormally, as a network failure would."""
+        """Close the gateway sockets abnormally, as a network failure would."""
         self.ready.clear()
-        if self._ws is not None:
-            await self._ws.close(code=4000, message=b"fake disconnect")
+        for session in list(self._sessions):
+            if session.ws is not None:
+                await session.ws.close(code=4000, message=b"fake disconnect")
 
     # ------------------------------------------------------------ driving the bot
 
