@@ -28,7 +28,7 @@ def register(add_parser: AddParser, parents: Parents) -> None:
     add.add_argument("--url", help="URL to record for the article (for files and stdin)")
     add.add_argument("--published", help="publication date, YYYY-MM-DD")
     add.add_argument("--source", help="outlet name, e.g. 'CBS News'")
-    add.set_defaults(handler=cmd_add, opens_engine=True)
+    add.set_defaults(handler=cmd_add, opens_engine=True, writes="long")
 
     im = add_parser(
         "import", parents=[parents.common, parents.json],
@@ -36,7 +36,7 @@ def register(add_parser: AddParser, parents: Parents) -> None:
         "already holds are not embedded again. --all DIR imports every DIR/NAMESPACE.jsonl into its namespace.")
     im.add_argument("files", nargs="*", metavar="FILE")
     im.add_argument("--all", metavar="DIR", help="a directory written by `newsbot export --all --out DIR`")
-    im.set_defaults(handler=cmd_import, opens_engine=True)
+    im.set_defaults(handler=cmd_import, opens_engine=True, writes="long")
 
 
 def cmd_add(engine, ns: str, args) -> int:

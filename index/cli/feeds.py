@@ -31,7 +31,7 @@ def register(add_parser: AddParser, parents: Parents) -> None:
     fp = actions.add_parser("poll", parents=[parents.common, parents.json],
                             help="poll the feeds that are due (all of them with --all)")
     fp.add_argument("--all", action="store_true", help="poll every feed of every namespace now, due or not")
-    fp.set_defaults(handler=cmd_feed_poll, opens_engine=True)
+    fp.set_defaults(handler=cmd_feed_poll, opens_engine=True, writes="long")
 
 
 def _with_store(settings, action) -> int:

@@ -17,7 +17,7 @@ def register(add_parser: AddParser, parents: Parents) -> None:
 
     remove = add_parser("remove", parents=[parents.common, parents.json])
     remove.add_argument("id", help="article id, as shown by `newsbot sources`")
-    remove.set_defaults(handler=cmd_remove, opens_engine=True)
+    remove.set_defaults(handler=cmd_remove, opens_engine=True, writes="short")
 
     ex = add_parser(
         "export", parents=[parents.common],
@@ -34,7 +34,7 @@ def register(add_parser: AddParser, parents: Parents) -> None:
         "model (after changing NEWSBOT_EMBED_PROVIDER or NEWSBOT_EMBED_MODEL, or an upgrade that changed the model). "
         "The new index is built beside the old one and replaces it only when complete.")
     rx.add_argument("--all", action="store_true", help="every namespace")
-    rx.set_defaults(handler=cmd_reindex, opens_engine=True)
+    rx.set_defaults(handler=cmd_reindex, opens_engine=True, writes="long")
 
     add_parser("stats", parents=[parents.common, parents.json]).set_defaults(handler=cmd_stats, opens_engine=True)
 

@@ -133,9 +133,16 @@ def guarded(args) -> int:
 
 
 def run(args) -> int:
-    """A handler takes (settings, args), or with `opens_engine`, (engine, namespace, args)."""
+    """A handler takes (settings, args), or with `opens_engine`, (engine, namespace, args). A command that
+    writes for long (`writes="long"`: add, import, reindex, feed poll) answers other commands' reads meanwhile."""
     settings = load_settings(args)
     if not getattr(args, "opens_engine", False):
         return args.handler(settings, args)
-    with open_engine(settings, args.wait) as engine:
+    writes = getattr(args, "writes", "")
+    with open_engine(settings, args.wait, writes=bool(writes)) as engine:
+        if writes == "long":
+            from newsbot.index.service.sharing import answering_meanwhile
+
+            with answering_meanwhile(engine):
+                return args.handler(engine, args.namespace or settings.namespace, args)
         return args.handler(engine, args.namespace or settings.namespace, args)

@@ -77,9 +77,10 @@ def load_settings(args) -> Settings:
     return settings
 
 
-def open_engine(settings: Settings, wait_s: float = 0.0) -> "EngineAPI":
-    """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket;
-    another command holding it is waited for up to `wait_s` seconds."""
+def open_engine(settings: Settings, wait_s: float = 0.0, writes: bool = False) -> "EngineAPI":
+    """The engine, or, while `newsbot serve` holds the index, the bot's engine over its socket; while another
+    command writes (it serves reads on its own socket), that command's engine for a command that only reads.
+    Otherwise the command holding it is waited for up to `wait_s` seconds."""
     from newsbot.index.engine import Engine
     from newsbot.index.errors import IndexBusyError
     from newsbot.index.service.remote import RemoteEngine
@@ -91,6 +92,8 @@ def open_engine(settings: Settings, wait_s: float = 0.0) -> "EngineAPI":
         except IndexBusyError:
             if RemoteEngine.available(settings):
                 return RemoteEngine(settings)
+            if not writes and RemoteEngine.available(settings, read_only=True):
+                return RemoteEngine(settings, read_only=True)
             raise
 
     return when_free(attempt, wait_s, lambda busy: print(f"waiting up to {wait_s:.0f} s: {busy}", file=sys.stderr))

@@ -3,7 +3,8 @@
 The embedded store allows one process. While `newsbot serve` holds it, `newsbot ask`, `sources`,
 `stats`, `export`, `add`, `import`, `remove` and `reindex` reach the bot's engine through
 `<data dir>/newsbot.sock` instead (mode 0600: only the user who runs the bot). Files, URLs and
-stdin are still read by the command line; the bot receives drafts, never a path.
+stdin are still read by the command line; the bot receives drafts, never a path. A long `add`, `import`
+or `reindex` serves the reads of this protocol the same way, on `newsbot-read.sock` (sharing.py).
 
 The protocol is JSON lines. A request is one line `{"op": ..., "args": {...}}`; `add` then sends one
 line per draft and `{"end": true}`. The answer is zero or more `{"item": ...}` lines (a result of
@@ -30,14 +31,15 @@ from newsbot.index.sources import drafting
 from newsbot.index.sources.draft import Draft
 
 SOCKET = "newsbot.sock"
+READ_SOCKET = "newsbot-read.sock"  # a long `add`, `import` or `reindex` answers questions here (sharing.py)
 LINE_LIMIT = 64 << 20  # an article of up to NEWSBOT_MAX_ARTICLE_CHARS, JSON-escaped, fits in one line
 IDLE_S = 120.0  # a client silent this long (between two lines of its request) is dropped; above a page fetch
 ADD_BATCH, ADD_BATCH_BYTES = 32, 64 << 20  # drafts read before they go to a worker, at most
 log = logging.getLogger("newsbot.remote")
 
 
-def socket_path(data_dir: Path) -> Path:
-    return Path(data_dir) / SOCKET
+def socket_path(data_dir: Path, read_only: bool = False) -> Path:
+    return Path(data_dir) / (READ_SOCKET if read_only else SOCKET)
 
 
 # ------------------------------------------------------------------ the server (in the bot)
@@ -50,9 +52,13 @@ class EngineServer:
     while it is slow to send."""
 
     def __init__(self, engine, run: Callable[..., Awaitable[Any]],
-                 run_long: Callable[..., Awaitable[Any]] | None = None) -> None:
+                 run_long: Callable[..., Awaitable[Any]] | None = None, read_only: bool = False,
+                 holder: str = "") -> None:
+        """`read_only`: a command that writes holds the index; it answers reads and refuses writes, naming
+        itself (`holder`)."""
         self.engine, self.run, self.run_long = engine, run, run_long or run
-        self.path = socket_path(engine.settings.data_dir)
+        self.read_only, self.holder = read_only, holder
+        self.path = socket_path(engine.settings.data_dir, read_only)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -117,7 +123,15 @@ class EngineServer:
     async def op_namespaces(self, args, reader, send, loop):
         return await self.run(self.engine.namespaces)
 
+    def _writes(self) -> None:
+        if self.read_only:
+            raise errors.IndexBusyError(
+                f"the index in {self.engine.settings.data_dir} is being written by another newsbot command "
+                f"({self.holder}); it answers questions meanwhile, but takes no other write: run this command again "
+                "with --wait SECONDS to wait for it to finish")
+
     async def op_remove(self, args, reader, send, loop):
+        self._writes()
         return (await self.run_long(self.engine.remove, **args)).to_dict()
 
     async def op_export(self, args, reader, send, loop):
@@ -130,11 +144,13 @@ class EngineServer:
         return await self.run_long(stream)
 
     async def op_reindex(self, args, reader, send, loop):
+        self._writes()
         result = await self.run_long(self.engine.reindex, progress=lambda done, total: send({"item": [done, total]}),
                                      **args)
         return result.to_dict()
 
     async def op_add(self, args, reader, send, loop):
+        self._writes()
         n = 0
         while True:
             batch, done = await _read_drafts(reader)  # on the event loop: a slow client holds no worker
@@ -192,13 +208,14 @@ def _send_all(out, lines: Iterable[dict]) -> None:
 class RemoteEngine:
     """The part of the Engine facade the command line uses, answered by the running bot."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, read_only: bool = False) -> None:
         self.settings = settings
-        self.path = socket_path(settings.data_dir)
+        self.path = socket_path(settings.data_dir, read_only)
+        self.holder = "another newsbot command that writes" if read_only else "`newsbot serve`"
 
     @classmethod
-    def available(cls, settings: Settings) -> bool:
-        return socket_path(settings.data_dir).is_socket()
+    def available(cls, settings: Settings, read_only: bool = False) -> bool:
+        return socket_path(settings.data_dir, read_only).is_socket()
 
     def __enter__(self) -> "RemoteEngine":
         return self
@@ -212,8 +229,9 @@ class RemoteEngine:
                 conn.connect(str(self.path))
             except OSError as exc:
                 raise errors.IndexBusyError(
-                    f"the index in {self.settings.data_dir} is held by `newsbot serve`, and its socket {self.path} "
-                    f"does not answer ({exc.strerror or exc}); is the bot still starting or stuck?") from None
+                    f"the index in {self.settings.data_dir} is held by {self.holder}, and its socket {self.path} "
+                    f"does not answer ({exc.strerror or exc}); is it still starting or stuck? Run the command again "
+                    "with --wait SECONDS to wait for it") from None
             out = conn.makefile("wb")
             out.write((json.dumps({"op": op, "args": args}, ensure_ascii=False) + "\n").encode())
             out.flush()
@@ -232,7 +250,7 @@ class RemoteEngine:
                     cls = kind if isinstance(kind, type) and issubclass(kind,
                                                                         errors.NewsbotError) else errors.NewsbotError
                     raise cls(reply["error"])
-        raise errors.NewsbotError(f"`newsbot serve` closed {self.path} without answering (did it stop?)")
+        raise errors.NewsbotError(f"{self.holder} closed {self.path} without answering (did it stop?)")
 
     # the facade, as the CLI uses it
     def ask(self, question: str | AskRequest, **options) -> Answer:
