@@ -30,11 +30,13 @@ SCHEMA = 1
 HNSW_EF_SEARCH = 800
 NEXT = ".next"  # the suffix of a namespace's copy that a reindex builds beside it (ingest/reindex.py)
 COMPLETE = "reindex_complete"  # set on the `.next` articles collection once every article is in it
-# Chroma's HNSW indexes are written to disk after this many new vectors (Chroma's default: 1,000). A namespace
-# below that has its index only in memory and in the write log; when the index cache (open_client) evicts it,
-# Chroma's embedded core cannot load it back ("Error creating hnsw segment reader: Nothing found on disk"), so
-# every write is persisted. 20k vectors added in batches of 200: 13.6 s instead of 12.0 s (docs/performance.md).
-HNSW_SYNC_THRESHOLD = 1
+# Chroma writes an HNSW index to disk after this many new vectors (Chroma's default). An index written in this
+# process and never persisted cannot be loaded back once the index cache (open_client) evicts it ("Error creating
+# hnsw segment reader: Nothing found on disk"); one persisted once can (the newer vectors are read from Chroma's
+# log). So a collection smaller than this is persisted at every write (HNSW_SMALL_SYNC), and a larger one, which
+# was, keeps Chroma's threshold: persisting every write of a large index cost the tests' indexing 5-15%.
+HNSW_SYNC_THRESHOLD = 1000
+HNSW_SMALL_SYNC = 1
 _PAGE = 1000
 log = logging.getLogger("newsbot.storage")
 
@@ -131,6 +133,7 @@ class NamespaceStore:
         self.suffix = suffix
         self.check_model = check_model
         self._client = client
+        self._sync: dict[str, int] = {}  # collection -> the sync threshold it was given (see _sync_as_sized)
         self.max_batch = _max_batch(client)
         self.chunks = self._collection(collection_name(namespace, "chunks", suffix), create)
         self.articles = self._collection(collection_name(namespace, "articles", suffix), create)
@@ -153,7 +156,7 @@ class NamespaceStore:
                         embedding_function=None,
                         metadata={"embed_model": self.model_id, "schema": SCHEMA},
                         configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH,
-                                                "sync_threshold": HNSW_SYNC_THRESHOLD}},
+                                                "sync_threshold": HNSW_SMALL_SYNC}},
                     )
                 except Exception as race:  # another thread or process created it meanwhile
                     if "already exists" not in str(race):
@@ -244,6 +247,8 @@ class NamespaceStore:
 
         Batched, because each Chroma call costs milliseconds whatever its size.
         """
+        for col in (self.chunks, self.articles):
+            self._sync_as_sized(col)
         ids, vecs, docs, metas = [], [], [], []
         for article, chunks, vectors in items:
             ids += [c.id for c in chunks]
@@ -255,6 +260,7 @@ class NamespaceStore:
             written = written_ms()  # each call its own time: a reader between two calls misses neither
             self.chunks.upsert(ids=ids[part], embeddings=vecs[part], documents=docs[part],
                                metadatas=[{**meta, WRITTEN: written} for meta in metas[part]])
+
         records = []
         for article, chunks, vectors in items:
             mean = vectors.mean(axis=0)
@@ -267,11 +273,25 @@ class NamespaceStore:
                 documents=[a.text for a, _, _ in batch],
                 metadatas=[{**_article_meta(a), "chunks": len(c)} for a, c, _ in batch],
             )
+
         for article, _, _ in items:
             if article.id in replacing:
                 self.chunks.delete(
                     where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]}
                 )
+
+    def _sync_as_sized(self, col) -> None:
+        """HNSW_SMALL_SYNC while the collection is smaller than Chroma's threshold, Chroma's threshold after
+        (see HNSW_SYNC_THRESHOLD); changed only when the size crosses it, never on a read."""
+        if col is None:
+            return
+        wanted = HNSW_SMALL_SYNC if col.count() < HNSW_SYNC_THRESHOLD else HNSW_SYNC_THRESHOLD
+        known = self._sync.get(col.name)
+        if known is None:
+            known = ((getattr(col, "configuration", None) or {}).get("hnsw") or {}).get("sync_threshold")
+        if known != wanted:
+            col.modify(configuration={"hnsw": {"sync_threshold": wanted}})
+        self._sync[col.name] = wanted
 
     def delete_article(self, article_id: str) -> Article:
         article = self.get_article(article_id)
@@ -400,21 +420,14 @@ class NamespaceStore:
 
 
 def _widen_search(col) -> None:
-    """Give a collection made by an earlier newsbot HNSW_EF_SEARCH and HNSW_SYNC_THRESHOLD. Chroma keeps them
-    with the collection, and a process applies them from its first query on."""
+    """Give a collection made with a narrower search (by an earlier newsbot) HNSW_EF_SEARCH. Chroma keeps it
+    with the collection, and a process applies it from its first query on."""
     hnsw = (getattr(col, "configuration", None) or {}).get("hnsw") or {}
-    if not hnsw:
-        return
-    change = {}
-    if hnsw.get("ef_search", HNSW_EF_SEARCH) < HNSW_EF_SEARCH:
-        change["ef_search"] = HNSW_EF_SEARCH
-    if hnsw.get("sync_threshold", HNSW_SYNC_THRESHOLD) > HNSW_SYNC_THRESHOLD:
-        change["sync_threshold"] = HNSW_SYNC_THRESHOLD
-    if change:
+    if hnsw and hnsw.get("ef_search", HNSW_EF_SEARCH) < HNSW_EF_SEARCH:
         try:
-            col.modify(configuration={"hnsw": change})
+            col.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
         except Exception as exc:  # a narrower search still answers: never refuse to open over it
-            log.warning("could not update the search settings of %s (%s)", col.name, exc)
+            log.warning("could not widen the search of %s (%s); it finds fewer of the nearest chunks", col.name, exc)
 
 
 def collection_name(namespace: str, kind: str, suffix: str = "") -> str:

@@ -179,8 +179,9 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.drill
-@pytest.mark.parametrize("step", ["copy complete", "chunks live to .old", "chunks .next to live",
-                                  "articles live to .old", "articles .next to live", "chunks .old dropped"])
+@pytest.mark.parametrize("step", ["copy complete", "chunks live to .old", "articles live to .old"])  # nothing moved,
+# the live chunks missing, the live articles missing: the three ways a read can find the store (the others are these
+# with the copy already in place, which the killed-reindex test above covers)
 def test_a_swap_that_cannot_be_finished_never_stands_between_a_user_and_a_read(tmp_path, cache_dir, step):
     """Before: opening the store finished a cut swap (a write) before any read, so on a full disk every `ask`,
     `stats` and `health` failed with "the disk is full". Now the store is read as it stands."""

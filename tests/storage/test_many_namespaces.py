@@ -3,9 +3,12 @@ NEWSBOT_OPEN_NAMESPACES of them in memory; the others are read back from disk wh
 before. Memory at 2,000 namespaces is measured by benchmarks/bench_namespaces.py."""
 from dataclasses import replace
 
+import numpy as np
+
 from newsbot.index.engine import Engine
+from newsbot.index.records import Chunk
 from newsbot.index.sources.draft import Draft
-from newsbot.index.storage.store import HNSW_SYNC_THRESHOLD, collection_name
+from newsbot.index.storage.store import HNSW_SMALL_SYNC, HNSW_SYNC_THRESHOLD, collection_name
 
 
 def bridge(i: int) -> Draft:
@@ -28,19 +31,32 @@ def test_namespaces_evicted_from_memory_answer_when_asked_again(settings):
         assert engine.ask("When did harbour bridge number 5 reopen?", namespace="guild-5").citations
 
 
-def test_every_write_reaches_disk_so_an_evicted_index_can_be_read_back(engine):
-    """Chroma's default writes an index to disk after 1,000 new vectors; one evicted before that cannot be
-    loaded back ("Error creating hnsw segment reader: Nothing found on disk")."""
+def stored_sync(engine: Engine) -> int:
+    return engine.client.get_collection(collection_name("default", "chunks")).configuration["hnsw"]["sync_threshold"]
+
+
+def test_a_small_namespace_reaches_disk_at_every_write_and_a_large_one_as_chroma_chooses(engine):
+    """Chroma writes an index to disk after 1,000 new vectors; one written in this process and evicted before that
+    cannot be loaded back ("Error creating hnsw segment reader: Nothing found on disk")."""
     engine.add([bridge(1)])
-    hnsw = engine.client.get_collection(collection_name("default", "chunks")).configuration["hnsw"]
-    assert hnsw["sync_threshold"] == HNSW_SYNC_THRESHOLD == 1
+    assert stored_sync(engine) == HNSW_SMALL_SYNC == 1
+    st = engine.store()
+    rng = np.random.default_rng(0)
+    article = engine.sources()[0]
+    chunks = [Chunk(f"bulk#{i}", article.id, i, "x", 0, 1) for i in range(HNSW_SYNC_THRESHOLD)]
+    dim = len(engine.embedder.embed_query("bridge"))
+    vectors = rng.standard_normal((len(chunks), dim)).astype(np.float32)
+    st.write_articles([(replace(article, id="bulk"), chunks, vectors)], replacing=set())
+    engine.add([bridge(2)])
+    assert stored_sync(engine) == HNSW_SYNC_THRESHOLD, "past the threshold, Chroma's own"
 
 
-def test_a_namespace_an_earlier_newsbot_made_gets_the_sync_threshold_when_opened(settings):
+def test_a_small_namespace_an_earlier_newsbot_made_reaches_disk_at_its_next_write(settings):
     with Engine.open(settings) as engine:
         engine.add([bridge(1)])
-        engine.store().chunks.modify(configuration={"hnsw": {"sync_threshold": 1000}})
+        engine.store().chunks.modify(configuration={"hnsw": {"sync_threshold": HNSW_SYNC_THRESHOLD}})
     with Engine.open(settings) as engine:
         assert engine.ask("When did harbour bridge number 1 reopen?").citations
-        hnsw = engine.client.get_collection(collection_name("default", "chunks")).configuration["hnsw"]
-        assert hnsw["sync_threshold"] == 1
+        assert stored_sync(engine) == HNSW_SYNC_THRESHOLD, "a read changes nothing"
+        engine.add([bridge(2)])
+        assert stored_sync(engine) == HNSW_SMALL_SYNC
