@@ -65,3 +65,14 @@ def test_the_stderr_filter_drops_rust_panic_reports_and_passes_progress_at_once(
     assert f.feed(b"error: the vector store file is damaged\n") == b"error: the vector store file is damaged\n"
     f.feed(b"thread 'x' panicked at a.rs:1:1:\nno note follows\n")
     assert f.feed(b"error: newsbot's own line\n") == b"error: newsbot's own line\n", "never eats newsbot's error"
+
+
+def test_the_progress_total_counts_jsonl_lines_a_block_at_a_time(tmp_path):
+    """A 60 MB line was held twice over just to count it for the progress bar."""
+    from newsbot.index.cli.adding import count_lines
+
+    cases = [(b'{"a": 1}\n\n{"b": 2}\n', 2), (b"x\n  \ny", 2), (b"", 0), (b"\n \n", 0),
+             (b"x" * 5000 + b"\n" + b" " * 3000 + b"y\n", 2), (b" " * 2500 + b"\n" * 3 + b"z", 1)]
+    for data, lines in cases:
+        (tmp_path / "f.jsonl").write_bytes(data)
+        assert count_lines(tmp_path / "f.jsonl", block=1000) == lines, data[:40]
