@@ -34,7 +34,8 @@ COMPLETE = "reindex_complete"  # set on the `.next` articles collection once eve
 # process and never persisted cannot be loaded back once the index cache (open_client) evicts it ("Error creating
 # hnsw segment reader: Nothing found on disk"); one persisted once can (the newer vectors are read from Chroma's
 # log). So a collection smaller than this is persisted at every write (HNSW_SMALL_SYNC), and a larger one, which
-# was, keeps Chroma's threshold: persisting every write of a large index cost the tests' indexing 5-15%.
+# was, keeps Chroma's threshold: persisting every write of a large index cost the tests' indexing 5-15%
+# (docs/decisions/0002-bounded-chroma-index-cache.md).
 HNSW_SYNC_THRESHOLD = 1000
 HNSW_SMALL_SYNC = 1
 _PAGE = 1000
