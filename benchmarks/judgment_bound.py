@@ -13,7 +13,7 @@ operating point):
   there too; `fit_here_reader`: the same over today's features and the reader's.
 
 The last three see the questions they are scored on, so they are upper bounds of what a refit of these
-signals can reach (docs/reader.md, "Stop 48"): a figure below the target here means a new signal is
+signals can reach (docs/reader.md): a figure below the target here means a new signal is
 needed, not a new fit. Also the question-level AUC (answerable against removed) of the shipped
 probability and of the reader's best window score.
 """

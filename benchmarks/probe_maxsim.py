@@ -1,4 +1,4 @@
-"""Token-level MaxSim from the frozen encoder, as issue #26 suggested: a feature of the judgment, or a reranker?
+"""Token-level MaxSim from the frozen encoder: a feature of the judgment, or a reranker?
 
     python benchmarks/probe_maxsim.py judge NAME=EVAL_DIR ... [--passages=3] [--seed=1]
     python benchmarks/probe_maxsim.py rerank NAME=EVAL_DIR ... [--passages=5] [--seed=1]
@@ -13,7 +13,7 @@ the question's tokens of the best cosine with a passage token in the final hidde
 MaxSim of the first passage and the best of the top passages; then a logistic model on each feature
 set fitted on one half (threshold at ≤ 0.05 false abstention there) and read on the other.
 `rerank`: gold article cited first when the top passages are re-sorted by fused score + w × MaxSim.
-Nothing here ships; docs/reader.md ("Stops 40-41") has the figures.
+Nothing here ships; docs/reader.md has the figures.
 """
 from __future__ import annotations
 

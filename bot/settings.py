@@ -13,10 +13,6 @@ def _guild(raw: str) -> int:
     return int(raw.strip())
 
 
-def _ids_or_zero(raw: str) -> list[int]:
-    return [int(part) for part in raw.replace(",", " ").split()]
-
-
 def _ids(raw: str) -> frozenset[int]:
     """Comma- or space-separated Discord ids (Developer Mode → right click → Copy ID)."""
     return frozenset(int(part) for part in raw.replace(",", " ").split())
@@ -58,7 +54,7 @@ class BotSettings(Declared):
     # NEWSBOT_SHARD_IDS of them (default all), so several processes share the servers on one Chroma server.
     shard_count: int | None = setting(None, "NEWSBOT_SHARD_COUNT", int, lambda v: v is None or 1 <= v <= 10_000,
                                       "a whole number from 1 to 10000")
-    shard_ids: tuple[int, ...] = setting((), "NEWSBOT_SHARD_IDS", lambda raw: tuple(sorted(_ids_or_zero(raw))),
+    shard_ids: tuple[int, ...] = setting((), "NEWSBOT_SHARD_IDS", lambda raw: tuple(sorted(_ids(raw))),
                                          lambda v: all(i >= 0 for i in v), "shard numbers (0, 1, ...), separated by "
                                          "commas")
 

@@ -73,6 +73,11 @@ class Filters:
         return bool(self.source or self.date_from or self.date_to)
 
 
+def _no_such_collection(exc: Exception) -> bool:
+    """Chroma's way of saying a collection does not exist (embedded and server clients word it differently)."""
+    return "does not exist" in str(exc) or "not found" in str(exc).lower()
+
+
 def _unavailable(exc: Exception) -> StoreUnavailableError:
     return StoreUnavailableError(f"the vector store is unavailable ({exc.__class__.__name__}: {exc})")
 
@@ -144,7 +149,7 @@ class NamespaceStore:
             try:
                 col = self._client.get_collection(name)
             except Exception as exc:
-                if "does not exist" not in str(exc) and "not found" not in str(exc).lower():
+                if not _no_such_collection(exc):
                     raise
                 col = self._swapped_in(name)
                 if col is not None:
@@ -180,7 +185,7 @@ class NamespaceStore:
             kind = "articles" if live_name == collection_name(self.namespace, "articles") else "chunks"
             return marker if kind == "articles" else self._client.get_collection(live_name + NEXT)
         except Exception as exc:
-            if "does not exist" in str(exc) or "not found" in str(exc).lower():
+            if _no_such_collection(exc):
                 return None
             raise
 
